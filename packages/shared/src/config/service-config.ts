@@ -1,0 +1,110 @@
+/** Typed configuration read once from the environment, with errors that name the variable. */
+
+/** The three services of the system. */
+export type ServiceName = "receipts" | "staleness" | "regeneration";
+
+/** Default port per service, as the architecture fixes them. */
+export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
+  receipts: 7101,
+  staleness: 7102,
+  regeneration: 7103,
+};
+
+/** Log levels pino understands. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Everything a service reads from its environment. */
+export interface ServiceConfig {
+  readonly service: ServiceName;
+  /** Port of the one h2c + HTTP/1.1 listener; 0 = any free port. */
+  readonly port: number;
+  readonly host: string;
+  /** Connection the service uses at run time. */
+  readonly databaseUrl: string;
+  /** Connection migrations run with (the schema owner); defaults to {@link databaseUrl}. */
+  readonly migrationDatabaseUrl: string;
+  readonly natsUrl: string;
+  /**
+   * Prefix for stream names and subjects, empty in production. Tests and side-by-side
+   * deployments on one NATS set it so their streams never meet.
+   */
+  readonly eventNamespace: string;
+  readonly receiptsUrl: string;
+  readonly stalenessUrl: string;
+  readonly regenerationUrl: string;
+  readonly logLevel: LogLevel;
+}
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readUrl(env: Env, name: string, fallback: string, protocols: readonly string[]): string {
+  const raw = env[name]?.trim() || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not a URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(" or ")}, got "${raw}"`);
+  }
+  return raw;
+}
+
+function readPort(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new ConfigError(name, `must be a port number from 0 to 65535, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function readNamespace(env: Env): string {
+  const raw = env.EVENT_NAMESPACE?.trim() ?? "";
+  if (raw !== "" && !/^[a-z0-9_]{1,32}$/.test(raw)) {
+    throw new ConfigError("EVENT_NAMESPACE", `must be 1-32 characters of a-z, 0-9 and _, got "${raw}"`);
+  }
+  return raw;
+}
+
+/** Reads the configuration of `service` from `env` (default `process.env`). Throws {@link ConfigError}. */
+export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
+  const databaseUrl = readUrl(env, "DATABASE_URL", "postgres://root@127.0.0.1:5432/provenance", [
+    "postgres:",
+    "postgresql:",
+  ]);
+  const level = (env.LOG_LEVEL?.trim() || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(level)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  }
+  return {
+    service,
+    port: readPort(env, "PORT", DEFAULT_PORTS[service]),
+    host: env.HOST?.trim() || "0.0.0.0",
+    databaseUrl,
+    migrationDatabaseUrl: readUrl(env, "MIGRATION_DATABASE_URL", databaseUrl, ["postgres:", "postgresql:"]),
+    natsUrl: readUrl(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:", "ws:", "wss:"]),
+    eventNamespace: readNamespace(env),
+    receiptsUrl: readUrl(env, "RECEIPTS_URL", `http://127.0.0.1:${DEFAULT_PORTS.receipts}`, ["http:", "https:"]),
+    stalenessUrl: readUrl(env, "STALENESS_URL", `http://127.0.0.1:${DEFAULT_PORTS.staleness}`, ["http:", "https:"]),
+    regenerationUrl: readUrl(env, "REGENERATION_URL", `http://127.0.0.1:${DEFAULT_PORTS.regeneration}`, [
+      "http:",
+      "https:",
+    ]),
+    logLevel: level,
+  };
+}

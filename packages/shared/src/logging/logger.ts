@@ -1,0 +1,12 @@
+import { pino, type Logger } from "pino";
+
+/** Creates the JSON logger of one service; `level` "silent" turns it off (tests). */
+export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? "info"): Logger {
+  return pino({
+    name: service,
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
