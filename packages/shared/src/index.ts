@@ -7,3 +7,4 @@ export * from "./gen/provenance/v1/regeneration_pb.js";
 export * from "./gen/provenance/v1/events_pb.js";
 export * from "./config/index.js";
 export * from "./logging/index.js";
+export * from "./hash/index.js";

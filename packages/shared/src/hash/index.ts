@@ -1,0 +1,10 @@
+export {
+  INPUTS_SPEC_V1,
+  InputsHashError,
+  buildInputsDocument,
+  canonicalInputs,
+  computeInputsHash,
+  hashInputsDocument,
+  normalizeContentHash,
+} from "./inputs-hash.js";
+export type { HashableInputs, InputsDocument, JsonValue } from "./inputs-hash.js";
