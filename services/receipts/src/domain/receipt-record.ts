@@ -1,0 +1,143 @@
+/** A stored receipt as plain data, and its mapping to the API message: pure, no I/O. */
+import { create, fromJson, type JsonObject } from "@bufbuild/protobuf";
+import { StructSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  AssetRefSchema,
+  InputRole,
+  ReceiptSchema,
+  ReceiptStatus,
+  SegmentSchema,
+  type AssetRef,
+  type Receipt,
+  type Segment,
+} from "@provenance/shared";
+import type { InputRow, InputRoleName } from "./new-receipt.js";
+
+/** Receipt statuses as stored. */
+export type ReceiptStatusName = "RUNNING" | "SUCCEEDED" | "FAILED";
+
+/** A segment as stored. */
+export interface SegmentRecord {
+  segmentId: string;
+  sceneId: string;
+  projectId: string;
+  characterName: string;
+  sequenceIndex: number;
+  supersedesSegmentId: string | null;
+  supersededBySegmentId: string | null;
+  createdAt: Date;
+}
+
+/** A receipt as stored, with its segment's placement and its inputs. */
+export interface ReceiptRecord {
+  receiptId: string;
+  seq: bigint;
+  segment: SegmentRecord;
+  workflowVersion: string;
+  promptText: string;
+  negativePrompt: string;
+  cfgScale: number;
+  seed: bigint;
+  steps: number;
+  sampler: string;
+  resolutionWidth: number;
+  resolutionHeight: number;
+  additionalParams: JsonObject;
+  inputsHash: string;
+  status: ReceiptStatusName;
+  generationStartedAt: Date;
+  generationCompletedAt: Date | null;
+  generationDurationMs: number | null;
+  outputHash: string | null;
+  regenerationJobId: string | null;
+  supersedesSegmentId: string | null;
+  idempotencyKey: string;
+  requestFingerprint: string;
+  createdAt: Date;
+  inputs: InputRow[];
+}
+
+const STATUS: Record<ReceiptStatusName, ReceiptStatus> = {
+  RUNNING: ReceiptStatus.RUNNING,
+  SUCCEEDED: ReceiptStatus.SUCCEEDED,
+  FAILED: ReceiptStatus.FAILED,
+};
+
+const ROLE: Record<InputRoleName, InputRole> = {
+  source_image: InputRole.SOURCE_IMAGE,
+  variant_image: InputRole.VARIANT_IMAGE,
+  workflow: InputRole.WORKFLOW,
+  model: InputRole.MODEL,
+  lora: InputRole.LORA,
+};
+
+/** The API enum of a stored role. */
+export function inputRoleOf(role: InputRoleName): InputRole {
+  return ROLE[role];
+}
+
+/** The API enum of a stored status. */
+export function receiptStatusOf(status: ReceiptStatusName): ReceiptStatus {
+  return STATUS[status];
+}
+
+function ref(input: InputRow): AssetRef {
+  return create(AssetRefSchema, { assetId: input.assetId, contentHash: input.contentHash, version: input.version ?? 0 });
+}
+
+/** Maps a stored segment to the API message. */
+export function toSegmentMessage(s: SegmentRecord): Segment {
+  return create(SegmentSchema, {
+    segmentId: s.segmentId,
+    sceneId: s.sceneId,
+    projectId: s.projectId,
+    characterName: s.characterName,
+    sequenceIndex: s.sequenceIndex,
+    supersededBySegmentId: s.supersededBySegmentId ?? "",
+    supersedesSegmentId: s.supersedesSegmentId ?? "",
+    active: s.supersededBySegmentId === null,
+    createdAt: timestampFromDate(s.createdAt),
+  });
+}
+
+/** Maps a stored receipt to the API message. */
+export function toReceiptMessage(r: ReceiptRecord): Receipt {
+  const single = (role: InputRoleName) => r.inputs.find((i) => i.role === role);
+  const variant = single("variant_image");
+  return create(ReceiptSchema, {
+    receiptId: r.receiptId,
+    segmentId: r.segment.segmentId,
+    sceneId: r.segment.sceneId,
+    projectId: r.segment.projectId,
+    characterName: r.segment.characterName,
+    sequenceIndex: r.segment.sequenceIndex,
+    sourceImage: ref(single("source_image")!),
+    variantImage: variant ? ref(variant) : undefined,
+    workflow: ref(single("workflow")!),
+    model: ref(single("model")!),
+    loras: r.inputs
+      .filter((i) => i.role === "lora")
+      .sort((a, b) => a.position - b.position)
+      .map((i) => ({ asset: ref(i), weight: i.weight ?? 0 })),
+    workflowVersion: r.workflowVersion,
+    promptText: r.promptText,
+    negativePrompt: r.negativePrompt,
+    cfgScale: r.cfgScale,
+    seed: r.seed,
+    steps: r.steps,
+    sampler: r.sampler,
+    resolutionWidth: r.resolutionWidth,
+    resolutionHeight: r.resolutionHeight,
+    additionalParams: fromJson(StructSchema, r.additionalParams),
+    inputsHash: r.inputsHash,
+    status: STATUS[r.status],
+    generationStartedAt: timestampFromDate(r.generationStartedAt),
+    generationCompletedAt: r.generationCompletedAt ? timestampFromDate(r.generationCompletedAt) : undefined,
+    generationDurationMs: BigInt(r.generationDurationMs ?? 0),
+    outputHash: r.outputHash ?? "",
+    regenerationJobId: r.regenerationJobId ?? "",
+    supersedesSegmentId: r.supersedesSegmentId ?? "",
+    idempotencyKey: r.idempotencyKey,
+    createdAt: timestampFromDate(r.createdAt),
+  });
+}
