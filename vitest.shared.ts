@@ -14,6 +14,6 @@ export const sharedConfig = defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
-    reporters: ["default"],
+    reporters: ["default", ["json", { outputFile: "test-results.json" }]],
   },
 });
