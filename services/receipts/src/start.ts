@@ -28,13 +28,29 @@ export interface ReceiptsOverrides {
   assetVersions?: AssetVersionLookup;
 }
 
+function databaseOptions(config: ServiceConfig, logger: Logger) {
+  return {
+    url: config.databaseUrl,
+    migrationUrl: config.migrationDatabaseUrl,
+    schema: RECEIPTS_SCHEMA,
+    migrations: receiptsMigrations,
+    appRole: RECEIPTS_APP_ROLE,
+    logger,
+  };
+}
+
+/** Applies the receipts schema's migrations and returns (the Kubernetes migration Job runs this). */
+export async function migrateReceipts(config: ServiceConfig, logger: Logger): Promise<void> {
+  await migrateDatabase(databaseOptions(config, logger));
+}
+
 /** Starts the receipts service; `config.port` 0 picks a free port. */
 export async function startReceipts(
   config: ServiceConfig,
   logger: Logger = createLogger("receipts", config.logLevel),
   overrides: ReceiptsOverrides = {},
 ): Promise<RunningReceipts> {
-  const db = { url: config.databaseUrl, migrationUrl: config.migrationDatabaseUrl, schema: RECEIPTS_SCHEMA, migrations: receiptsMigrations, appRole: RECEIPTS_APP_ROLE, logger };
+  const db = databaseOptions(config, logger);
   await migrateDatabase(db);
   const dataSource = await openDatabase(db);
   const nc = await connectNats(config.natsUrl, "receipts", logger);
