@@ -1,0 +1,18 @@
+export {
+  DomainError,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  isDomainError,
+  notFound,
+  unavailable,
+} from "./domain-error.js";
+export type { DomainErrorCode } from "./domain-error.js";
+export {
+  ERROR_FIELD_HEADER,
+  codeName,
+  errorInterceptor,
+  httpStatusFor,
+  toConnectError,
+  unavailableDependency,
+} from "./connect-errors.js";
