@@ -1,0 +1,24 @@
+export { defineRules, message, tablesFor, validate } from "./rule-table.js";
+export type { FieldRules, Refinement, RuleTable } from "./rule-table.js";
+export {
+  custom,
+  each,
+  enumValue,
+  finite,
+  id,
+  int,
+  optional,
+  optionalId,
+  optionalSha256,
+  pageSize,
+  pageToken,
+  required,
+  sha256,
+  struct,
+  text,
+  timestamp,
+} from "./rules.js";
+export type { EachOptions, EnumOptions, IdOptions, RangeOptions, TextOptions } from "./rules.js";
+export type { Check, Rule, RuleTarget, Violation } from "./rule.js";
+export { assetRef } from "./asset-ref-rule.js";
+export { validationInterceptor } from "./validation-interceptor.js";
