@@ -1,0 +1,5 @@
+export type { DatabaseOptions } from "./database-options.js";
+export { migrateDatabase } from "./migrate-database.js";
+export { openDatabase, checkDatabase } from "./open-database.js";
+export { ensureRole } from "./ensure-role.js";
+export { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
