@@ -1,0 +1,193 @@
+import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  ReplayPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { STREAM_SUBJECTS, streamName, stripNamespace, subjectFor, subjectMatches, type StreamKind } from "./subjects.js";
+
+/** One delivered event, as a handler sees it. */
+export interface ConsumedEvent {
+  /** Un-namespaced subject, e.g. "provenance.receipt.created". */
+  subject: string;
+  /** The event id (Nats-Msg-Id). */
+  eventId: string;
+  /** The encoded event. */
+  data: Uint8Array;
+  /** Message headers (first value of each). */
+  headers: Record<string, string>;
+  /** 0 on first delivery, then how many times it was delivered before. */
+  redeliveryCount: number;
+  /** The decoded event, when `eventSchema` names this subject. */
+  event?: Message;
+}
+
+/** How startConsumer subscribes and handles. */
+export interface ConsumerOptions {
+  nc: NatsConnection;
+  /** Subject namespace ("" in production). */
+  namespace: string;
+  stream: StreamKind;
+  /** Durable consumer name; replicas sharing it share the work. */
+  durable: string;
+  /** Un-namespaced subjects (wildcards allowed). */
+  filterSubjects: string[];
+  /** Message schema per un-namespaced subject, to decode `event` (exact subjects only). */
+  eventSchema?: Record<string, DescMessage>;
+  /** At most this many handlers run at once (default 8). */
+  concurrency?: number;
+  /** Deliveries before a failing message is terminated (default 10). */
+  maxDeliver?: number;
+  /** Nak delay per failed attempt, the last repeating (default 100 ms, 1 s, 5 s, 15 s, 30 s). */
+  backoffMs?: number[];
+  /** How long JetStream waits for an ack before redelivering, in ms (default 30 s). */
+  ackWaitMs?: number;
+  logger: Logger;
+  /** Handles one event; resolve to ack, throw to retry later. Must be idempotent and order-independent. */
+  handle: (msg: ConsumedEvent) => Promise<void>;
+}
+
+/** A running consumer. */
+export interface RunningConsumer {
+  /** Stops pulling, waits for handlers in flight to settle. */
+  stop(): Promise<void>;
+  /** Messages not yet acknowledged by the durable (pending plus in flight). */
+  lag(): Promise<number>;
+}
+
+const DEFAULT_BACKOFF_MS = [100, 1_000, 5_000, 15_000, 30_000];
+
+/**
+ * Creates (or updates) a durable pull consumer with explicit acks and consumes it: at most
+ * `concurrency` handlers in flight, ack when the handler resolves, nak with growing delay when it
+ * throws, term (with an error log) after `maxDeliver` deliveries or when the event cannot be decoded.
+ * No ordering is promised when concurrency > 1.
+ */
+export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
+  const concurrency = Math.max(1, opts.concurrency ?? 8);
+  const maxDeliver = opts.maxDeliver ?? 10;
+  const backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : DEFAULT_BACKOFF_MS;
+  const stream = streamName(opts.namespace, opts.stream);
+  const log = opts.logger.child({ component: "consumer", stream, durable: opts.durable });
+  const jsm = await jetstreamManager(opts.nc);
+  const js = jetstream(opts.nc);
+
+  const filters = opts.filterSubjects.map((s) => subjectFor(opts.namespace, s));
+  if (filters.length === 0) throw new Error(`startConsumer(${opts.durable}): filterSubjects is empty`);
+  // Several filters on one consumer need nats-server 2.10; before that the PROVENANCE stream is
+  // read whole and the rest skipped here. A work-queue stream cannot do that (skipping deletes).
+  let filterConfig: { filter_subject: string } | { filter_subjects: string[] };
+  let clientFilters: string[] | undefined;
+  if (filters.length === 1) filterConfig = { filter_subject: filters[0]! };
+  else if (serverAtLeast(opts.nc, 2, 10)) filterConfig = { filter_subjects: filters };
+  else if (opts.stream === "PROVENANCE") {
+    filterConfig = { filter_subject: subjectFor(opts.namespace, STREAM_SUBJECTS[opts.stream]) };
+    clientFilters = filters;
+    log.info({ server: opts.nc.info?.version }, "nats-server < 2.10: filtering subjects in the client");
+  } else {
+    throw new Error(`startConsumer(${opts.durable}): several filter subjects on ${stream} need nats-server 2.10 or later`);
+  }
+  const updatable = { ...filterConfig, ack_wait: nanos(opts.ackWaitMs ?? 30_000), max_deliver: maxDeliver };
+  try {
+    await jsm.consumers.info(stream, opts.durable);
+    await jsm.consumers.update(stream, opts.durable, updatable);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(stream, {
+      ...updatable,
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      replay_policy: ReplayPolicy.Instant,
+    });
+  }
+
+  const consumer = await js.consumers.get(stream, opts.durable);
+  // Pull no more than can run, so waiting messages are not held (and their ack_wait spent) here.
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  const inFlight = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+
+  const handleOne = async (m: JsMsg): Promise<void> => {
+    if (clientFilters && !clientFilters.some((f) => subjectMatches(f, m.subject))) {
+      m.ack();
+      return;
+    }
+    const subject = stripNamespace(opts.namespace, m.subject);
+    const headers: Record<string, string> = {};
+    for (const k of m.headers?.keys() ?? []) headers[k] = m.headers!.get(k);
+    const eventId = headers["Nats-Msg-Id"] ?? "";
+    const attempt = m.info.deliveryCount;
+    const ctx = { subject, eventId, streamSeq: m.seq, attempt };
+    let event: Message | undefined;
+    const schema = opts.eventSchema?.[subject];
+    if (schema) {
+      try {
+        event = fromBinary(schema, m.data);
+      } catch (err) {
+        log.error({ ...ctx, err }, `cannot decode ${schema.typeName}; terminating the message`);
+        m.term("undecodable");
+        return;
+      }
+    }
+    try {
+      await opts.handle({ subject, eventId, data: m.data, headers, redeliveryCount: attempt - 1, event });
+      m.ack();
+    } catch (err) {
+      if (attempt >= maxDeliver) {
+        log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
+        m.term(`failed after ${attempt} deliveries`);
+        return;
+      }
+      const delay = backoff[Math.min(attempt - 1, backoff.length - 1)]!;
+      log.warn({ ...ctx, err, retryInMs: delay }, "handler failed; will retry");
+      m.nak(delay);
+    }
+  };
+
+  const loop = (async () => {
+    for await (const m of messages) {
+      while (inFlight.size >= concurrency) {
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+        });
+      }
+      const p: Promise<void> = handleOne(m)
+        .catch((err: unknown) => log.error({ err }, "consumer handler crashed"))
+        .finally(() => {
+          inFlight.delete(p);
+          const wakeLoop = slotFreed;
+          slotFreed = undefined;
+          wakeLoop?.();
+        });
+      inFlight.add(p);
+    }
+  })().catch((err: unknown) => log.error({ err }, "consumer stopped with an error"));
+
+  log.info({ filterSubjects: opts.filterSubjects, concurrency }, "consumer started");
+  return {
+    async stop() {
+      await messages.close().catch(() => undefined);
+      await loop;
+      await Promise.allSettled([...inFlight]);
+      log.info("consumer stopped");
+    },
+    async lag() {
+      const info = await jsm.consumers.info(stream, opts.durable);
+      return info.num_pending + info.num_ack_pending;
+    },
+  };
+}
+
+function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {
+  const [ma = 0, mi = 0] = (nc.info?.version ?? "0.0.0").split(".").map((n) => Number.parseInt(n, 10));
+  return ma > major || (ma === major && mi >= minor);
+}

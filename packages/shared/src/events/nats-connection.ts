@@ -1,0 +1,47 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+
+/**
+ * Connects to NATS with unlimited reconnects, logging each disconnect and reconnect; throws
+ * "NATS at <url> is unreachable" when the first connection cannot be made.
+ */
+export async function connectNats(url: string, name: string, logger?: Logger): Promise<NatsConnection> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url,
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5_000,
+    });
+  } catch (err) {
+    throw new Error(`NATS at ${url} is unreachable: ${(err as Error).message}`, { cause: err });
+  }
+  logger?.info({ url, name }, `connected to NATS at ${url}`);
+  void (async () => {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          logger?.warn({ server: s.server }, `disconnected from NATS at ${s.server}; reconnecting`);
+          break;
+        case "reconnect":
+          logger?.info({ server: s.server }, `reconnected to NATS at ${s.server}`);
+          break;
+        case "error":
+          logger?.error({ err: s.error }, "NATS connection error");
+          break;
+        case "staleConnection":
+          logger?.warn("NATS connection is stale");
+          break;
+        default:
+          break;
+      }
+    }
+  })().catch(() => undefined);
+  void nc.closed().then((err) => {
+    if (err) logger?.error({ err }, "NATS connection closed with an error");
+    else logger?.info({ url }, "NATS connection closed");
+  });
+  return nc;
+}

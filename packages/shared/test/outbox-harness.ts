@@ -1,0 +1,75 @@
+/** A schema with an outbox, run as a restricted role, and a fresh JetStream namespace, for outbox and consumer tests. */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { DataSource, MigrationInterface, QueryRunner } from "typeorm";
+import { pino } from "pino";
+import { ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
+import { outboxMigration } from "../src/events/index.js";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../src/testing/index.js";
+
+export const SCHEMA = "svc";
+
+/** A restricted role with only what a service needs of its outbox and inbox. */
+function grantsMigration(role: string) {
+  return class implements MigrationInterface {
+    name = "SvcGrants1710000000000";
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)`);
+      await ensureRole(q, role);
+      await q.query(`GRANT SELECT, INSERT ON items, outbox, inbox TO "${role}"`);
+      await q.query(`GRANT UPDATE (published_at) ON outbox TO "${role}"`);
+      await q.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${SCHEMA} TO "${role}"`);
+    }
+    async down(): Promise<void> {}
+  };
+}
+
+export interface OutboxHarness {
+  db: TestDatabase;
+  nats: TestNats;
+  ds: DataSource;
+  sql: pg.Client;
+  role: string;
+  close(): Promise<void>;
+}
+
+/** A silent logger unless LOG_LEVEL asks for more. */
+export const testLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
+
+/** Creates the database, migrates the outbox schema, opens it as the app role and connects NATS. */
+export async function startOutboxHarness(): Promise<OutboxHarness> {
+  const db = await createTestDatabase("outbox_test");
+  const role = `t_svc_${randomBytes(4).toString("hex")}`;
+  const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role)], appRole: role };
+  await migrateDatabase(opts);
+  const ds = await openDatabase(opts);
+  const nats = await createTestNats();
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  return {
+    db,
+    nats,
+    ds,
+    sql,
+    role,
+    async close() {
+      await sql.end();
+      await ds.destroy();
+      await nats.cleanup();
+      await db.drop();
+      const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL ?? "postgres://root@127.0.0.1:5432/postgres" });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.end();
+    },
+  };
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,183 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ReceiptCreatedSchema } from "../src/gen/provenance/v1/events_pb.js";
+import {
+  OutboxRelay,
+  REQUEST_ID_HEADER,
+  enqueueEvent,
+  ensureStreams,
+  streamName,
+  subjectFor,
+} from "../src/events/index.js";
+import { collectMessages, createTestNamespace } from "../src/testing/index.js";
+import { SCHEMA, eventually, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
+
+const SUBJECT = "provenance.receipt.created";
+
+describe("transactional outbox and relay", () => {
+  let h: OutboxHarness;
+  const relays: OutboxRelay[] = [];
+
+  function relay(opts: { namespace?: string; batchSize?: number; pollIntervalMs?: number } = {}): OutboxRelay {
+    const r = new OutboxRelay({
+      dataSource: h.ds,
+      schema: SCHEMA,
+      nc: h.nats.nc,
+      namespace: opts.namespace ?? h.nats.namespace,
+      logger: testLogger,
+      batchSize: opts.batchSize,
+      pollIntervalMs: opts.pollIntervalMs,
+    });
+    relays.push(r);
+    return r;
+  }
+
+  async function enqueueMany(n: number, requestId = "req-1"): Promise<string[]> {
+    return h.ds.transaction(async (m) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        ids.push(
+          await enqueueEvent(m, {
+            schema: SCHEMA,
+            subject: SUBJECT,
+            eventSchema: ReceiptCreatedSchema,
+            event: { receipt: { receiptId: `r-${i}` } },
+            requestId,
+          }),
+        );
+      }
+      return ids;
+    });
+  }
+
+  const onStream = (atLeast?: number, timeoutMs?: number) =>
+    collectMessages({ js: h.nats.js, jsm: h.nats.jsm, namespace: h.nats.namespace, stream: "PROVENANCE", subject: SUBJECT, atLeast, timeoutMs });
+
+  beforeAll(async () => {
+    h = await startOutboxHarness();
+  });
+
+  beforeEach(async () => {
+    await h.nats.jsm.streams.purge(streamName(h.nats.namespace, "PROVENANCE"));
+  });
+
+  afterEach(async () => {
+    for (const r of relays.splice(0)) await r.stop();
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("names streams and subjects per namespace", () => {
+    expect(streamName("", "PROVENANCE")).toBe("PROVENANCE");
+    expect(streamName("tabc", "GENERATION")).toBe("TABC_GENERATION");
+    expect(subjectFor("", SUBJECT)).toBe(SUBJECT);
+    expect(subjectFor("tabc", SUBJECT)).toBe(`tabc.${SUBJECT}`);
+  });
+
+  it("creates streams idempotently, with a 2-minute duplicate window in nanoseconds", async () => {
+    await ensureStreams(h.nats.nc, h.nats.namespace);
+    await ensureStreams(h.nats.jsm, h.nats.namespace);
+    const p = await h.nats.jsm.streams.info(streamName(h.nats.namespace, "PROVENANCE"));
+    expect(p.config.subjects).toEqual([`${h.nats.namespace}.provenance.>`]);
+    expect(p.config.retention).toBe("limits");
+    expect(p.config.storage).toBe("file");
+    expect(p.config.duplicate_window).toBe(120_000_000_000);
+    const g = await h.nats.jsm.streams.info(streamName(h.nats.namespace, "GENERATION"));
+    expect(g.config.retention).toBe("workqueue");
+    expect(g.config.subjects).toEqual([`${h.nats.namespace}.generation.>`]);
+  });
+
+  it("publishes nothing for a rolled-back transaction", async () => {
+    await expect(
+      h.ds.transaction(async (m) => {
+        await m.query(`INSERT INTO ${SCHEMA}.items (id, label) VALUES (1, 'x')`);
+        await enqueueEvent(m, { schema: SCHEMA, subject: SUBJECT, eventSchema: ReceiptCreatedSchema, event: {} });
+        throw new Error("rollback");
+      }),
+    ).rejects.toThrow("rollback");
+    const r = relay();
+    expect(await r.relayOnce()).toBe(0);
+    expect(await r.backlog()).toBe(0);
+    expect(await onStream()).toEqual([]);
+  });
+
+  it("relays N events as exactly N messages, Nats-Msg-Id = event id, within milliseconds of commit", async () => {
+    const r = relay({ pollIntervalMs: 60_000 }); // only NOTIFY can wake it quickly
+    await r.start();
+    const started = Date.now();
+    const ids = await enqueueMany(25, "req-42");
+    const msgs = await onStream(25, 3_000);
+    const elapsed = Date.now() - started;
+    expect(msgs.map((m) => m.msgId)).toEqual(ids);
+    for (const [i, m] of msgs.entries()) {
+      const e = fromBinary(ReceiptCreatedSchema, m.data);
+      expect(e.eventId).toBe(ids[i]);
+      expect(e.requestId).toBe("req-42");
+      expect(e.receipt?.receiptId).toBe(`r-${i}`);
+      expect(Math.abs(timestampDate(e.occurredAt!).getTime() - Date.now())).toBeLessThan(10_000);
+      expect(m.headers[REQUEST_ID_HEADER]).toBe("req-42");
+    }
+    expect(elapsed).toBeLessThan(1_000);
+    await eventually(async () => (await r.backlog()) === 0);
+
+    // One more, timed on its own: commit → on the stream.
+    const t0 = Date.now();
+    const [id] = await enqueueMany(1);
+    const after = await onStream(26, 3_000);
+    expect(after.at(-1)?.msgId).toBe(id);
+    expect(Date.now() - t0).toBeLessThan(250);
+    await r.stop();
+  });
+
+  it("re-publishes after a crash between publish and mark without doubling a message", async () => {
+    const ids = await enqueueMany(30);
+    const r = relay({ batchSize: 10 });
+    expect(await r.relayOnce()).toBe(10);
+    expect(await r.relayOnce()).toBe(10);
+    // The crash: these were published but their marks were lost.
+    await h.sql.query(`UPDATE ${SCHEMA}.outbox SET published_at = NULL WHERE id = ANY($1::uuid[])`, [ids.slice(0, 20)]);
+    expect(await r.backlog()).toBe(30);
+    await r.start();
+    await eventually(async () => (await r.backlog()) === 0);
+    await r.stop();
+    const msgs = await onStream(30);
+    expect(msgs).toHaveLength(30);
+    expect(new Set(msgs.map((m) => m.msgId))).toEqual(new Set(ids));
+  });
+
+  it("lets two relays drain one outbox without racing", async () => {
+    const ids = await enqueueMany(200);
+    const a = relay({ batchSize: 7 });
+    const b = relay({ batchSize: 7 });
+    await Promise.all([a.start(), b.start()]);
+    await eventually(async () => (await a.backlog()) === 0);
+    await Promise.all([a.stop(), b.stop()]);
+    const msgs = await onStream(200);
+    expect(msgs).toHaveLength(200);
+    expect(new Set(msgs.map((m) => m.msgId))).toEqual(new Set(ids));
+  });
+
+  it("keeps events while JetStream cannot take them, and delivers them once it can", async () => {
+    const ns = createTestNamespace(); // its streams do not exist yet: every publish fails
+    const r = relay({ namespace: ns, pollIntervalMs: 50 });
+    const ids = await enqueueMany(5);
+    await expect(r.relayOnce()).rejects.toThrow();
+    expect(await r.backlog()).toBe(5);
+    await r.start();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await r.backlog()).toBe(5);
+    try {
+      await ensureStreams(h.nats.jsm, ns);
+      await eventually(async () => (await r.backlog()) === 0, 10_000);
+      const msgs = await collectMessages({ js: h.nats.js, jsm: h.nats.jsm, namespace: ns, stream: "PROVENANCE", atLeast: 5 });
+      expect(msgs.map((m) => m.msgId)).toEqual(ids);
+    } finally {
+      await r.stop();
+      await h.nats.jsm.streams.delete(streamName(ns, "PROVENANCE")).catch(() => undefined);
+      await h.nats.jsm.streams.delete(streamName(ns, "GENERATION")).catch(() => undefined);
+    }
+  });
+});
