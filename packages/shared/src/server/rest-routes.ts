@@ -1,0 +1,92 @@
+/** REST routes: thin JSON paths over the same handlers as the RPCs, with the shared error mapping. */
+import type { IncomingHttpHeaders } from "node:http";
+import type { Logger } from "pino";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ERROR_FIELD_HEADER, codeName, httpStatusFor, toConnectError } from "../errors/index.js";
+
+/** What a REST handler receives. */
+export interface RestRequest {
+  /** Path parameters, URL-decoded (`:id` in the path → `params.id`). */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The parsed JSON body (POST), or undefined when there is none. */
+  body: unknown;
+  /** Request headers; `x-request-id` is always set (the caller's or a generated one). */
+  headers: IncomingHttpHeaders;
+}
+
+/** One REST path, e.g. `{ method: "GET", path: "/api/segments/:id/provenance", handler }`; the handler's result is sent as JSON. */
+export interface RestRoute {
+  method: "GET" | "POST";
+  path: string;
+  handler: (req: RestRequest) => Promise<unknown>;
+}
+
+/** The JSON body of a REST error: `{ "code": "not_found", "message": "..." }` (plus `field` for invalid_argument). */
+export interface RestErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+interface CompiledRoute {
+  route: RestRoute;
+  segments: string[];
+}
+
+/** A matched route with its decoded parameters, or why nothing matched. */
+export type RouteMatch =
+  | { kind: "route"; route: RestRoute; params: Record<string, string> }
+  | { kind: "method-not-allowed"; allow: string[] }
+  | { kind: "none" };
+
+function split(path: string): string[] {
+  return path.split("/").filter((s) => s !== "");
+}
+
+/** Matches request paths against a fixed list of routes (`:name` segments are parameters). */
+export class RestRouter {
+  private readonly compiled: CompiledRoute[];
+
+  constructor(routes: readonly RestRoute[]) {
+    this.compiled = routes.map((route) => {
+      if (!route.path.startsWith("/")) throw new Error(`REST path "${route.path}" must start with "/"`);
+      return { route, segments: split(route.path) };
+    });
+  }
+
+  /** Finds the route for `method` and `pathname`; throws INVALID_ARGUMENT for a malformed %-escape. */
+  match(method: string, pathname: string): RouteMatch {
+    const parts = split(pathname);
+    const allow: string[] = [];
+    for (const { route, segments } of this.compiled) {
+      if (segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < segments.length && ok; i++) {
+        const seg = segments[i]!;
+        const part = parts[i]!;
+        if (seg.startsWith(":")) {
+          try {
+            params[seg.slice(1)] = decodeURIComponent(part);
+          } catch {
+            throw new ConnectError(`path segment "${part}" is not valid percent-encoding`, Code.InvalidArgument);
+          }
+        } else if (seg !== part) ok = false;
+      }
+      if (!ok) continue;
+      if (route.method === method || (route.method === "GET" && method === "HEAD")) return { kind: "route", route, params };
+      allow.push(route.method);
+    }
+    return allow.length > 0 ? { kind: "method-not-allowed", allow } : { kind: "none" };
+  }
+}
+
+/** The status and JSON body a REST error is answered with; unexpected errors are logged and hidden. */
+export function restError(err: unknown, logger: Logger): { status: number; body: RestErrorBody } {
+  const ce = toConnectError(err, logger);
+  const body: RestErrorBody = { code: codeName(ce.code), message: ce.rawMessage };
+  const field = ce.metadata.get(ERROR_FIELD_HEADER);
+  if (field) body.field = field;
+  return { status: httpStatusFor(ce.code), body };
+}
