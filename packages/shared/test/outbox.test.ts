@@ -5,6 +5,7 @@ import { ReceiptCreatedSchema } from "../src/gen/provenance/v1/events_pb.js";
 import {
   OutboxRelay,
   REQUEST_ID_HEADER,
+  connectNats,
   enqueueEvent,
   ensureStreams,
   streamName,
@@ -75,6 +76,10 @@ describe("transactional outbox and relay", () => {
     expect(streamName("tabc", "GENERATION")).toBe("TABC_GENERATION");
     expect(subjectFor("", SUBJECT)).toBe(SUBJECT);
     expect(subjectFor("tabc", SUBJECT)).toBe(`tabc.${SUBJECT}`);
+  });
+
+  it("says which NATS is unreachable", async () => {
+    await expect(connectNats("nats://127.0.0.1:1", "test")).rejects.toThrow(/NATS at nats:\/\/127.0.0.1:1 is unreachable/);
   });
 
   it("creates streams idempotently, with a 2-minute duplicate window in nanoseconds", async () => {

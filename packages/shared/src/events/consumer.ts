@@ -116,6 +116,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
+  // term() carries no reason: nats-server before 2.10.4 ignores "+TERM <reason>" altogether.
   const handleOne = async (m: JsMsg): Promise<void> => {
     if (clientFilters && !clientFilters.some((f) => subjectMatches(f, m.subject))) {
       m.ack();
@@ -134,7 +135,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
         event = fromBinary(schema, m.data);
       } catch (err) {
         log.error({ ...ctx, err }, `cannot decode ${schema.typeName}; terminating the message`);
-        m.term("undecodable");
+        m.term();
         return;
       }
     }
@@ -144,7 +145,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     } catch (err) {
       if (attempt >= maxDeliver) {
         log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
-        m.term(`failed after ${attempt} deliveries`);
+        m.term();
         return;
       }
       const delay = backoff[Math.min(attempt - 1, backoff.length - 1)]!;
