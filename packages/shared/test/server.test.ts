@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { create, toJson } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -13,6 +14,12 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../src/gen/grpc/health/v1/health_pb.js";
+import {
+  ServerReflectionRequestSchema,
+  ServerReflectionResponseSchema,
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
+} from "../src/gen/grpc/reflection/v1/reflection_pb.js";
 import {
   GetReceiptRequestSchema,
   GetReceiptResponseSchema,
@@ -217,6 +224,49 @@ describe("one port, every protocol", () => {
 
     const h2 = await exec("curl", ["-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", `${s.url}/api/receipts/missing`]);
     expect(h2.stdout.split("\n").at(-1)).toBe("404");
+  });
+
+  it("serves reflection so buf curl needs no schema", async () => {
+    const buf = fileURLToPath(new URL("../../../node_modules/.bin/buf", import.meta.url));
+    const list = await exec(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", s.url]);
+    expect(list.stdout.split("\n").filter(Boolean).sort()).toEqual(
+      ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection", "provenance.v1.ReceiptService", "provenance.v1.StalenessService"],
+    );
+    const call = await exec(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", '{"receipt_id":"via-buf"}', `${s.url}/provenance.v1.ReceiptService/GetReceipt`]);
+    expect(JSON.parse(call.stdout).receipt.receiptId).toBe("via-buf");
+    const methods = await exec(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", s.url]);
+    expect(methods.stdout).toContain("provenance.v1.ReceiptService/CreateReceipt");
+  });
+
+  it("answers v1alpha reflection, and NOT_FOUND for unknown symbols", async () => {
+    const client = new grpc.Client(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure());
+    try {
+      const ask = (request: MessageInitShape<typeof ServerReflectionRequestSchema>) =>
+        new Promise<ServerReflectionResponse>((resolve, reject) => {
+          const call = client.makeBidiStreamRequest(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            (m: ServerReflectionRequest) => Buffer.from(toBinary(ServerReflectionRequestSchema, m)),
+            (b: Buffer) => fromBinary(ServerReflectionResponseSchema, b),
+          );
+          call.on("data", (r: ServerReflectionResponse) => {
+            resolve(r);
+            call.end();
+          });
+          call.on("error", reject);
+          call.write(create(ServerReflectionRequestSchema, request));
+        });
+      const bySymbol = await ask({ messageRequest: { case: "fileContainingSymbol", value: "provenance.v1.LoraInput.weight" } });
+      expect(bySymbol.messageResponse.case).toBe("fileDescriptorResponse");
+      const names = (bySymbol.messageResponse.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto.map(
+        (b) => fromBinary(FileDescriptorProtoSchema, b).name,
+      );
+      expect(names[0]).toBe("provenance/v1/common.proto");
+      expect(names).toContain("google/protobuf/struct.proto");
+      const missing = await ask({ messageRequest: { case: "fileByFilename", value: "nope.proto" } });
+      expect(missing.messageResponse).toMatchObject({ case: "errorResponse", value: { errorCode: 5 } });
+    } finally {
+      client.close();
+    }
   });
 
   it("serves /metrics with rpc durations", async () => {
