@@ -1,0 +1,112 @@
+/** Staleness groups and their summary sentence, and the detected-change message of one asset change. Pure, no I/O. */
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { AssetStalenessSchema, type AssetStaleness, type StalenessDetectedSchema } from "@provenance/shared";
+import { assetKindOf, type AssetKindName } from "./asset-kinds.js";
+
+/** One group of a report as the query returns it: segments of one project that used one asset version that is not current. */
+export interface StalenessGroupRow {
+  projectId: string;
+  assetId: string;
+  assetName: string;
+  kind: AssetKindName;
+  /** 0 when the receipt's hash is not a known version of the asset. */
+  receiptVersion: number;
+  currentVersion: number;
+  segmentIds: string[];
+  affectedScenes: number;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "12 segments across 3 scenes used anna_lora v1 — you are on v2" (v? when the receipt's version is unknown). */
+export function summarySentence(g: { affectedSegments: number; affectedScenes: number; assetName: string; receiptVersion: number; currentVersion: number }): string {
+  const used = g.receiptVersion === 0 ? "an unregistered version" : `v${g.receiptVersion}`;
+  return `${plural(g.affectedSegments, "segment", "segments")} across ${plural(g.affectedScenes, "scene", "scenes")} used ${g.assetName} ${used} — you are on v${g.currentVersion}`;
+}
+
+/** The API message of one group. */
+export function toAssetStaleness(g: StalenessGroupRow): AssetStaleness {
+  return create(AssetStalenessSchema, {
+    projectId: g.projectId,
+    assetId: g.assetId,
+    assetName: g.assetName,
+    kind: assetKindOf(g.kind),
+    receiptVersion: g.receiptVersion,
+    currentVersion: g.currentVersion,
+    affectedSegments: g.segmentIds.length,
+    affectedScenes: g.affectedScenes,
+    segmentIds: g.segmentIds,
+    summary: summarySentence({ ...g, affectedSegments: g.segmentIds.length }),
+  });
+}
+
+/** One active segment that used the changed asset, with the hash (and known version) its current receipt used. */
+export interface AffectedInput {
+  projectId: string;
+  sceneId: string;
+  segmentId: string;
+  contentHash: string;
+  /** The version with that hash; 0 when the hash is not a version of the asset. */
+  receiptVersion: number;
+}
+
+/** An asset's current version changing from `previous` to `current`. */
+export interface CurrentChange {
+  assetId: string;
+  assetName: string;
+  kind: AssetKindName;
+  previousVersion: number;
+  previousContentHash: string;
+  currentVersion: number;
+  currentContentHash: string;
+}
+
+/** What StalenessDetected carries for one project, without the envelope fields. */
+export type DetectedChange = MessageInitShape<typeof StalenessDetectedSchema> & { projectId: string };
+
+/**
+ * The detected change per affected project: segments now stale because of this asset (their input's hash is not
+ * the current one), and segments this change made fresh with respect to it (they used the new current content and
+ * did not before). Projects with neither are left out. Groups and totals cover this asset in that project.
+ */
+export function detectChanges(change: CurrentChange, inputs: readonly AffectedInput[]): DetectedChange[] {
+  const byProject = new Map<string, AffectedInput[]>();
+  for (const i of inputs) byProject.set(i.projectId, [...(byProject.get(i.projectId) ?? []), i]);
+  const out: DetectedChange[] = [];
+  for (const [projectId, rows] of [...byProject].sort(([a], [b]) => a.localeCompare(b))) {
+    const stale = rows.filter((r) => r.contentHash !== change.currentContentHash);
+    const fresh =
+      change.previousContentHash === change.currentContentHash ? [] : rows.filter((r) => r.contentHash === change.currentContentHash);
+    if (stale.length === 0 && fresh.length === 0) continue;
+    const groups = new Map<number, AffectedInput[]>();
+    for (const r of stale) groups.set(r.receiptVersion, [...(groups.get(r.receiptVersion) ?? []), r]);
+    const staleIds = [...new Set(stale.map((r) => r.segmentId))].sort();
+    out.push({
+      projectId,
+      assetId: change.assetId,
+      previousVersion: change.previousVersion,
+      currentVersion: change.currentVersion,
+      staleSegmentIds: staleIds,
+      freshSegmentIds: [...new Set(fresh.map((r) => r.segmentId))].sort(),
+      totalStaleSegments: staleIds.length,
+      totalStaleScenes: new Set(stale.map((r) => r.sceneId)).size,
+      groups: [...groups]
+        .sort(([a], [b]) => a - b)
+        .map(([receiptVersion, members]) =>
+          toAssetStaleness({
+            projectId,
+            assetId: change.assetId,
+            assetName: change.assetName,
+            kind: change.kind,
+            receiptVersion,
+            currentVersion: change.currentVersion,
+            segmentIds: [...new Set(members.map((m) => m.segmentId))].sort(),
+            affectedScenes: new Set(members.map((m) => m.sceneId)).size,
+          }),
+        ),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
+import { create, toJson } from "@bufbuild/protobuf";
+import type { DataSource } from "typeorm";
+import {
+  AssetService,
+  GetStalenessReportRequestSchema,
+  GetStalenessReportResponseSchema,
+  StalenessService,
+  createServiceServer,
+  errorInterceptor,
+  validate,
+  validationInterceptor,
+  type Logger,
+  type ServiceServer,
+} from "@provenance/shared";
+import type { StalenessHub } from "./events/staleness-hub.js";
+import { AssetRepository } from "./persistence/asset-repository.js";
+import { StalenessRepository } from "./persistence/staleness-repository.js";
+import { AssetHandlers } from "./rpc/asset-handlers.js";
+import { StalenessHandlers } from "./rpc/staleness-handlers.js";
+import { stalenessRules } from "./rpc/staleness-rules.js";
+
+/** What the staleness server needs. */
+export interface StalenessServerDeps {
+  dataSource: DataSource;
+  /** Feeds WatchStaleness. */
+  hub: StalenessHub;
+  logger: Logger;
+  readiness?: () => Promise<boolean>;
+}
+
+/** Creates the staleness server. */
+export function createServer(deps: StalenessServerDeps): ServiceServer {
+  const assets = new AssetHandlers(new AssetRepository(deps.dataSource));
+  const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
+  return createServiceServer({
+    name: "staleness",
+    logger: deps.logger,
+    services: [AssetService.typeName, StalenessService.typeName],
+    routes: (router) => {
+      router.service(AssetService, assets);
+      router.service(StalenessService, staleness);
+    },
+    interceptors: [errorInterceptor(deps.logger), validationInterceptor(stalenessRules)],
+    readiness: deps.readiness,
+    rest: [
+      {
+        method: "GET",
+        path: "/api/projects/:id/staleness-report",
+        handler: async ({ params }) => {
+          const req = create(GetStalenessReportRequestSchema, { projectId: params.id });
+          validate(GetStalenessReportRequestSchema, req, stalenessRules);
+          return toJson(GetStalenessReportResponseSchema, await staleness.getStalenessReport(req));
+        },
+      },
+    ],
+  });
+}
