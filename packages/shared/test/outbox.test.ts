@@ -153,6 +153,16 @@ describe("transactional outbox and relay", () => {
     expect(new Set(msgs.map((m) => m.msgId))).toEqual(new Set(ids));
   });
 
+  it("relays again after being stopped and started", async () => {
+    const r = relay();
+    await r.start();
+    await r.stop();
+    await r.start();
+    const [id] = await enqueueMany(1);
+    const msgs = await onStream(1);
+    expect(msgs.map((m) => m.msgId)).toEqual([id]);
+  });
+
   it("lets two relays drain one outbox without racing", async () => {
     const ids = await enqueueMany(200);
     const a = relay({ batchSize: 7 });

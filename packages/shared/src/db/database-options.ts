@@ -10,10 +10,8 @@ export interface DatabaseOptions {
   /** The schema the service owns. */
   schema: string;
   /** TypeORM migration classes (MigrationInterface), in any order; TypeORM sorts them by timestamp. */
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: Function[];
   /** Entities, when the service uses TypeORM repositories. */
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities?: (Function | EntitySchema)[];
   /** Role every pooled connection switches to (`SET ROLE`), so the service runs restricted. */
   appRole?: string;

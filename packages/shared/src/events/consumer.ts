@@ -154,12 +154,18 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     }
   };
 
+  let stopping = false;
   const loop = (async () => {
     for await (const m of messages) {
       while (inFlight.size >= concurrency) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
         });
+      }
+      // Pulled but not started when stop() came: hand it back at once rather than after ack_wait.
+      if (stopping) {
+        m.nak();
+        continue;
       }
       const p: Promise<void> = handleOne(m)
         .catch((err: unknown) => log.error({ err }, "consumer handler crashed"))
@@ -176,6 +182,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   log.info({ filterSubjects: opts.filterSubjects, concurrency }, "consumer started");
   return {
     async stop() {
+      stopping = true;
       await messages.close().catch(() => undefined);
       await loop;
       await Promise.allSettled([...inFlight]);

@@ -1,3 +1,4 @@
+/** Events: namespaced JetStream streams, the transactional outbox and its relay, durable idempotent consumers. */
 export { streamName, subjectFor, stripNamespace, subjectMatches, STREAM_SUBJECTS } from "./subjects.js";
 export type { StreamKind } from "./subjects.js";
 export { ensureStreams, streamConfig, DUPLICATE_WINDOW_MS } from "./streams.js";

@@ -9,7 +9,6 @@ export const OUTBOX_MIGRATION_NAME = "Outbox1700000000000";
  * order) and `<schema>.inbox` (event ids a consumer has processed). `name` must end in a
  * 13-digit timestamp, as TypeORM requires.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_NAME): Function {
   if (!/\d{13}$/.test(name)) throw new Error(`outboxMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);

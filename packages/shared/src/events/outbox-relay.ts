@@ -86,6 +86,7 @@ export class OutboxRelay {
     clearInterval(this.pollTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.listenerTimer);
+    this.pollTimer = this.retryTimer = this.listenerTimer = undefined;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
