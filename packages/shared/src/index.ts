@@ -1,4 +1,4 @@
-/** The shared runtime of the provenance services: generated API, config, logging, errors, server, database, events. */
+/** The shared runtime of the provenance services: generated API, config, logging, errors, validation, server, database, events. */
 export * from "./gen/provenance/v1/common_pb.js";
 export * from "./gen/provenance/v1/receipts_pb.js";
 export * from "./gen/provenance/v1/assets_pb.js";
@@ -8,3 +8,34 @@ export * from "./gen/provenance/v1/events_pb.js";
 export * from "./config/index.js";
 export * from "./logging/index.js";
 export * from "./hash/index.js";
+export * from "./paging/index.js";
+export * from "./errors/index.js";
+export * from "./validation/index.js";
+export * from "./server/index.js";
+export * from "./db/index.js";
+export {
+  DUPLICATE_WINDOW_MS,
+  OUTBOX_MIGRATION_NAME,
+  OutboxRelay,
+  STREAM_SUBJECTS,
+  connectNats,
+  enqueueEvent,
+  ensureStreams,
+  markProcessed,
+  outboxChannel,
+  outboxMigration,
+  startConsumer,
+  streamConfig,
+  streamName,
+  stripNamespace,
+  subjectFor,
+  subjectMatches,
+} from "./events/index.js";
+export type {
+  ConsumedEvent,
+  ConsumerOptions,
+  EnqueueEventArgs,
+  OutboxRelayOptions,
+  RunningConsumer,
+  StreamKind,
+} from "./events/index.js";

@@ -1,7 +1,7 @@
 /** Starts a real receipts service on port 0 against its own database and JetStream namespace. */
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createHash } from "node:crypto";
 import pg from "pg";
@@ -76,7 +76,10 @@ export async function startReceiptsHarness(opts: { assetVersions?: AssetVersionL
 let counter = 0;
 
 /** A valid CreateReceipt request for a segment; override any field. */
-export function receiptRequest(overrides: Partial<CreateReceiptRequest> = {}): CreateReceiptRequest {
+/** The plain-object form of a CreateReceipt request. */
+export type ReceiptInit = Exclude<MessageInitShape<typeof CreateReceiptRequestSchema>, CreateReceiptRequest>;
+
+export function receiptRequest(overrides: Partial<ReceiptInit> = {}): CreateReceiptRequest {
   counter += 1;
   return create(CreateReceiptRequestSchema, {
     segmentId: `seg-${counter}`,

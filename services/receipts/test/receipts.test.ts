@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fromJson } from "@bufbuild/protobuf";
-import { StructSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputRole, ReceiptStatus } from "@provenance/shared";
@@ -64,7 +63,7 @@ describe("inputs hash vectors through CreateReceipt", () => {
           sampler: d.sampler,
           resolutionWidth: d.width,
           resolutionHeight: d.height,
-          additionalParams: fromJson(StructSchema, d.params),
+          additionalParams: d.params,
         }),
       );
       expect(res.receipt!.inputsHash).toBe(v.inputs_hash);

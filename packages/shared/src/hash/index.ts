@@ -1,3 +1,4 @@
+export { canonicalJson } from "./canonical-json.js";
 export {
   INPUTS_SPEC_V1,
   InputsHashError,

@@ -3,7 +3,7 @@
  * an RFC 8785 (JCS) document of everything that can change the pixels, hashed with SHA-256.
  */
 import { createHash } from "node:crypto";
-import canonicalize from "canonicalize";
+import { canonicalJson } from "./canonical-json.js";
 
 /** The spec value of version 1. A change to the document is a new spec, never a change to this one. */
 export const INPUTS_SPEC_V1 = "provenance/inputs/v1";
@@ -143,7 +143,7 @@ export function buildInputsDocument(inputs: HashableInputs): InputsDocument {
 
 /** The RFC 8785 canonical form of a document (via the maintained `canonicalize` package). */
 export function canonicalInputs(document: InputsDocument): string {
-  const text = canonicalize(document);
+  const text = canonicalJson(document);
   if (text === undefined) throw new InputsHashError("document", "cannot be canonicalised");
   return text;
 }

@@ -1,10 +1,10 @@
 /** Turning a validated CreateReceipt request into the rows a receipt is made of: pure, no I/O. */
 import { createHash } from "node:crypto";
-import canonicalize from "canonicalize";
 import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   CreateReceiptRequestSchema,
+  canonicalJson,
   computeInputsHash,
   invalidArgument,
   InputsHashError,
@@ -76,7 +76,7 @@ function row(role: InputRoleName, position: number, ref: AssetRef, weight: numbe
 export function requestFingerprint(req: CreateReceiptRequest): string {
   const json = toJson(CreateReceiptRequestSchema, req) as Record<string, unknown>;
   delete json.idempotencyKey;
-  const text = canonicalize(json)!.replace(/"[0-9A-F]{64}"/g, (h) => h.toLowerCase());
+  const text = canonicalJson(json)!.replace(/"[0-9A-F]{64}"/g, (h) => h.toLowerCase());
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
@@ -87,7 +87,7 @@ export function draftReceipt(req: CreateReceiptRequest): ReceiptDraft {
   if (!sourceImage || !workflow || !model || !req.generationStartedAt) {
     throw invalidArgument("source_image", "source_image, workflow, model and generation_started_at are required");
   }
-  const params = (req.additionalParams ? toJson(CreateReceiptRequestSchema.field.additionalParams.message!, req.additionalParams) : {}) as JsonObject;
+  const params: JsonObject = req.additionalParams ?? {};
   let inputsHash: string;
   try {
     inputsHash = computeInputsHash({

@@ -1,6 +1,6 @@
 /** A stored receipt as plain data, and its mapping to the API message: pure, no I/O. */
-import { create, fromJson, type JsonObject } from "@bufbuild/protobuf";
-import { StructSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AssetRefSchema,
   InputRole,
@@ -128,7 +128,7 @@ export function toReceiptMessage(r: ReceiptRecord): Receipt {
     sampler: r.sampler,
     resolutionWidth: r.resolutionWidth,
     resolutionHeight: r.resolutionHeight,
-    additionalParams: fromJson(StructSchema, r.additionalParams),
+    additionalParams: r.additionalParams,
     inputsHash: r.inputsHash,
     status: STATUS[r.status],
     generationStartedAt: timestampFromDate(r.generationStartedAt),
