@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ReceiptCreatedSchema } from "../src/gen/provenance/v1/events_pb.js";
 import {
   OutboxRelay,
-  REQUEST_ID_HEADER,
+  EVENT_REQUEST_ID_HEADER,
   connectNats,
   enqueueEvent,
   ensureStreams,
@@ -123,7 +123,7 @@ describe("transactional outbox and relay", () => {
       expect(e.requestId).toBe("req-42");
       expect(e.receipt?.receiptId).toBe(`r-${i}`);
       expect(Math.abs(timestampDate(e.occurredAt!).getTime() - Date.now())).toBeLessThan(10_000);
-      expect(m.headers[REQUEST_ID_HEADER]).toBe("req-42");
+      expect(m.headers[EVENT_REQUEST_ID_HEADER]).toBe("req-42");
     }
     expect(elapsed).toBeLessThan(1_000);
     await eventually(async () => (await r.backlog()) === 0);

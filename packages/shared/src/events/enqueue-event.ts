@@ -4,8 +4,8 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { EntityManager } from "typeorm";
 import { quoteIdentifier } from "../db/sql-identifier.js";
 
-/** Header carrying the id of the request that caused an event. */
-export const REQUEST_ID_HEADER = "X-Request-Id";
+/** NATS header carrying the id of the request that caused an event (the HTTP side uses `x-request-id`). */
+export const EVENT_REQUEST_ID_HEADER = "X-Request-Id";
 
 /** The NOTIFY channel the relay of `schema` listens on. */
 export function outboxChannel(schema: string): string {
@@ -42,7 +42,7 @@ export async function enqueueEvent<T extends DescMessage>(manager: EntityManager
   const message = create(eventSchema, args.event);
   Object.assign(message, { eventId, occurredAt: timestampNow(), requestId });
   const payload = toBinary(eventSchema, message);
-  const headers: Record<string, string> = requestId ? { [REQUEST_ID_HEADER]: requestId } : {};
+  const headers: Record<string, string> = requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {};
   await manager.query(
     `INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4::jsonb)`,
     [eventId, args.subject, Buffer.from(payload), JSON.stringify(headers)],
