@@ -24,7 +24,13 @@ describe("the projection of segment inputs, from events on JetStream", () => {
     await h?.close();
   });
 
-  function receipt(segmentId: string, loraHash: string, status: ReceiptStatus, createdAt: Date, extra: Partial<Receipt> = {}): Receipt {
+  function receipt(
+    segmentId: string,
+    loraHash: string,
+    status: ReceiptStatus,
+    createdAt: Date,
+    extra: { supersedesSegmentId?: string } = {},
+  ): Receipt {
     const ref = (assetId: string, label: string) => ({ assetId, contentHash: sha(label), version: 0 });
     return create(ReceiptSchema, {
       receiptId: randomUUID(),
@@ -44,14 +50,14 @@ describe("the projection of segment inputs, from events on JetStream", () => {
     });
   }
 
-  async function publishCreated(r: Receipt, eventId = randomUUID(), msgId = eventId): Promise<string> {
-    const running = create(ReceiptSchema, { ...r, status: ReceiptStatus.RUNNING });
+  async function publishCreated(r: Receipt, eventId: string = randomUUID(), msgId: string = eventId): Promise<string> {
+    const running: Receipt = { ...r, status: ReceiptStatus.RUNNING };
     const data = toBinary(ReceiptCreatedSchema, create(ReceiptCreatedSchema, { eventId, receipt: running }));
     await h.nats.js.publish(subjectFor(h.nats.namespace, "provenance.receipt.created"), data, { msgID: msgId });
     return eventId;
   }
 
-  async function publishCompleted(r: Receipt, eventId = randomUUID(), msgId = eventId, superseded = ""): Promise<string> {
+  async function publishCompleted(r: Receipt, eventId: string = randomUUID(), msgId: string = eventId, superseded = ""): Promise<string> {
     const data = toBinary(ReceiptCompletedSchema, create(ReceiptCompletedSchema, { eventId, receipt: r, supersededSegmentId: superseded }));
     await h.nats.js.publish(subjectFor(h.nats.namespace, "provenance.receipt.completed"), data, { msgID: msgId });
     return eventId;

@@ -62,7 +62,7 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean } = {
     LOG_LEVEL: "silent",
   };
   const config = loadConfig("staleness", env);
-  const logger = createLogger("staleness", "silent");
+  const logger = createLogger("staleness", process.env.TEST_LOG_LEVEL ?? "silent");
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
   const clientsFor = (url: string) => {

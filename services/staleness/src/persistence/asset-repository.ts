@@ -187,6 +187,7 @@ export class AssetRepository {
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [assetId, version, contentHash, uploadedBy, note, previous, current],
       );
+      await this.touch(m, assetId);
       await enqueueEvent(m, {
         schema: STALENESS_SCHEMA,
         subject: "provenance.asset.version_published",
@@ -222,9 +223,14 @@ export class AssetRepository {
       if (asset.currentVersion === version) return { asset, previousVersion: version, detected: [] };
       await m.query(`UPDATE staleness.asset_versions SET is_current = false WHERE asset_id = $1 AND is_current`, [assetId]);
       await m.query(`UPDATE staleness.asset_versions SET is_current = true WHERE asset_id = $1 AND version = $2`, [assetId, version]);
+      await this.touch(m, assetId);
       const detected = await this.currentChanged(m, asset, { version, contentHash: target.contentHash }, requestId);
       return { asset: (await this.asset(m, assetId))!, previousVersion: asset.currentVersion, detected };
     });
+  }
+
+  private async touch(m: EntityManager, assetId: string): Promise<void> {
+    await m.query(`UPDATE staleness.assets SET versions_changed_at = now() WHERE asset_id = $1`, [assetId]);
   }
 
   private async lockAsset(m: EntityManager, assetId: string): Promise<AssetRecord> {

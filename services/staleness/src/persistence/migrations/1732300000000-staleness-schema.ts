@@ -18,7 +18,9 @@ export class StalenessSchema1732300000000 implements MigrationInterface {
         name        text NOT NULL,
         -- NULL: shared by every project.
         project_id  text,
-        created_at  timestamptz NOT NULL DEFAULT now()
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        -- Last version appended or made current. Its UPDATE grant is also what SELECT … FOR UPDATE needs.
+        versions_changed_at timestamptz
       );
       -- ListAssets filtered by project (and kind), keyset-paged on asset_id.
       CREATE INDEX assets_project_idx ON staleness.assets (project_id, kind, asset_id);
@@ -97,6 +99,7 @@ export class StalenessSchema1732300000000 implements MigrationInterface {
       END $$;
       GRANT USAGE ON SCHEMA staleness TO ${STALENESS_APP_ROLE};
       GRANT SELECT, INSERT ON staleness.assets, staleness.asset_versions TO ${STALENESS_APP_ROLE};
+      GRANT UPDATE (versions_changed_at) ON staleness.assets TO ${STALENESS_APP_ROLE};
       GRANT UPDATE (is_current) ON staleness.asset_versions TO ${STALENESS_APP_ROLE};
       GRANT SELECT, INSERT ON staleness.segments TO ${STALENESS_APP_ROLE};
       GRANT UPDATE (scene_id, character_name, sequence_index, superseded_by_segment_id, current_receipt_id,
