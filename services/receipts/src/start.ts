@@ -19,7 +19,7 @@ import { createServer } from "./server.js";
 export interface RunningReceipts {
   readonly url: string;
   readonly port: number;
-  /** Drains requests, stops the relay, closes NATS and the database. */
+  /** Drains requests, stops the relay, closes NATS and the database; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -65,14 +65,18 @@ export async function startReceipts(
   });
   const { url, port } = await server.listen(config.port, config.host);
   logger.info({ url }, "receipts service listening");
+  let stopped: Promise<void> | undefined;
   return {
     url,
     port,
-    async stop() {
-      await server.close();
-      await relay.stop();
-      await nc.drain();
-      await dataSource.destroy();
+    stop() {
+      stopped ??= (async () => {
+        await server.close();
+        await relay.stop();
+        await nc.drain();
+        await dataSource.destroy();
+      })();
+      return stopped;
     },
   };
 }

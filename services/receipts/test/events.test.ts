@@ -1,0 +1,70 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptStatus } from "@provenance/shared";
+import { collectMessages } from "@provenance/shared/testing";
+import { receiptRequest, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
+
+let h: ReceiptsHarness;
+
+beforeAll(async () => {
+  h = await startReceiptsHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function read(subject: string, atLeast: number) {
+  return collectMessages({ js: h.nats.js, jsm: h.nats.jsm, namespace: h.nats.namespace, stream: "PROVENANCE", subject, atLeast, timeoutMs: 10_000 });
+}
+
+describe("receipt events through the outbox", () => {
+  it("each receipt produces exactly one created and one completed event, even when the relay stops mid-way", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { receipt } = await h.client.createReceipt(receiptRequest({ projectId: "p-events" }));
+      ids.push(receipt!.receiptId);
+    }
+    // Stop the service (and its relay), then leave some rows unpublished, as a relay that
+    // crashed between publishing and marking them would; the restarted relay publishes them again.
+    await read("provenance.receipt.created", 10);
+    await h.running.stop();
+    await h.sql.query(
+      `UPDATE receipts.outbox SET published_at = NULL
+        WHERE id IN (SELECT id FROM receipts.outbox ORDER BY seq LIMIT 5)`,
+    );
+    await h.restart();
+    for (let i = 0; i < 5; i++) {
+      const { receipt } = await h.client.createReceipt(receiptRequest({ projectId: "p-events" }));
+      ids.push(receipt!.receiptId);
+    }
+    for (const id of ids.slice(0, 3)) {
+      await h.client.completeReceipt({ receiptId: id, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:02:00Z")) });
+    }
+
+    const created = await read("provenance.receipt.created", 15);
+    // Give a wrongly repeated publish time to show up before counting.
+    await new Promise((r) => setTimeout(r, 500));
+    const createdAgain = await read("provenance.receipt.created", 15);
+    expect(createdAgain).toHaveLength(created.length);
+    const receiptIds = created.map((m) => fromBinary(ReceiptCreatedSchema, m.data).receipt!.receiptId);
+    expect(receiptIds.sort()).toEqual([...ids].sort());
+    expect(new Set(created.map((m) => m.msgId)).size).toBe(15);
+    for (const m of created) expect(fromBinary(ReceiptCreatedSchema, m.data).eventId).toBe(m.msgId);
+
+    const completed = await read("provenance.receipt.completed", 3);
+    expect(completed).toHaveLength(3);
+    const done = completed.map((m) => fromBinary(ReceiptCompletedSchema, m.data).receipt!);
+    expect(done.every((r) => r.status === ReceiptStatus.SUCCEEDED && r.generationDurationMs === 120_000n)).toBe(true);
+
+    const { rows } = await h.sql.query("SELECT count(*)::int AS n FROM receipts.outbox WHERE published_at IS NULL");
+    expect(rows[0].n).toBe(0);
+  });
+
+  it("a rejected request enqueues nothing", async () => {
+    const before = await h.sql.query("SELECT count(*)::int AS n FROM receipts.outbox");
+    await expect(h.client.createReceipt(receiptRequest({ steps: 0 }))).rejects.toThrow(/steps/);
+    const after = await h.sql.query("SELECT count(*)::int AS n FROM receipts.outbox");
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+});
