@@ -15,6 +15,7 @@ export * from "./server/index.js";
 export * from "./db/index.js";
 export {
   DUPLICATE_WINDOW_MS,
+  EVENT_REQUEST_ID_HEADER,
   OUTBOX_MIGRATION_NAME,
   OutboxRelay,
   STREAM_SUBJECTS,
