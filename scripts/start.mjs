@@ -17,11 +17,13 @@ function fail(message) {
   return shutdown(1);
 }
 
-function portFree(port) {
+const serviceHost = process.env.HOST ?? "127.0.0.1";
+
+function portFree(port, host = "127.0.0.1") {
   return new Promise((resolve) => {
     const s = net.createServer();
     s.once("error", () => resolve(false));
-    s.listen(port, "0.0.0.0", () => s.close(() => resolve(true)));
+    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
   });
 }
 
@@ -154,7 +156,7 @@ async function main() {
   const { loadConfig, createLogger } = await import("@provenance/shared");
   for (const svc of SERVICES) {
     const port = Number(process.env[`${svc.name.toUpperCase()}_PORT`] ?? svc.port);
-    if (!(await portFree(port))) {
+    if (!(await portFree(port, serviceHost))) {
       return fail(`port ${port} for the ${svc.name} service is already in use: stop what uses it, or set ${svc.name.toUpperCase()}_PORT`);
     }
   }
@@ -174,7 +176,7 @@ async function main() {
       continue;
     }
     const mod = await import(file);
-    const config = loadConfig(svc.name, { ...env, PORT: env[`${svc.name.toUpperCase()}_PORT`] ?? String(svc.port), HOST: env.HOST ?? "127.0.0.1" });
+    const config = loadConfig(svc.name, { ...env, PORT: env[`${svc.name.toUpperCase()}_PORT`] ?? String(svc.port), HOST: serviceHost });
     const running = await mod[svc.start](config, createLogger(svc.name, config.logLevel));
     stops.push(() => running.stop());
     console.log(`${svc.name.padEnd(9)} ${running.url}`);

@@ -216,6 +216,8 @@ describe("immutability", () => {
   });
 
   it("rejects completing an unknown receipt, a completion before the start, and an unspecified status", async () => {
+    expect((await codeOf(h.client.getReceipt({ receiptId: "not-a-uuid" }))).code).toBe(Code.NotFound);
+    expect((await codeOf(h.client.completeReceipt({ receiptId: "not-a-uuid", status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date()) }))).code).toBe(Code.NotFound);
     expect((await codeOf(h.client.completeReceipt({ receiptId: "00000000-0000-4000-8000-000000000000", status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date()) }))).code).toBe(Code.NotFound);
     const { receipt } = await h.client.createReceipt(receiptRequest());
     const early = await codeOf(

@@ -45,6 +45,13 @@ export interface UsageCursor {
 
 type Row = Record<string, unknown>;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Receipt ids are UUIDs; any other string names no receipt (and must not reach a uuid cast). */
+function isReceiptId(id: string): boolean {
+  return UUID.test(id);
+}
+
 const RECEIPT_COLUMNS = `
   r.receipt_id, r.seq, r.workflow_version, r.prompt_text, r.negative_prompt, r.cfg_scale, r.seed::text AS seed,
   r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
@@ -244,6 +251,7 @@ export class ReceiptRepository {
     durationOf: (startedAt: Date) => number,
     requestId?: string,
   ): Promise<ReceiptRecord> {
+    if (!isReceiptId(receiptId)) throw notFound("receipt", receiptId);
     return this.ds.transaction(async (m) => {
       const [current] = (await m.query(
         `SELECT status, generation_started_at, supersedes_segment_id, segment_id
@@ -286,6 +294,7 @@ export class ReceiptRepository {
 
   /** One receipt by id. */
   async get(receiptId: string): Promise<ReceiptRecord | undefined> {
+    if (!isReceiptId(receiptId)) return undefined;
     const [r] = await this.load(this.ds.manager, "r.receipt_id = $1", [receiptId]);
     return r;
   }
