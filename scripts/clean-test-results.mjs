@@ -1,8 +1,6 @@
 // Removes last run's vitest JSON reports so the summary counts only this run.
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { workspaceDirs } from "./workspace-dirs.mjs";
 
-for (const group of ["packages", "services"]) {
-  if (!existsSync(group)) continue;
-  for (const name of readdirSync(group)) rmSync(join(group, name, "test-results.json"), { force: true });
-}
+for (const dir of workspaceDirs()) rmSync(join(dir, "test-results.json"), { force: true });

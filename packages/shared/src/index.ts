@@ -9,6 +9,7 @@ export * from "./config/index.js";
 export * from "./logging/index.js";
 export * from "./hash/index.js";
 export * from "./paging/index.js";
+export * from "./metrics/index.js";
 export * from "./errors/index.js";
 export * from "./validation/index.js";
 export * from "./server/index.js";

@@ -1,6 +1,7 @@
 /** The receipts server: ReceiptService routes, health and REST paths on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
   GetAssetUsageRequestSchema,
@@ -28,6 +29,8 @@ export interface ReceiptsServerDeps {
   assetVersions: AssetVersionLookup;
   logger: Logger;
   readiness?: () => Promise<boolean>;
+  /** Where /metrics series are registered (default: the server's own registry). */
+  metrics?: Registry;
 }
 
 function restContext(requestId: string | undefined): HandlerContext {
@@ -53,6 +56,7 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
     routes: (router) => router.service(ReceiptService, handlers),
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(receiptRules)],
     readiness: deps.readiness,
+    metricsRegistry: deps.metrics,
     rest: [
       {
         method: "GET",

@@ -4,6 +4,8 @@ import {
   checkDatabase,
   connectNats,
   createLogger,
+  createMetricsRegistry,
+  observeOutbox,
   ensureStreams,
   migrateDatabase,
   openDatabase,
@@ -57,7 +59,10 @@ export async function startReceipts(
   await ensureStreams(nc, config.eventNamespace);
   const relay = new OutboxRelay({ dataSource, schema: RECEIPTS_SCHEMA, nc, namespace: config.eventNamespace, logger });
   await relay.start();
+  const metrics = createMetricsRegistry("receipts");
+  observeOutbox(metrics, RECEIPTS_SCHEMA, relay);
   const server = createServer({
+    metrics,
     dataSource,
     logger,
     assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl),

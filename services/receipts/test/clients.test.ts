@@ -87,3 +87,21 @@ describe("independent clients", () => {
     expect(JSON.parse(usage.stdout).usages.some((u: { segmentId: string }) => u.segmentId === "seg-curl")).toBe(true);
   });
 });
+
+describe("operations endpoints", () => {
+  it("serves /metrics with RPC latency by method and code and the outbox backlog", async () => {
+    await h.client.getSegmentProvenance({ segmentId: "seg-curl" });
+    await h.client.getReceipt({ receiptId: "" }).catch(() => undefined);
+    const { stdout } = await exec("curl", ["-sS", "--http1.1", `${h.running.url}/metrics`]);
+    expect(stdout).toMatch(/rpc_duration_seconds_count\{[^}]*method="GetSegmentProvenance"[^}]*code="ok"[^}]*\} [1-9]/);
+    expect(stdout).toMatch(/rpc_duration_seconds_count\{[^}]*method="GetReceipt"[^}]*code="invalid_argument"[^}]*\} [1-9]/);
+    expect(stdout).toMatch(/outbox_backlog\{schema="receipts",service="receipts"\} \d+/);
+  });
+
+  it("answers /healthz and /readyz", async () => {
+    const health = await exec("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `${h.running.url}/healthz`]);
+    expect(health.stdout).toBe("200");
+    const ready = await exec("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `${h.running.url}/readyz`]);
+    expect(ready.stdout).toBe("200");
+  });
+});
