@@ -243,9 +243,12 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(c.image).toContain(`/provenance/${svc}`);
       expect(c.ports).toEqual([{ name: "grpc", containerPort: port, protocol: "TCP" }]);
       expect(c.env).toContainEqual({ name: "PORT", value: String(port) });
-      for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+      // Readiness and startup include the database and NATS; liveness ("liveness") leaves them out,
+      // so an outage takes pods out of rotation without restarting them.
+      for (const probe of ["readinessProbe", "startupProbe"]) {
         expect(c[probe]?.grpc, `${svc} ${probe}`).toEqual({ port, service: "" });
       }
+      expect(c.livenessProbe?.grpc, `${svc} livenessProbe`).toEqual({ port, service: "liveness" });
       expect(c.args ?? [], `${svc} runs the server, not the migrations`).not.toContain("--migrate-only");
       expect(c.command, `${svc} uses the image entry point`).toBeUndefined();
       expectDatabaseEnv(`Deployment ${svc}`, c, secretName());

@@ -185,6 +185,8 @@ describe("one port, every protocol", () => {
       expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
       expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
       expect((await health.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+      // Liveness leaves dependencies out: an outage is no reason to restart the pod.
+      expect((await health.check({ service: "liveness" })).status).toBe(ServingStatus.SERVING);
     } finally {
       s.ready.value = true;
     }

@@ -9,6 +9,9 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../gen/grpc/health/v1/health_pb.js";
 
+/** The health service name that reports the process alive without checking its dependencies. */
+export const LIVENESS_SERVICE = "liveness";
+
 /** The lifecycle facts health is computed from; `changed()` wakes watchers. */
 export class HealthState {
   private listening = false;
@@ -78,10 +81,15 @@ export class HealthState {
     }
   }
 
-  /** The status of `service` now: SERVING only while listening, not draining, and ready. */
+  /**
+   * The status of `service` now: SERVING only while listening, not draining, and ready. The name
+   * {@link LIVENESS_SERVICE} leaves readiness out, for liveness probes: a database or NATS outage
+   * takes a pod out of rotation but is no reason to restart it.
+   */
   async status(service: string): Promise<ServingStatus> {
-    if (service !== "" && !this.services.has(service)) return ServingStatus.SERVICE_UNKNOWN;
+    if (service !== "" && service !== LIVENESS_SERVICE && !this.services.has(service)) return ServingStatus.SERVICE_UNKNOWN;
     if (!this.listening || this.draining) return ServingStatus.NOT_SERVING;
+    if (service === LIVENESS_SERVICE) return ServingStatus.SERVING;
     return (await this.ready()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   }
 }
