@@ -1,0 +1,210 @@
+/**
+ * Runs the whole loop for tests: real receipts, staleness and regeneration services on port 0 against
+ * one test database (each in its own schema) and one JetStream namespace, plus the pipeline simulator on demand.
+ */
+import { createHash } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import {
+  AssetKind,
+  AssetService,
+  CreateReceiptRequestSchema,
+  ReceiptService,
+  ReceiptStatus,
+  RegenerationService,
+  StalenessService,
+  createLogger,
+  loadConfig,
+  type AssetRef,
+  type Receipt,
+} from "@provenance/shared";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
+import { startReceipts, type RunningReceipts } from "../../receipts/src/start.js";
+import { startStaleness, type RunningStaleness } from "../../staleness/src/start.js";
+import { startPipelineSimulator, type PipelineSimulatorOptions, type RunningPipelineSimulator } from "../src/simulator/pipeline-simulator.js";
+import { startRegeneration, type RunningRegeneration } from "../src/start.js";
+
+/** A content hash derived from a label, for readable tests. */
+export function sha(label: string): string {
+  return createHash("sha256").update(label).digest("hex");
+}
+
+/** The three services, their clients, the simulator and a superuser connection to the database. */
+export interface LoopHarness {
+  db: TestDatabase;
+  nats: TestNats;
+  sql: pg.Client;
+  receipts: RunningReceipts | undefined;
+  staleness: RunningStaleness | undefined;
+  regeneration: RunningRegeneration;
+  simulator: RunningPipelineSimulator | undefined;
+  receiptClient: Client<typeof ReceiptService>;
+  assets: Client<typeof AssetService>;
+  report: Client<typeof StalenessService>;
+  regen: Client<typeof RegenerationService>;
+  /** Starts the pipeline simulator with these options (stopping any running one). */
+  startSimulator(opts?: Partial<PipelineSimulatorOptions>): Promise<RunningPipelineSimulator>;
+  stopReceipts(): Promise<void>;
+  stopStaleness(): Promise<void>;
+  /** Waits until every outbox is relayed and every consumer has caught up. */
+  settle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
+
+/** Starts staleness, then receipts (pointed at it), then regeneration (pointed at both). */
+export async function startLoop(): Promise<LoopHarness> {
+  const db = await createTestDatabase("regeneration_test");
+  const nats = await createTestNats();
+  const env = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    EVENT_NAMESPACE: nats.namespace,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: logLevel,
+  };
+  const sql = new pg.Client({ connectionString: db.url });
+  await sql.connect();
+  const staleness = await startStaleness(loadConfig("staleness", env), createLogger("staleness", logLevel));
+  const receipts = await startReceipts(loadConfig("receipts", { ...env, STALENESS_URL: staleness.url }), createLogger("receipts", logLevel));
+  const regenConfig = loadConfig("regeneration", { ...env, STALENESS_URL: staleness.url, RECEIPTS_URL: receipts.url });
+  const regeneration = await startRegeneration(regenConfig, createLogger("regeneration", logLevel));
+  const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url });
+
+  const count = async (query: string) => (await sql.query(query)).rows[0].n as number;
+  const h: LoopHarness = {
+    db,
+    nats,
+    sql,
+    receipts,
+    staleness,
+    regeneration,
+    simulator: undefined,
+    receiptClient: createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url })),
+    assets: createClient(AssetService, stalenessTransport),
+    report: createClient(StalenessService, stalenessTransport),
+    regen: createClient(RegenerationService, createGrpcTransport({ baseUrl: regeneration.url })),
+    async startSimulator(opts = {}) {
+      await h.simulator?.stop();
+      h.simulator = await startPipelineSimulator({
+        nc: nats.nc,
+        namespace: nats.namespace,
+        receiptsUrl: receipts.url,
+        logger: createLogger("pipeline-simulator", logLevel),
+        ...opts,
+      });
+      return h.simulator;
+    },
+    async stopReceipts() {
+      await h.receipts?.stop();
+      h.receipts = undefined;
+    },
+    async stopStaleness() {
+      await h.staleness?.stop();
+      h.staleness = undefined;
+    },
+    async settle(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const unrelayed = await count(`SELECT
+            (SELECT count(*) FROM receipts.outbox WHERE published_at IS NULL)
+          + (SELECT count(*) FROM staleness.outbox WHERE published_at IS NULL)
+          + (SELECT count(*) FROM regeneration.outbox WHERE published_at IS NULL) AS n`);
+        const lags = [
+          h.staleness ? await h.staleness.projectionLag() : 0,
+          await h.regeneration.lifecycleLag(),
+          h.simulator ? await h.simulator.lag() : 0,
+        ];
+        if (Number(unrelayed) === 0 && lags.every((l) => l === 0)) return;
+        if (Date.now() > deadline) throw new Error(`not settled: ${unrelayed} unrelayed events, lags ${lags.join(", ")}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async close() {
+      await h.simulator?.stop();
+      await h.regeneration.stop();
+      await h.receipts?.stop();
+      await h.staleness?.stop();
+      await sql.end();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+  return h;
+}
+
+/** Where a segment sits. */
+export interface Place {
+  projectId: string;
+  sceneId: string;
+  segmentId: string;
+  sequenceIndex: number;
+}
+
+/** The asset refs of one generation. */
+export interface InputRefs {
+  source: AssetRef;
+  variant?: AssetRef;
+  workflow: AssetRef;
+  model: AssetRef;
+  loras: { asset: AssetRef; weight: number }[];
+}
+
+/** Records a successful generation through ReceiptService (create, then complete) and returns its receipt. */
+export async function recordGeneration(h: LoopHarness, place: Place, refs: InputRefs): Promise<Receipt> {
+  const { receipt } = await h.receiptClient.createReceipt(
+    create(CreateReceiptRequestSchema, {
+      ...place,
+      characterName: "anna",
+      sourceImage: refs.source,
+      variantImage: refs.variant,
+      workflow: refs.workflow,
+      model: refs.model,
+      loras: refs.loras,
+      workflowVersion: "i2v-3",
+      promptText: `anna, ${place.sceneId}, shot ${place.sequenceIndex}`,
+      negativePrompt: "blurry, extra fingers",
+      cfgScale: 6.5,
+      seed: BigInt(1_000_003 * place.sequenceIndex) + 18446744073000000000n,
+      steps: 28,
+      sampler: "dpmpp_2m",
+      resolutionWidth: 832,
+      resolutionHeight: 480,
+      additionalParams: { motion_strength: 0.4, fps: 16 },
+      generationStartedAt: timestampFromDate(new Date()),
+      idempotencyKey: `orig-${place.segmentId}`,
+    }),
+  );
+  const { receipt: done } = await h.receiptClient.completeReceipt({
+    receiptId: receipt!.receiptId,
+    status: ReceiptStatus.SUCCEEDED,
+    generationCompletedAt: timestampFromDate(new Date()),
+    outputHash: sha(`output ${place.segmentId}`),
+  });
+  return done!;
+}
+
+/** Registers an asset and publishes `labels` as its versions (the first current); returns refs per version, v1 first. */
+export async function registerAsset(h: LoopHarness, assetId: string, kind: AssetKind, name: string, labels: string[]): Promise<AssetRef[]> {
+  await h.assets.registerAsset({ assetId, kind, name });
+  const refs: AssetRef[] = [];
+  for (const label of labels) {
+    const res = await h.assets.publishVersion({ assetId, contentHash: sha(label), uploadedBy: "creator@example.com", makeCurrent: refs.length === 0 });
+    refs.push({ $typeName: "provenance.v1.AssetRef", assetId, contentHash: sha(label), version: res.version!.version });
+  }
+  return refs;
+}
+
+/** Polls `check` until it returns true or the timeout passes. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
