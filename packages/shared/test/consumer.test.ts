@@ -1,3 +1,4 @@
+import { currentRequestId, runWithRequestId } from "../src/logging/request-context.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -216,6 +217,31 @@ describe("durable consumers", () => {
       await sleep(200);
       expect(applied).toEqual(["r-x"]);
       expect(firstAttempt).toBe(false);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("runs each handler under the event's request id, so its logs and its own events carry it", async () => {
+    const relay = new OutboxRelay({ dataSource: h.ds, schema: SCHEMA, nc: h.nats.nc, namespace: h.nats.namespace, logger: testLogger });
+    await relay.start();
+    const seen: (string | undefined)[] = [];
+    try {
+      await consume({
+        eventSchema: { [CREATED]: ReceiptCreatedSchema },
+        handle: async () => {
+          seen.push(currentRequestId());
+        },
+      });
+      await runWithRequestId("req-42", () =>
+        h.ds.transaction((tx) =>
+          enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-rid" } } }),
+        ),
+      );
+      await eventually(() => seen.length === 1);
+      expect(seen).toEqual(["req-42"]);
+      const [row] = await h.ds.query(`SELECT headers FROM ${SCHEMA}.outbox ORDER BY seq DESC LIMIT 1`);
+      expect(row.headers["X-Request-Id"]).toBe("req-42");
     } finally {
       await relay.stop();
     }

@@ -1,3 +1,5 @@
+import { runWithRequestId } from "../logging/request-context.js";
+import { EVENT_REQUEST_ID_HEADER } from "./enqueue-event.js";
 import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import {
   AckPolicy,
@@ -140,7 +142,8 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
       }
     }
     try {
-      await opts.handle({ subject, eventId, data: m.data, headers, redeliveryCount: attempt - 1, event });
+      const requestId = headers[EVENT_REQUEST_ID_HEADER] || eventId;
+      await runWithRequestId(requestId, () => opts.handle({ subject, eventId, data: m.data, headers, redeliveryCount: attempt - 1, event }));
       m.ack();
     } catch (err) {
       if (attempt >= maxDeliver) {

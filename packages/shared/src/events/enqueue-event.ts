@@ -1,3 +1,4 @@
+import { currentRequestId } from "../logging/request-context.js";
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -38,7 +39,7 @@ export async function enqueueEvent<T extends DescMessage>(manager: EntityManager
     }
   }
   const eventId = randomUUID();
-  const requestId = args.requestId ?? "";
+  const requestId = args.requestId || currentRequestId() || "";
   const message = create(eventSchema, args.event);
   Object.assign(message, { eventId, occurredAt: timestampNow(), requestId });
   const payload = toBinary(eventSchema, message);

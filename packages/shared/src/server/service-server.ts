@@ -10,6 +10,7 @@ import { Registry } from "prom-client";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { HealthState, healthService } from "./health.js";
 import { registerReflection } from "./reflection.js";
+import { runWithRequestId } from "../logging/request-context.js";
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js";
 import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
 import { endStreamsOn, observeRpcs, rpcDurationHistogram } from "./rpc-observer.js";
@@ -154,11 +155,15 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
     return true;
   }
 
-  async function handle(req: NodeRequest, res: NodeResponse): Promise<void> {
+  function handle(req: NodeRequest, res: NodeResponse): Promise<void> {
     const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     requestIds.set(req, requestId);
     req.headers[REQUEST_ID_HEADER] = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    return runWithRequestId(requestId, () => dispatch(req, res));
+  }
+
+  async function dispatch(req: NodeRequest, res: NodeResponse): Promise<void> {
     if (health.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" || req.method === "HEAD") {

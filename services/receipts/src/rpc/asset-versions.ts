@@ -1,7 +1,7 @@
 /** Resolving an asset version to its content hash through AssetService (owned by the staleness service). */
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { AssetService, notFound, unavailable } from "@provenance/shared";
+import { AssetService, forwardRequestId, notFound, unavailable } from "@provenance/shared";
 
 /** Looks up the content hash of one version of one asset. */
 export interface AssetVersionLookup {
@@ -17,7 +17,7 @@ export class AssetServiceVersionLookup implements AssetVersionLookup {
     private readonly baseUrl: string,
     private readonly timeoutMs = 2000,
   ) {
-    this.client = createClient(AssetService, createGrpcTransport({ baseUrl }));
+    this.client = createClient(AssetService, createGrpcTransport({ baseUrl, interceptors: [forwardRequestId] }));
   }
 
   async contentHashOf(assetId: string, version: number): Promise<string> {
