@@ -1,6 +1,7 @@
 /** The story, end to end: 60 segments, one LoRA updated, exactly its 12 segments regenerated, the project fresh again. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetKind, JobStatus, type AssetRef, type PlannedJob, type Receipt } from "@provenance/shared";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { AssetKind, GenerationJobRequestedSchema, JobStatus, subjectFor, type AssetRef, type PlannedJob, type Receipt } from "@provenance/shared";
 import { inputsHashOf, inputsOfReceipt } from "../src/domain/planned-job.js";
 import { eventually, recordGeneration, registerAsset, startLoop, type LoopHarness } from "./regeneration-harness.js";
 
@@ -171,5 +172,33 @@ describe("regenerating the segments of an updated LoRA", () => {
     expect(new Set([...first.jobs, ...second.jobs, ...third.jobs].map((j) => j.jobId)).size).toBe(12);
     expect((await h.regen.listRegenerationJobs({ projectId: PROJECT, status: JobStatus.FAILED })).jobs).toEqual([]);
     expect((await h.regen.listRegenerationJobs({ projectId: PROJECT, status: JobStatus.SUCCEEDED, pageSize: 50 })).jobs).toHaveLength(12);
+  });
+
+  it("a job delivered again to the simulator records nothing twice", async () => {
+    const { jobs } = await h.regen.getRegenerationBatch({ batchId });
+    const job = jobs[0]!;
+    const before = await h.receiptClient.getSegmentProvenance({ segmentId: job.newSegmentId });
+    const again = create(GenerationJobRequestedSchema, {
+      eventId: "redelivered-1",
+      occurredAt: before.currentReceipt!.generationStartedAt,
+      jobId: job.jobId,
+      batchId,
+      projectId: PROJECT,
+      sceneId: job.plan!.sceneId,
+      characterName: job.plan!.characterName,
+      sequenceIndex: job.plan!.sequenceIndex,
+      oldSegmentId: job.plan!.oldSegmentId,
+      newSegmentId: job.newSegmentId,
+      inputs: job.plan!.inputs,
+      expectedInputsHash: job.plan!.expectedInputsHash,
+    });
+    await h.nats.js.publish(subjectFor(h.nats.namespace, "generation.jobs.requested"), toBinary(GenerationJobRequestedSchema, again), {
+      msgID: "redelivered-1",
+    });
+    await eventually(async () => (await h.simulator!.lag()) === 0, 10_000, "the simulator to take the job");
+    await h.settle();
+    const after = await h.receiptClient.getSegmentProvenance({ segmentId: job.newSegmentId });
+    expect(after.history.map((r) => r.receiptId)).toEqual(before.history.map((r) => r.receiptId));
+    expect((await h.regen.getRegenerationBatch({ batchId })).batch!.succeeded).toBe(12);
   });
 });
