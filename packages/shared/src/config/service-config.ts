@@ -35,6 +35,11 @@ export interface ServiceConfig {
   readonly stalenessUrl: string;
   readonly regenerationUrl: string;
   readonly logLevel: LogLevel;
+  /**
+   * Browser origins allowed to call the service (CORS), from `CORS_ORIGINS`: a comma list of exact origins such as
+   * `http://localhost:7100`, or `*` (the default — acceptable for a dev tool; set a list in production).
+   */
+  readonly corsOrigins: readonly string[] | "*";
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -81,6 +86,24 @@ function readNamespace(env: Env): string {
   return raw;
 }
 
+function readOrigins(env: Env): readonly string[] | "*" {
+  const raw = env.CORS_ORIGINS?.trim() ?? "";
+  if (raw === "" || raw === "*") return "*";
+  return raw.split(",").map((part) => {
+    const origin = part.trim();
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin like http://localhost:7100`);
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== origin) {
+      throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin (scheme://host[:port], no path); use "*" for any`);
+    }
+    return origin;
+  });
+}
+
 /** Reads the configuration of `service` from `env` (default `process.env`). Throws {@link ConfigError}. */
 export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
   const databaseUrl = readUrl(env, "DATABASE_URL", "postgres://root@127.0.0.1:5432/provenance", [
@@ -106,5 +129,6 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
       "https:",
     ]),
     logLevel: level,
+    corsOrigins: readOrigins(env),
   };
 }

@@ -8,6 +8,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { applyCors, type CorsOptions } from "./cors.js";
 import { HealthState, healthService } from "./health.js";
 import { registerReflection } from "./reflection.js";
 import { runWithRequestId } from "../logging/request-context.js";
@@ -39,6 +40,8 @@ export interface ServiceServerOptions {
   metricsRegistry?: Registry;
   /** Largest REST request body in bytes (default 1 MiB). */
   maxRestBodyBytes?: number;
+  /** Lets browsers on these origins call every path (RPCs, REST, health); absent = no CORS headers at all. */
+  cors?: CorsOptions;
 }
 
 /** A service's server; it listens only when told to. */
@@ -164,6 +167,7 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
   }
 
   async function dispatch(req: NodeRequest, res: NodeResponse): Promise<void> {
+    if (opts.cors && applyCors(req, res, opts.cors)) return;
     if (health.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" || req.method === "HEAD") {
