@@ -91,7 +91,7 @@ describe("CORS on the shared server, with a list of origins", () => {
   it("refuses a preflight from another origin with a message naming CORS_ORIGINS, and adds nothing to its calls", async () => {
     const res = await preflight(s.url, "http://evil.example");
     expect(res.status).toBe(403);
-    expect((await res.json()).message).toContain("CORS_ORIGINS");
+    expect(((await res.json()) as { message: string }).message).toContain("CORS_ORIGINS");
     const call = await connectCall(s.url, "http://evil.example");
     expect(call.status).toBe(200); // the browser, not the server, withholds the body
     expect(call.headers.get("access-control-allow-origin")).toBeNull();
