@@ -1,6 +1,7 @@
 /** The regeneration server: RegenerationService routes, health and the REST path on one port. Never listens itself. */
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
   RegenerationService,
@@ -28,6 +29,8 @@ export interface RegenerationServerDeps {
   sources: PlanSources;
   logger: Logger;
   readiness?: () => Promise<boolean>;
+  /** Where /metrics series are registered (default: the server's own registry). */
+  metrics?: Registry;
 }
 
 function restContext(requestId: string | undefined): HandlerContext {
@@ -67,6 +70,7 @@ export function createServer(deps: RegenerationServerDeps): ServiceServer {
     routes: (router) => router.service(RegenerationService, handlers),
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(regenerationRules)],
     readiness: deps.readiness,
+    metricsRegistry: deps.metrics,
     rest: [
       {
         method: "POST",

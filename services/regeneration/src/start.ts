@@ -1,6 +1,9 @@
 /** Wires the regeneration service from its config: migrations, database, NATS, outbox relay, job lifecycle consumer, server. */
 import {
   OutboxRelay,
+  createMetricsRegistry,
+  observeConsumers,
+  observeOutbox,
   checkDatabase,
   connectNats,
   createLogger,
@@ -66,7 +69,11 @@ export async function startRegeneration(
     repo: new RegenerationRepository(dataSource),
     logger,
   });
+  const metrics = createMetricsRegistry("regeneration");
+  observeOutbox(metrics, REGENERATION_SCHEMA, relay);
+  observeConsumers(metrics, { "regeneration-job-lifecycle": lifecycle });
   const server = createServer({
+    metrics,
     dataSource,
     logger,
     sources: overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl }),

@@ -9,6 +9,7 @@ import {
   type Asset,
   type GetSegmentProvenanceResponse,
   type StaleSegment,
+  forwardRequestId,
 } from "@provenance/shared";
 
 /** What planning needs from other services. Each method throws UNAVAILABLE (naming the service) when it cannot answer. */
@@ -42,10 +43,10 @@ export class ConnectPlanSources implements PlanSources {
   private readonly timeoutMs: number;
 
   constructor(private readonly urls: PlanSourceUrls) {
-    const stalenessTransport = createGrpcTransport({ baseUrl: urls.stalenessUrl });
+    const stalenessTransport = createGrpcTransport({ baseUrl: urls.stalenessUrl, interceptors: [forwardRequestId] });
     this.staleness = createClient(StalenessService, stalenessTransport);
     this.assets = createClient(AssetService, stalenessTransport);
-    this.receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receiptsUrl }));
+    this.receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receiptsUrl, interceptors: [forwardRequestId] }));
     this.timeoutMs = urls.timeoutMs ?? 5_000;
   }
 
