@@ -1,0 +1,26 @@
+/** Every command of the CLI, in the order `provenance --help` lists them. */
+import type { Command } from "../command.js";
+import { assetsHistory, assetsList, assetsPublish, assetsRegister, assetsRollback } from "./assets.js";
+import { receiptHistory, receiptShow } from "./receipt.js";
+import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
+import { staleList, staleReport } from "./stale.js";
+import { usage } from "./usage.js";
+import { watch } from "./watch.js";
+
+/** The command table. */
+export const COMMANDS: readonly Command[] = [
+  receiptShow,
+  receiptHistory,
+  usage,
+  assetsRegister,
+  assetsPublish,
+  assetsRollback,
+  assetsHistory,
+  assetsList,
+  staleReport,
+  staleList,
+  regenPlan,
+  regenSubmit,
+  regenStatus,
+  watch,
+];
