@@ -1,0 +1,154 @@
+/**
+ * The whole system in one process, the way `npm start` runs it: a database (embedded unless given),
+ * NATS (a private nats-server unless given), the three services on their ports, and the pipeline simulator.
+ */
+import { join } from "node:path";
+import { connectNats, createLogger, loadConfig, type LogLevel, type ServiceName } from "@provenance/shared";
+import { startReceipts } from "@provenance/receipts/start";
+import { startStaleness } from "@provenance/staleness/start";
+import { startRegeneration } from "@provenance/regeneration/start";
+import { startPipelineSimulator } from "@provenance/regeneration/simulator";
+import { startEmbeddedDatabase } from "./embedded-database.js";
+import { findNatsServer, startPrivateNats } from "./private-nats.js";
+import { freePort, portFree } from "./ports.js";
+
+/** How to run the system. */
+export interface SystemOptions {
+  /** Where the embedded database and the private NATS keep their data. */
+  dataDir: string;
+  /** Use this PostgreSQL instead of the embedded one. */
+  databaseUrl?: string;
+  /** Use this NATS instead of a private nats-server. */
+  natsUrl?: string;
+  /** Address the services listen on (default 127.0.0.1). */
+  host?: string;
+  /** Service ports; 0 = any free port (default 7101, 7102, 7103). */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** First port to try for the embedded database (default 54329) and the private NATS (default 4223). */
+  embeddedDatabasePort?: number;
+  embeddedNatsPort?: number;
+  /** Run the pipeline simulator on generation.jobs.requested (default true). */
+  simulator?: boolean;
+  logLevel?: LogLevel;
+  eventNamespace?: string;
+  /** Where status lines go (default: nowhere). */
+  say?: (line: string) => void;
+}
+
+/** The running system. */
+export interface RunningSystem {
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** Stops everything in reverse order of start, the embedded database last; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A cause a person can act on, with no stack trace worth showing. */
+export class SystemStartError extends Error {
+  override name = "SystemStartError";
+}
+
+const DEFAULT_PORTS: Record<ServiceName, number> = { receipts: 7101, staleness: 7102, regeneration: 7103 };
+
+/** Starts the system; on failure, whatever had started is stopped again. */
+export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
+  const say = opts.say ?? (() => {});
+  const host = opts.host ?? "127.0.0.1";
+  const stops: (() => Promise<void>)[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const s of stops.reverse()) {
+        try {
+          await s();
+        } catch {
+          // keep stopping the rest
+        }
+      }
+    })();
+    return stopped;
+  };
+  try {
+    // Ports first, so a port in use is one clear line before anything starts.
+    const ports = {} as Record<ServiceName, number>;
+    for (const name of Object.keys(DEFAULT_PORTS) as ServiceName[]) {
+      const wanted = opts.ports?.[name] ?? DEFAULT_PORTS[name];
+      if (wanted !== 0 && !(await portFree(wanted, host))) {
+        throw new SystemStartError(
+          `port ${wanted} for the ${name} service is already in use on ${host}: stop what uses it, or set ${name.toUpperCase()}_PORT`,
+        );
+      }
+      ports[name] = wanted === 0 ? await freePort(0, host) : wanted;
+    }
+
+    let databaseUrl = opts.databaseUrl;
+    if (!databaseUrl) {
+      const dir = join(opts.dataDir, "postgres");
+      const db = await startEmbeddedDatabase(dir, await freePort(opts.embeddedDatabasePort ?? 54329));
+      stops.push(() => db.stop());
+      databaseUrl = db.url;
+      say(`database     embedded PostgreSQL on 127.0.0.1:${db.port}, data in ${dir}`);
+    }
+
+    let natsUrl = opts.natsUrl;
+    if (!natsUrl) {
+      const binary = findNatsServer();
+      if (!binary) {
+        throw new SystemStartError(
+          "NATS_URL is unset and no nats-server is on the PATH: install one (apt-get install nats-server) or set NATS_URL",
+        );
+      }
+      const store = join(opts.dataDir, "nats");
+      const nats = await startPrivateNats(binary, await freePort(opts.embeddedNatsPort ?? 4223), store);
+      stops.push(() => nats.stop());
+      natsUrl = nats.url;
+      say(`events       private nats-server with JetStream at ${nats.url}, store in ${store}`);
+    }
+
+    const urls = Object.fromEntries(
+      (Object.keys(ports) as ServiceName[]).map((n) => [n, `http://127.0.0.1:${ports[n]}`]),
+    ) as Record<ServiceName, string>;
+    const env = {
+      DATABASE_URL: databaseUrl,
+      NATS_URL: natsUrl,
+      HOST: host,
+      LOG_LEVEL: opts.logLevel ?? "warn",
+      EVENT_NAMESPACE: opts.eventNamespace ?? "",
+      RECEIPTS_URL: urls.receipts,
+      STALENESS_URL: urls.staleness,
+      REGENERATION_URL: urls.regeneration,
+    };
+    const configOf = (name: ServiceName) => loadConfig(name, { ...env, PORT: String(ports[name]) });
+    const loggerOf = (name: string) => createLogger(name, env.LOG_LEVEL);
+
+    const receipts = await startReceipts(configOf("receipts"), loggerOf("receipts"));
+    stops.push(() => receipts.stop());
+    say(`receipts     ${urls.receipts}`);
+    const staleness = await startStaleness(configOf("staleness"), loggerOf("staleness"));
+    stops.push(() => staleness.stop());
+    say(`staleness    ${urls.staleness}`);
+    const regeneration = await startRegeneration(configOf("regeneration"), loggerOf("regeneration"));
+    stops.push(() => regeneration.stop());
+    say(`regeneration ${urls.regeneration}`);
+
+    if (opts.simulator ?? true) {
+      const nc = await connectNats(natsUrl, "pipeline-simulator", loggerOf("pipeline-simulator"));
+      const simulator = await startPipelineSimulator({
+        nc,
+        namespace: env.EVENT_NAMESPACE,
+        receiptsUrl: urls.receipts,
+        logger: loggerOf("pipeline-simulator"),
+      });
+      stops.push(async () => {
+        await simulator.stop();
+        await nc.drain();
+      });
+      say("pipeline     simulator consuming generation.jobs.requested (demo only; PIPELINE_SIMULATOR=0 turns it off)");
+    }
+    return { urls, databaseUrl, natsUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

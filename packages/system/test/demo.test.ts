@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
+import { runDemo } from "../src/demo.js";
+import { startSystem, type RunningSystem } from "../src/start-system.js";
+
+let db: TestDatabase;
+let nats: TestNats;
+let system: RunningSystem;
+
+beforeAll(async () => {
+  db = await createTestDatabase("system_demo");
+  nats = await createTestNats();
+  system = await startSystem({
+    dataDir: "/nonexistent-not-used",
+    databaseUrl: db.url,
+    natsUrl: nats.url,
+    eventNamespace: nats.namespace,
+    ports: { receipts: 0, staleness: 0, regeneration: 0 },
+    logLevel: "silent",
+  });
+});
+
+afterAll(async () => {
+  await system?.stop();
+  await nats?.cleanup();
+  await db?.drop();
+});
+
+describe("npm run demo", () => {
+  it("tells the story with the exact counts", async () => {
+    const lines: string[] = [];
+    const result = await runDemo(system.urls, (l) => lines.push(l), "demo-ci");
+    const text = lines.join("\n");
+    expect(result.staleSegmentsAfterUpdate).toBe(12);
+    expect(result.staleScenesAfterUpdate).toBe(3);
+    expect(text).toContain("Staleness report: 12 stale segments in 3 scenes");
+    expect(text).toContain("  12 segments across 3 scenes used anna_lora v1 — you are on v2");
+    expect(text).toContain("Plan: 12 jobs");
+    expect(text).toMatch(/Batch \S+: 12 succeeded, 0 failed, 0 inputs mismatches/);
+    expect(text).toContain("Staleness report now: 0 stale segments — the project is fresh");
+    // Side by side: only the LoRA (and so the hashes) differ.
+    const differing = text.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).split(/\s{2,}/)[0]);
+    expect(differing).toEqual(["lora 1", "inputs hash", "output hash"]);
+    expect(result.staleSegmentsAfterRegeneration).toBe(0);
+    if (process.env.SHOW_DEMO) console.log(text);
+  });
+});
