@@ -21,8 +21,8 @@ export function formatAssetRef(ref: AssetRef | undefined): string {
   return `${ref.assetId} ${formatVersion(ref.version)} ${shortHash(ref.contentHash)}`;
 }
 
-/** The readable block of one receipt's inputs, timing and output. */
-export function renderReceipt(receipt: Receipt): string {
+/** The label/value lines of one receipt's inputs, timing and output. */
+export function receiptFields(receipt: Receipt): [string, string][] {
   const loras = receipt.loras.length
     ? receipt.loras.map((l, i) => `${i + 1}. ${formatAssetRef(l.asset)} weight ${formatNumber(l.weight)}`).join("\n")
     : "—";
@@ -51,7 +51,7 @@ export function renderReceipt(receipt: Receipt): string {
   ];
   if (receipt.regenerationJobId) fields.push(["regeneration job", receipt.regenerationJobId]);
   if (receipt.supersedesSegmentId) fields.push(["supersedes", receipt.supersedesSegmentId]);
-  return renderFields(fields);
+  return fields;
 }
 
 /** `receipt show <segment-id>`. */
@@ -64,26 +64,22 @@ export const receiptShow: Command = {
     const res = await fetchProvenance(ctx, args.positionals[0]!);
     if (ctx.json) return writeJson(ctx, GetSegmentProvenanceResponseSchema, res);
     const seg = res.segment;
-    const out = ctx.io.stdout;
+    const fields: [string, string][] = [];
     if (seg) {
       const state = seg.active ? "active" : `superseded by ${seg.supersededBySegmentId || "a newer segment"}`;
-      out.write(
-        renderFields([
-          ["segment", `${seg.segmentId} (${state})`],
-          ["scene", `${seg.sceneId} in project ${seg.projectId}`],
-          ["character", `${seg.characterName || "—"} #${seg.sequenceIndex}`],
-        ]),
+      fields.push(
+        ["segment", `${seg.segmentId} (${state})`],
+        ["scene", `${seg.sceneId} in project ${seg.projectId}`],
+        ["character", `${seg.characterName || "—"} #${seg.sequenceIndex}`],
       );
     }
     const receipt = res.currentReceipt ?? res.history[0];
-    if (!receipt) {
-      out.write("no receipt recorded yet\n");
-      return;
+    if (receipt && !res.currentReceipt) {
+      fields.push(["note", `no successful receipt yet; showing the latest (${enumLabel(ReceiptStatus, receipt.status)})`]);
     }
-    if (!res.currentReceipt) {
-      out.write(`no successful receipt yet; the latest (${enumLabel(ReceiptStatus, receipt.status)}) follows\n`);
-    }
-    out.write(renderReceipt(receipt));
+    if (receipt) fields.push(...receiptFields(receipt));
+    else fields.push(["receipt", "none recorded yet"]);
+    ctx.io.stdout.write(renderFields(fields));
   },
 };
 

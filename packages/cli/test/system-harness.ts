@@ -1,0 +1,147 @@
+/** Starts the real receipts, staleness and regeneration services (and the pipeline simulator) on port 0 against one test database and JetStream namespace. */
+import { createHash } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  CreateReceiptRequestSchema,
+  ReceiptService,
+  ReceiptStatus,
+  createLogger,
+  loadConfig,
+  type CreateReceiptRequest,
+} from "@provenance/shared";
+import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import { startReceipts } from "../../../services/receipts/src/start.js";
+import { startRegeneration } from "../../../services/regeneration/src/start.js";
+import { startPipelineSimulator } from "../../../services/regeneration/src/simulator/pipeline-simulator.js";
+import { startStaleness } from "../../../services/staleness/src/start.js";
+import { main } from "../src/main.js";
+
+/** A content hash derived from a label, for readable tests. */
+export function sha(label: string): string {
+  return createHash("sha256").update(label).digest("hex");
+}
+
+/** What one CLI run printed and returned. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The running system, a receipts client standing in for the pipeline, and a way to run the CLI against it. */
+export interface SystemHarness {
+  /** The env a CLI process needs to reach the services. */
+  env: Record<string, string>;
+  pipeline: Client<typeof ReceiptService>;
+  /** Runs the CLI in this process with captured output; `signal` ends streams. */
+  cli(argv: string[], signal?: AbortSignal): Promise<CliRun>;
+  /** Like {@link cli}, but hands back the live stdout so a test can wait for lines of a stream. */
+  cliLive(argv: string[], signal: AbortSignal): { output: () => string; done: Promise<CliRun> };
+  close(): Promise<void>;
+}
+
+/** Starts everything; `close` stops it and drops the database and streams. */
+export async function startSystem(): Promise<SystemHarness> {
+  const db = await createTestDatabase("cli_test");
+  const nats = await createTestNats();
+  const base = {
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    EVENT_NAMESPACE: nats.namespace,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+  };
+  const silent = (name: "receipts" | "staleness" | "regeneration") => createLogger(name, "silent");
+  const staleness = await startStaleness(loadConfig("staleness", base), silent("staleness"));
+  const receipts = await startReceipts(loadConfig("receipts", { ...base, STALENESS_URL: staleness.url }), silent("receipts"));
+  const regeneration = await startRegeneration(
+    loadConfig("regeneration", { ...base, STALENESS_URL: staleness.url, RECEIPTS_URL: receipts.url }),
+    silent("regeneration"),
+  );
+  const simulator = await startPipelineSimulator({
+    nc: nats.nc,
+    namespace: nats.namespace,
+    receiptsUrl: receipts.url,
+    logger: silent("regeneration"),
+  });
+  const env = { RECEIPTS_URL: receipts.url, STALENESS_URL: staleness.url, REGENERATION_URL: regeneration.url };
+  const cliLive = (argv: string[], signal?: AbortSignal) => {
+    let stdout = "";
+    let stderr = "";
+    const done = main(
+      argv,
+      { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env, signal },
+      { pollIntervalMs: 50 },
+    ).then((code) => ({ code, stdout, stderr }));
+    return { output: () => stdout, done };
+  };
+  return {
+    env,
+    pipeline: createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url })),
+    cli: (argv, signal) => cliLive(argv, signal).done,
+    cliLive: (argv, signal) => cliLive(argv, signal),
+    async close() {
+      await simulator.stop();
+      await regeneration.stop();
+      await receipts.stop();
+      await staleness.stop();
+      await nats.cleanup();
+      await db.drop();
+    },
+  };
+}
+
+/** A CreateReceipt request of project p1 using lora `anna` at `loraVersion`; other inputs untracked. */
+export function receiptRequest(segmentId: string, sceneId: string, loraVersion: number, index: number): CreateReceiptRequest {
+  return create(CreateReceiptRequestSchema, {
+    segmentId,
+    sceneId,
+    projectId: "p1",
+    characterName: "anna",
+    sequenceIndex: index,
+    sourceImage: { assetId: "src-anna", contentHash: sha("source anna") },
+    workflow: { assetId: "wf-i2v", contentHash: sha("workflow") },
+    model: { assetId: "model-wan", contentHash: sha("model wan") },
+    loras: [
+      { asset: { assetId: "lora-anna", contentHash: sha(`lora anna v${loraVersion}`), version: loraVersion }, weight: 0.8 },
+      { asset: { assetId: "lora-style", contentHash: sha("lora style") }, weight: 0.35 },
+    ],
+    workflowVersion: "i2v-3",
+    promptText: "anna walks along the pier at dusk",
+    negativePrompt: "blurry",
+    cfgScale: 6.5,
+    seed: 1234567890123n,
+    steps: 30,
+    sampler: "euler",
+    resolutionWidth: 832,
+    resolutionHeight: 480,
+    additionalParams: { motion: "slow" },
+    generationStartedAt: timestampFromDate(new Date("2026-11-21T10:00:00Z")),
+    idempotencyKey: `key-${segmentId}`,
+  });
+}
+
+/** Records a receipt through the pipeline's API and completes it successfully. */
+export async function recordSegment(h: SystemHarness, req: CreateReceiptRequest): Promise<string> {
+  const { receipt } = await h.pipeline.createReceipt(req);
+  await h.pipeline.completeReceipt({
+    receiptId: receipt!.receiptId,
+    status: ReceiptStatus.SUCCEEDED,
+    generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:00:42Z")),
+    outputHash: sha(`output ${req.segmentId}`),
+  });
+  return receipt!.receiptId;
+}
+
+/** Polls `probe` until it returns true, or fails after `timeoutMs`. */
+export async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
