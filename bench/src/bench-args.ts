@@ -1,0 +1,31 @@
+/** Command-line options of `npm run bench`. Pure. */
+
+/** Parsed options. */
+export interface BenchArgs {
+  receipts: number;
+  concurrency: number;
+  resultsDir?: string;
+  updateDocs: boolean;
+}
+
+/** Parses `--receipts N`, `--concurrency N`, `--results-dir D`, `--no-docs` (also `--x=v`). */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = { receipts: 1_000_000, concurrency: 128, updateDocs: true };
+  const positiveInt = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${v ?? ""}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    if (raw === "--") continue;
+    const [flag, inline] = raw.includes("=") ? [raw.slice(0, raw.indexOf("=")), raw.slice(raw.indexOf("=") + 1)] : [raw, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === "--receipts") args.receipts = positiveInt(flag, value());
+    else if (flag === "--concurrency") args.concurrency = positiveInt(flag, value());
+    else if (flag === "--results-dir") args.resultsDir = value();
+    else if (flag === "--no-docs") args.updateDocs = false;
+    else throw new Error(`unknown option ${raw} (use --receipts N, --concurrency N, --results-dir DIR, --no-docs)`);
+  }
+  return args;
+}

@@ -1,0 +1,199 @@
+/** The results of a run: their shape, the issue's targets checked against them, and the markdown and JSON written. */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import type { DetectionResult } from "./detection-latency.js";
+import type { LatencyStats, RateStats } from "./latency-stats.js";
+import type { MachineInfo } from "./machine-info.js";
+
+/** One query measured three ways. */
+export interface QueryComparison {
+  label: string;
+  /** Through the service's gRPC stack. */
+  ours: LatencyStats;
+  /** Our SQL straight on PostgreSQL. */
+  floor: LatencyStats;
+  /** The reference design's SQL. */
+  reference: LatencyStats;
+}
+
+/** Everything one run measured. */
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: MachineInfo;
+  sizes: Record<string, unknown> & { receipts: number; bigProjectSegments: number; typicalProjectSegments: number };
+  load: {
+    receipts: number;
+    seconds: number;
+    receiptsPerSecond: number;
+    concurrency: number;
+    catchUpSeconds: number;
+    referenceLoadSeconds: number;
+    /** CPU seconds per component over the load and the projection's catch-up. */
+    cpuSeconds: Record<string, number>;
+    cpuMsPerReceipt: Record<string, number>;
+    path: string;
+  };
+  queries: Record<string, QueryComparison>;
+  detection: DetectionResult;
+  ingestion: { loadReceiptsPerSecond: number; rates: RateStats[] };
+  memoryMiB: Record<string, Record<string, number>>;
+  plans: Record<string, string>;
+  durationSeconds: number;
+}
+
+/** One of the issue's targets and whether the run met it. */
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 10) / 10;
+}
+
+/** The issue's targets, checked. Query times are ours through gRPC, p99. */
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const q = r.queries;
+  const checks: TargetCheck[] = [];
+  const le = (name: string, target: string, value: number, limit: number) =>
+    checks.push({ name, target, measured: `${value} ms`, met: value <= limit });
+  le("forward p99", "≤ 5 ms", q.forward!.ours.p99, 5);
+  for (const k of ["reverseModel", "reverseLora", "reverseVersion"]) le(`${k} first page p99`, "≤ 10 ms", q[k]!.ours.p99, 10);
+  le(`report p99, ${r.sizes.bigProjectSegments} segments`, "≤ 250 ms", q.reportBig!.ours.p99, 250);
+  le("detection p99 (NATS)", "≤ 1000 ms", r.detection.nats.p99, 1000);
+  le("detection p99 (WatchStaleness)", "≤ 1000 ms", r.detection.watch.p99, 1000);
+  checks.push({
+    name: "ingestion",
+    target: "≥ 2000 receipts/s",
+    measured: `${r.load.receiptsPerSecond} receipts/s`,
+    met: r.load.receiptsPerSecond >= 2000,
+  });
+  for (const [k, c] of Object.entries(q)) {
+    const x = ratio(c.reference.p99, c.ours.p99);
+    checks.push({ name: `${k} vs reference (p99)`, target: "≥ 10×", measured: `${x}×`, met: x >= 10 });
+  }
+  return checks;
+}
+
+/** The main results table (markdown). */
+export function resultsTable(r: BenchResults): string {
+  const lines = [
+    "| Measurement | ours p50 | ours p95 | ours p99 | floor p99 | reference p99 | reference ÷ ours | ours ÷ floor | calls × concurrency |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const c of Object.values(r.queries)) {
+    lines.push(
+      `| ${c.label} | ${c.ours.p50} ms | ${c.ours.p95} ms | ${c.ours.p99} ms | ${c.floor.p99} ms | ${c.reference.p99} ms | ` +
+        `${ratio(c.reference.p99, c.ours.p99)}× | ${ratio(c.ours.p99, c.floor.p99)}× | ${c.ours.calls} × ${c.ours.concurrency} (reference ${c.reference.calls} × ${c.reference.concurrency}) |`,
+    );
+  }
+  const d = r.detection;
+  lines.push(
+    `| Detection: PublishVersion ${d.assetId} → provenance.staleness.detected (first project) | ${d.nats.p50} ms | ${d.nats.p95} ms | ${d.nats.p99} ms | | | | | ${d.samples} publishes, ${d.staleSegmentsPerChange} stale segments each |`,
+    `| Detection: → last project's message | ${d.natsAllProjects.p50} ms | ${d.natsAllProjects.p95} ms | ${d.natsAllProjects.p99} ms | | | | | |`,
+    `| Detection: → WatchStaleness message | ${d.watch.p50} ms | ${d.watch.p95} ms | ${d.watch.p99} ms | | | | | |`,
+    `| Detection: PublishVersion RPC itself | ${d.publishRpc.p50} ms | ${d.publishRpc.p95} ms | ${d.publishRpc.p99} ms | | | | | |`,
+  );
+  lines.push(
+    `| Ingestion (load): CreateReceipt + CompleteReceipt | **${r.load.receiptsPerSecond} receipts/s** | | | | | | | ${r.load.receipts} receipts, ${r.load.concurrency} pairs in flight |`,
+  );
+  for (const s of r.ingestion.rates) {
+    lines.push(
+      `| Ingestion at ${s.offeredPerSecond}/s offered (achieved ${s.achievedPerSecond}/s), create+complete latency | ${s.p50} ms | ${s.p95} ms | ${s.p99} ms | | | | | ${s.calls} pairs, ${s.errors} errors |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function memoryTable(r: BenchResults): string {
+  const phases = [...new Set(Object.values(r.memoryMiB).flatMap((p) => Object.keys(p)))];
+  const lines = [`| Service | ${phases.join(" | ")} |`, `|---|${phases.map(() => "---:").join("|")}|`];
+  for (const [svc, p] of Object.entries(r.memoryMiB)) lines.push(`| ${svc} | ${phases.map((ph) => (p[ph] ? `${p[ph]} MiB` : "")).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/** The full markdown report of one run. */
+export function resultsMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const s = r.sizes;
+  const targets = checkTargets(r);
+  return [
+    `# Benchmark ${r.date}: ${s.receipts} receipts`,
+    "",
+    `Command: \`${r.command}\` — ${r.durationSeconds} s in all.`,
+    "",
+    `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, PostgreSQL ${m.postgres}; load average at start ${m.loadAverageAtStart.join(" / ")} (the machine is shared).`,
+    "",
+    `Data: ${s.receipts} receipts / ${String(s.segments)} segments in ${String(s.projects)} projects (${String(s.scenes)} scenes), ${String(s.receiptInputs)} receipt inputs, ${String(s.assets)} assets with ${String(s.assetVersions)} versions; big project ${s.bigProjectSegments} segments, typical ${s.typicalProjectSegments}.`,
+    "",
+    `Load path: ${r.load.path}; ${r.load.receipts} receipts in ${r.load.seconds} s = **${r.load.receiptsPerSecond} receipts/s** with ${r.load.concurrency} pairs in flight; the staleness projection caught up ${r.load.catchUpSeconds} s after the last call; reference schema loaded by SQL in ${r.load.referenceLoadSeconds} s.`,
+    "",
+    `CPU per receipt over the load and catch-up (ms): ${Object.entries(r.load.cpuMsPerReceipt).map(([k, v]) => `${k} ${v}`).join(", ")}; total ${Math.round(Object.values(r.load.cpuMsPerReceipt).reduce((a, b) => a + b, 0) * 100) / 100} ms, i.e. at most ${Math.round((r.machine.cores * 1000) / Object.values(r.load.cpuMsPerReceipt).reduce((a, b) => a + b, 0))} receipts/s on ${r.machine.cores} idle cores.`,
+    "",
+    "## Latency",
+    "",
+    "Closed loop after warm-up; all times in milliseconds; ratios on p99.",
+    "",
+    resultsTable(r),
+    "",
+    "## Targets",
+    "",
+    "| Target | Goal | Measured | Met |",
+    "|---|---|---|---|",
+    ...targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
+    "",
+    "## Resident memory (peak per phase)",
+    "",
+    memoryTable(r),
+    "",
+    "## Plans (EXPLAIN ANALYZE of one call)",
+    "",
+    ...Object.entries(r.plans).flatMap(([k, v]) => [`### ${k}`, "", "```", v, "```", ""]),
+  ].join("\n");
+}
+
+/** Writes `<dir>/<date>-<n>-receipts.{json,md}` and `<dir>/latest.{json,md}`; returns the JSON path. */
+export async function writeResults(dir: string, r: BenchResults): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const stem = `${r.date.slice(0, 16).replace(/[:T]/g, "-")}-${r.sizes.receipts}-receipts`;
+  const json = JSON.stringify({ ...r, targets: checkTargets(r) }, null, 2);
+  const md = resultsMarkdown(r);
+  await writeFile(`${dir}/${stem}.json`, json);
+  await writeFile(`${dir}/${stem}.md`, md);
+  await writeFile(`${dir}/latest.json`, json);
+  await writeFile(`${dir}/latest.md`, md);
+  return `${dir}/${stem}.json`;
+}
+
+/** Markers around the generated table in docs/performance.md. */
+export const DOCS_START = "<!-- bench:latest:start -->";
+/** End marker of the generated table. */
+export const DOCS_END = "<!-- bench:latest:end -->";
+
+/** Replaces the generated part of docs/performance.md with this run's table (the prose around it is kept). */
+export async function updatePerformanceDoc(path: string, r: BenchResults): Promise<void> {
+  const doc = await readFile(path, "utf8").catch(() => `# Performance\n\n${DOCS_START}\n${DOCS_END}\n`);
+  const start = doc.indexOf(DOCS_START);
+  const end = doc.indexOf(DOCS_END);
+  if (start < 0 || end < start) throw new Error(`${path} has no ${DOCS_START} … ${DOCS_END} markers`);
+  const m = r.machine;
+  const block = [
+    DOCS_START,
+    `_Generated by \`${r.command}\` on ${r.date} (${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}); ` +
+      `${r.sizes.receipts} receipts, big project ${r.sizes.bigProjectSegments} segments. Full results: bench/results/latest.md._`,
+    "",
+    resultsTable(r),
+    "",
+    "| Target | Goal | Measured | Met |",
+    "|---|---|---|---|",
+    ...checkTargets(r).map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
+    "",
+    "Peak resident memory per service and phase:",
+    "",
+    memoryTable(r),
+    DOCS_END,
+  ].join("\n");
+  await writeFile(path, doc.slice(0, start) + block + doc.slice(end + DOCS_END.length));
+}

@@ -1,0 +1,146 @@
+/**
+ * Detection latency: PublishVersion of a popular LoRA → the first provenance.staleness.detected.<project> message
+ * received on NATS, and → the first WatchStaleness message received by a gRPC watcher.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { performance } from "node:perf_hooks";
+import { AssetService, StalenessDetectedSchema, StalenessService, subjectFor, type StalenessDetected } from "@provenance/shared";
+import { contentHashOf } from "./dataset-shape.js";
+import { summarise, type LatencyStats } from "./latency-stats.js";
+
+/** Arrival times (performance.now) of the messages of one asset change. */
+interface Arrivals {
+  first: number;
+  last: number;
+  messages: number;
+  staleSegments: number;
+}
+
+/** What the detection phase measured. */
+export interface DetectionResult {
+  assetId: string;
+  samples: number;
+  /** Publish → first detected message on NATS. */
+  nats: LatencyStats;
+  /** Publish → first WatchStaleness message. */
+  watch: LatencyStats;
+  /** Publish → last detected message of the change on NATS (every affected project). */
+  natsAllProjects: LatencyStats;
+  /** Stale segment ids carried by one change's messages, on average. */
+  staleSegmentsPerChange: number;
+  /** PublishVersion's own RPC latency. */
+  publishRpc: LatencyStats;
+}
+
+function keyOf(c: StalenessDetected): string {
+  return `${c.assetId}:${c.currentVersion}`;
+}
+
+function record(map: Map<string, Arrivals>, c: StalenessDetected, at: number): void {
+  const a = map.get(keyOf(c));
+  if (a) {
+    a.last = at;
+    a.messages += 1;
+    a.staleSegments += c.staleSegmentIds.length;
+  } else {
+    map.set(keyOf(c), { first: at, last: at, messages: 1, staleSegments: c.staleSegmentIds.length });
+  }
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return true;
+}
+
+/** Publishes `samples` new versions of `assetId`, one at a time, and times both push paths. */
+export async function measureDetection(opts: {
+  nc: NatsConnection;
+  namespace: string;
+  assets: Client<typeof AssetService>;
+  staleness: Client<typeof StalenessService>;
+  assetId: string;
+  samples: number;
+  runId: string;
+  timeoutMs?: number;
+}): Promise<DetectionResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const viaNats = new Map<string, Arrivals>();
+  const viaWatch = new Map<string, Arrivals>();
+  const sub = opts.nc.subscribe(subjectFor(opts.namespace, "provenance.staleness.detected.>"), {
+    callback: (err, msg) => {
+      if (!err) record(viaNats, fromBinary(StalenessDetectedSchema, msg.data), performance.now());
+    },
+  });
+  await opts.nc.flush();
+  const abort = new AbortController();
+  let watching = false;
+  const watcher = (async () => {
+    try {
+      for await (const res of opts.staleness.watchStaleness({ projectId: "" }, { signal: abort.signal })) {
+        watching = true;
+        if (res.change) record(viaWatch, res.change, performance.now());
+      }
+    } catch {
+      // Aborted at the end of the phase.
+    }
+  })();
+  // The stream has no hello message: give the server a moment to register the watcher.
+  await new Promise((r) => setTimeout(r, 500));
+  const natsMs: number[] = [];
+  const watchMs: number[] = [];
+  const allMs: number[] = [];
+  const rpcMs: number[] = [];
+  let segments = 0;
+  let errors = 0;
+  try {
+    for (let k = 0; k < opts.samples; k++) {
+      const t0 = performance.now();
+      const res = await opts.assets.publishVersion({
+        assetId: opts.assetId,
+        contentHash: contentHashOf(`${opts.assetId}@bench-${opts.runId}-${k}`),
+        uploadedBy: "bench",
+        note: "detection sample",
+      });
+      rpcMs.push(performance.now() - t0);
+      const key = `${opts.assetId}:${res.version!.version}`;
+      const gotNats = await until(() => viaNats.has(key), timeoutMs);
+      const gotWatch = await until(() => viaWatch.has(key), timeoutMs);
+      if (!gotNats || !gotWatch) {
+        errors += 1;
+        continue;
+      }
+      // Let the remaining projects' messages of this change arrive before the next publish.
+      let seen = -1;
+      while (seen !== viaNats.get(key)!.messages) {
+        seen = viaNats.get(key)!.messages;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const n = viaNats.get(key)!;
+      natsMs.push(n.first - t0);
+      allMs.push(n.last - t0);
+      watchMs.push(viaWatch.get(key)!.first - t0);
+      segments += n.staleSegments;
+    }
+  } finally {
+    abort.abort();
+    sub.unsubscribe();
+    await watcher;
+  }
+  if (!watching && watchMs.length === 0) throw new Error("WatchStaleness delivered nothing");
+  const ok = natsMs.length;
+  return {
+    assetId: opts.assetId,
+    samples: ok,
+    nats: summarise(natsMs, 1, errors, 1),
+    watch: summarise(watchMs, 1, errors, 1),
+    natsAllProjects: summarise(allMs, 1, errors, 1),
+    staleSegmentsPerChange: ok ? Math.round(segments / ok) : 0,
+    publishRpc: summarise(rpcMs, 1, 0, 1),
+  };
+}

@@ -1,0 +1,296 @@
+/** The whole benchmark run: fresh database and streams, services as child processes, load, measure, compare. */
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import pg from "pg";
+import { AssetService, ReceiptService, StalenessService } from "@provenance/shared";
+import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } from "./dataset-shape.js";
+import { measureDetection } from "./detection-latency.js";
+import { FLOOR_FORWARD_RECEIPTS_SQL, floorDetectionSql, floorForward, floorReportSql, floorUsageSql } from "./floor-queries.js";
+import { measureAtRate, measureClosedLoop, type ClosedLoopPlan } from "./latency-stats.js";
+import { loadAssets, loadReceipts, writeReceipt } from "./loader.js";
+import { CpuMeter } from "./cpu-meter.js";
+import { machineInfo } from "./machine-info.js";
+import { waitForProjection } from "./projection-lag.js";
+import {
+  REFERENCE_FORWARD_SQL,
+  REFERENCE_REPORT_SQL,
+  REFERENCE_REVERSE_LORA_SQL,
+  REFERENCE_REVERSE_LORA_VERSION_SQL,
+  REFERENCE_REVERSE_MODEL_SQL,
+  loadReference,
+  referenceIds,
+} from "./reference-design.js";
+import type { BenchResults, QueryComparison } from "./bench-results.js";
+import { RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
+
+/** Options of one run. */
+export interface BenchOptions {
+  receipts: number;
+  /** CreateReceipt+CompleteReceipt pairs in flight while loading. */
+  loadConcurrency: number;
+  /** Where the services' logs go. */
+  workDir: string;
+  /** The command line, recorded with the results. */
+  command: string;
+  log?: (line: string) => void;
+}
+
+/** Page size of every reverse query (the services' default). */
+const PAGE = 50;
+
+/** How many calls each measurement makes, smaller for small runs so the test stays short. */
+function plans(receipts: number) {
+  const small = receipts <= 20_000;
+  const p = (warmup: number, calls: number, concurrency: number): ClosedLoopPlan => ({ warmup, calls, concurrency });
+  return {
+    forward: small ? p(100, 1000, 8) : p(500, 5000, 16),
+    reverse: small ? p(50, 300, 8) : p(200, 1000, 16),
+    reportBig: small ? p(3, 20, 2) : p(2, 20, 2),
+    reportTypical: small ? p(10, 100, 4) : p(20, 200, 4),
+    referenceReverse: small ? p(5, 50, 4) : p(3, 30, 4),
+    referenceReportBig: small ? p(1, 5, 1) : p(1, 5, 1),
+    detectionSamples: small ? 5 : 10,
+    rateSeconds: small ? 4 : 10,
+  };
+}
+
+/** Runs the benchmark end to end and returns the results (the caller writes them). */
+export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const runId = randomBytes(4).toString("hex");
+  const dataset = new Dataset(shapeFor(opts.receipts));
+  const plan = plans(opts.receipts);
+  const started = new Date();
+  await mkdir(opts.workDir, { recursive: true });
+
+  const database = await createTestDatabase("bench");
+  const nats = await createTestNats();
+  const db = new pg.Pool({ connectionString: database.url, max: 16 });
+  const processes: ServiceProcess[] = [];
+  let sampler: RssSampler | undefined;
+  try {
+    const ports = await allocatePorts();
+    const env = { databaseUrl: database.url, natsUrl: nats.url, namespace: nats.namespace, ports, logFile: `${opts.workDir}/services-${runId}.log` };
+    log(`database ${database.name}, namespace ${nats.namespace}; starting services (node services/<svc>/dist/main.js)`);
+    const staleness = await startServiceProcess("staleness", env);
+    processes.push(staleness);
+    const receipts = await startServiceProcess("receipts", env);
+    processes.push(receipts);
+    sampler = new RssSampler(processes);
+    sampler.start();
+
+    const receiptClient: Client<typeof ReceiptService> = createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url }));
+    const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url });
+    const assetClient = createClient(AssetService, stalenessTransport);
+    const stalenessClient = createClient(StalenessService, stalenessTransport);
+
+    // 1. Load through the services' write path.
+    const cpu = new CpuMeter(processes, database.name);
+    sampler.enter("load");
+    const versions = await loadAssets(assetClient, dataset);
+    log(`registered ${dataset.assets.length} assets with ${versions} versions`);
+    const cpuBefore = await cpu.snapshot();
+    const load = await loadReceipts(receiptClient, dataset, opts.receipts, opts.loadConcurrency, runId);
+    log(`loaded ${load.receipts} receipts in ${load.seconds} s: ${load.receiptsPerSecond} receipts/s at ${load.concurrency} in flight`);
+    sampler.enter("catch-up");
+    const catchUpSeconds = await waitForProjection(nats.nc, nats.namespace, db, 30 * 60_000);
+    log(`staleness projection caught up ${catchUpSeconds} s after the load ended`);
+    const loadCpu = CpuMeter.delta(cpuBefore, await cpu.snapshot());
+    const cpuMsPerReceipt = Object.fromEntries(
+      Object.entries(loadCpu).map(([k, v]) => [k, Math.round((v / opts.receipts) * 1e5) / 100]),
+    );
+    log(`CPU ms per receipt (load + catch-up): ${JSON.stringify(cpuMsPerReceipt)}`);
+    // What autovacuum would do shortly after a bulk load; without it the first plans run on empty statistics.
+    await db.query(`ANALYZE receipts.segments, receipts.generation_receipts, receipts.receipt_inputs,
+                            staleness.segments, staleness.segment_inputs, staleness.assets, staleness.asset_versions`);
+
+    // 2. The reference design, loaded with the same data.
+    sampler.enter("reference-load");
+    const referenceLoadSeconds = await loadReference(db);
+    log(`reference schema loaded in ${referenceLoadSeconds} s`);
+
+    const rnd = seededRandom(7);
+    const sampleSegments = Array.from({ length: 2000 }, () => dataset.segmentIdOf(Math.floor(rnd() * opts.receipts)));
+    const ref = await referenceIds(db, sampleSegments);
+    const refPool = new pg.Pool({ connectionString: database.url, max: 16 });
+    const sizes = await datasetSizes(db);
+    const bigProject = projectIdOf(0);
+    const typicalProject = projectIdOf(Math.min(1, dataset.shape.projects - 1));
+    const model = modelIdOf(0);
+    const lora = loraIdOf(0);
+    const loraOldVersion = 1;
+    const loraOldHash = dataset.asset(lora).versions[loraOldVersion - 1]!;
+    const reportSql = await floorReportSql();
+    const seg = (i: number) => sampleSegments[i % sampleSegments.length]!;
+    const comparisons: Record<string, QueryComparison> = {};
+    const compare = async (
+      name: string,
+      label: string,
+      p: ClosedLoopPlan,
+      referencePlan: ClosedLoopPlan,
+      ours: (i: number) => Promise<unknown>,
+      floor: (i: number) => Promise<unknown>,
+      reference: (i: number) => Promise<unknown>,
+    ) => {
+      sampler!.enter(name);
+      log(`measuring ${label}`);
+      const o = await measureClosedLoop(p, ours);
+      const f = await measureClosedLoop(p, floor);
+      const r = await measureClosedLoop(referencePlan, reference);
+      comparisons[name] = { label, ours: o, floor: f, reference: r };
+      log(`  ours p50 ${o.p50} p99 ${o.p99} ms; floor p99 ${f.p99} ms; reference p99 ${r.p99} ms`);
+    };
+
+    // 3. Queries: ours through gRPC, the floor (our SQL, no service), the reference design.
+    await compare(
+      "forward",
+      "GetSegmentProvenance (random segment)",
+      plan.forward,
+      plan.forward,
+      (i) => receiptClient.getSegmentProvenance({ segmentId: seg(i) }),
+      (i) => floorForward(db, seg(i)),
+      (i) => refPool.query(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(i))]),
+    );
+    await compare(
+      "reverseModel",
+      `GetAssetUsage, popular model ${model} (first page of ${PAGE})`,
+      plan.reverse,
+      plan.referenceReverse,
+      () => receiptClient.getAssetUsage({ assetId: model, pageSize: PAGE }),
+      () => db.query(floorUsageSql(false, PAGE), [model]),
+      () => refPool.query(REFERENCE_REVERSE_MODEL_SQL, [ref.versionRowsOf(model), null, PAGE]),
+    );
+    await compare(
+      "reverseLora",
+      `GetAssetUsage, popular LoRA ${lora} (first page of ${PAGE})`,
+      plan.reverse,
+      plan.referenceReverse,
+      () => receiptClient.getAssetUsage({ assetId: lora, pageSize: PAGE }),
+      () => db.query(floorUsageSql(false, PAGE), [lora]),
+      () => refPool.query(REFERENCE_REVERSE_LORA_SQL, [ref.versionRowsOf(lora), PAGE]),
+    );
+    await compare(
+      "reverseVersion",
+      `GetAssetUsage, ${lora} version ${loraOldVersion} (first page of ${PAGE})`,
+      plan.reverse,
+      plan.referenceReverse,
+      () => receiptClient.getAssetUsage({ assetId: lora, version: loraOldVersion, pageSize: PAGE }),
+      () => db.query(floorUsageSql(true, PAGE), [lora, loraOldHash]),
+      () => refPool.query(REFERENCE_REVERSE_LORA_VERSION_SQL, [ref.versionRowOf(lora, loraOldVersion), PAGE]),
+    );
+    await compare(
+      "reportBig",
+      `GetStalenessReport, big project ${bigProject} (${sizes.bigProjectSegments} segments)`,
+      plan.reportBig,
+      plan.referenceReportBig,
+      () => stalenessClient.getStalenessReport({ projectId: bigProject }, { timeoutMs: 300_000 }),
+      () => db.query(reportSql, [bigProject]),
+      () => refPool.query(REFERENCE_REPORT_SQL, [ref.projectIdOf(bigProject)]),
+    );
+    await compare(
+      "reportTypical",
+      `GetStalenessReport, typical project ${typicalProject} (${sizes.typicalProjectSegments} segments)`,
+      plan.reportTypical,
+      plan.referenceReverse,
+      () => stalenessClient.getStalenessReport({ projectId: typicalProject }),
+      () => db.query(reportSql, [typicalProject]),
+      () => refPool.query(REFERENCE_REPORT_SQL, [ref.projectIdOf(typicalProject)]),
+    );
+
+    // Plans of one call of each, as evidence for the analysis.
+    const explain = async (sql: string, params: unknown[]) =>
+      ((await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)).rows as { "QUERY PLAN": string }[])
+        .map((r) => r["QUERY PLAN"])
+        .join("\n");
+    const detectionSql = await floorDetectionSql();
+    const plansText: Record<string, string> = {
+      "floor forward (receipts of a segment)": await explain(FLOOR_FORWARD_RECEIPTS_SQL, [seg(1)]),
+      "floor reverse LoRA": await explain(floorUsageSql(false, PAGE), [lora]),
+      "floor reverse LoRA version": await explain(floorUsageSql(true, PAGE), [lora, loraOldHash]),
+      "floor report, big project": await explain(reportSql, [bigProject]),
+      "floor detection query (popular LoRA)": await explain(detectionSql, [lora]),
+      "reference forward": await explain(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(1))]),
+      "reference reverse LoRA": await explain(REFERENCE_REVERSE_LORA_SQL, [ref.versionRowsOf(lora), PAGE]),
+      "reference reverse LoRA version": await explain(REFERENCE_REVERSE_LORA_VERSION_SQL, [ref.versionRowOf(lora, loraOldVersion), PAGE]),
+      "reference report, big project": await explain(REFERENCE_REPORT_SQL, [ref.projectIdOf(bigProject)]),
+    };
+    await refPool.end();
+
+    // 4. Detection: publish a new version of the most used LoRA, time the pushes.
+    sampler.enter("detection");
+    log(`measuring detection (${plan.detectionSamples} publishes of ${lora})`);
+    const detection = await measureDetection({
+      nc: nats.nc,
+      namespace: nats.namespace,
+      assets: assetClient,
+      staleness: stalenessClient,
+      assetId: lora,
+      samples: plan.detectionSamples,
+      runId,
+    });
+    log(`  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms; WatchStaleness p99 ${detection.watch.p99} ms`);
+
+    // 5. Ingestion latency at fixed offered rates (fractions of the load throughput), new receipts after the load.
+    sampler.enter("ingest-rates");
+    let nextReceipt = opts.receipts;
+    const rates = [0.25, 0.5, 0.75].map((f) => Math.max(5, Math.round(load.receiptsPerSecond * f)));
+    const ingestion = [];
+    for (const rate of rates) {
+      log(`measuring CreateReceipt+CompleteReceipt at ${rate}/s for ${plan.rateSeconds} s`);
+      const stats = await measureAtRate(rate, plan.rateSeconds, () => {
+        const i = nextReceipt++;
+        return writeReceipt(receiptClient, dataset.receipt(i), `${runId}-rate-r${i}`);
+      });
+      ingestion.push(stats);
+      log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms`);
+    }
+    sampler.enter("drain");
+    await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
+    sampler.stop();
+
+    return {
+      date: started.toISOString(),
+      command: opts.command,
+      machine: await machineInfo(db),
+      sizes: { ...sizes, shape: dataset.shape, assets: dataset.assets.length, assetVersions: versions },
+      load: {
+        ...load,
+        catchUpSeconds,
+        referenceLoadSeconds,
+        cpuSeconds: loadCpu,
+        cpuMsPerReceipt,
+        path: "CreateReceipt + CompleteReceipt over gRPC (HTTP/2)",
+      },
+      queries: comparisons,
+      detection,
+      ingestion: { loadReceiptsPerSecond: load.receiptsPerSecond, rates: ingestion },
+      memoryMiB: sampler.peaks,
+      plans: plansText,
+      durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    };
+  } finally {
+    sampler?.stop();
+    for (const p of processes.reverse()) await p.stop().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    await nats.cleanup().catch(() => undefined);
+    await database.drop().catch(() => undefined);
+  }
+}
+
+/** Row counts of what was loaded, and the sizes of the two measured projects. */
+async function datasetSizes(db: pg.Pool) {
+  const one = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params)).rows[0].n);
+  return {
+    receipts: await one(`SELECT count(*) AS n FROM receipts.generation_receipts`),
+    segments: await one(`SELECT count(*) AS n FROM receipts.segments`),
+    receiptInputs: await one(`SELECT count(*) AS n FROM receipts.receipt_inputs`),
+    projects: await one(`SELECT count(DISTINCT project_id) AS n FROM receipts.segments`),
+    scenes: await one(`SELECT count(DISTINCT scene_id) AS n FROM receipts.segments`),
+    projectedSegments: await one(`SELECT count(*) AS n FROM staleness.segments`),
+    bigProjectSegments: await one(`SELECT count(*) AS n FROM receipts.segments WHERE project_id = $1`, [projectIdOf(0)]),
+    typicalProjectSegments: await one(`SELECT count(*) AS n FROM receipts.segments WHERE project_id = $1`, [projectIdOf(1)]),
+  };
+}

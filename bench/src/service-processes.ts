@@ -1,0 +1,154 @@
+/** The receipts and staleness services as child processes (`node services/<svc>/dist/main.js`), so RSS is per service. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+
+/** The repository root (this file lives in bench/src or bench/dist). */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The services the benchmark runs. */
+export type BenchService = "receipts" | "staleness";
+
+/** A running service process. */
+export interface ServiceProcess {
+  name: BenchService;
+  url: string;
+  pid: number;
+  /** Sends SIGTERM and waits for the exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Ports chosen up front so each service can be given the other's URL. */
+export async function allocatePorts(): Promise<Record<BenchService, number>> {
+  return { receipts: await freePort(), staleness: await freePort() };
+}
+
+/** What every service process is started with. */
+export interface ServiceEnv {
+  databaseUrl: string;
+  natsUrl: string;
+  namespace: string;
+  ports: Record<BenchService, number>;
+  logFile: string;
+}
+
+/** Starts `node services/<name>/dist/main.js`; resolves once it answers HTTP. */
+export async function startServiceProcess(name: BenchService, env: ServiceEnv): Promise<ServiceProcess> {
+  const main = `${REPO_ROOT}services/${name}/dist/main.js`;
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build)`);
+  const url = `http://127.0.0.1:${env.ports[name]}`;
+  const log = createWriteStream(env.logFile, { flags: "a" });
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: env.databaseUrl,
+      NATS_URL: env.natsUrl,
+      EVENT_NAMESPACE: env.namespace,
+      PORT: String(env.ports[name]),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      RECEIPTS_URL: `http://127.0.0.1:${env.ports.receipts}`,
+      STALENESS_URL: `http://127.0.0.1:${env.ports.staleness}`,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  let exited: number | null | undefined;
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`${name} exited with ${exited} while starting; see ${env.logFile}`);
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`${name} did not answer on ${url} within 60 s; see ${env.logFile}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    name,
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (exited !== undefined) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in MiB, from /proc (NaN where /proc is missing). */
+export async function rssMiB(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples each service's RSS every 250 ms and keeps the peak per phase. */
+export class RssSampler {
+  private phase = "startup";
+  private timer?: NodeJS.Timeout;
+  /** Peak RSS (MiB) per service per phase. */
+  readonly peaks: Record<string, Record<string, number>> = {};
+
+  constructor(private readonly processes: ServiceProcess[]) {}
+
+  /** Starts sampling. */
+  start(): void {
+    this.timer = setInterval(() => void this.sample(), 250);
+  }
+
+  /** Names the phase the next samples belong to. */
+  enter(phase: string): void {
+    this.phase = phase;
+    void this.sample();
+  }
+
+  private async sample(): Promise<void> {
+    const phase = this.phase;
+    for (const p of this.processes) {
+      const mib = await rssMiB(p.pid);
+      if (Number.isNaN(mib)) continue;
+      const perPhase = (this.peaks[p.name] ??= {});
+      perPhase[phase] = Math.max(perPhase[phase] ?? 0, Math.round(mib * 10) / 10);
+    }
+  }
+
+  /** Stops sampling. */
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,8 @@
+import { defineConfig, mergeConfig } from "vitest/config";
+import { sharedConfig } from "../vitest.shared.js";
+
+/** The shared configuration, with room for the whole small benchmark run in one test. */
+export default mergeConfig(
+  sharedConfig,
+  defineConfig({ test: { testTimeout: 240_000, hookTimeout: 120_000 } }),
+);
