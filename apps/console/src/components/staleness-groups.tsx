@@ -39,7 +39,7 @@ export function StalenessGroups({
               return (
                 <li key={`${s.projectId}/${s.sceneId}`}>
                   <div className="scene-line">
-                    <TriCheckbox state={checkState(ids, selected)} onToggle={() => onChange(toggleIds(selected, ids))} label={`Select scene ${s.sceneId} in ${g.assetName} v${g.receiptVersion}`} />
+                    <TriCheckbox state={checkState(ids, selected)} onToggle={() => onChange(toggleIds(selected, ids))} label={`Select scene ${s.sceneId} of project ${s.projectId} in ${g.assetName} v${g.receiptVersion}`} />
                     <Link to={`/projects/${encodeURIComponent(s.projectId)}/scenes/${encodeURIComponent(s.sceneId)}`}>Scene {s.sceneId}</Link>
                     <span className="muted small">{plural(ids.length, "segment")}</span>
                   </div>
