@@ -23,6 +23,9 @@ const TYPES = {
   ".txt": "text/plain; charset=utf-8",
 };
 
+/** Where Vite puts the hashed bundles (vite.config.ts build.assetsDir); not "assets", which is an app route. */
+const STATIC_DIR = "static";
+
 /** The services the console calls, by the names config.json uses. */
 export const SERVICE_NAMES = ["receipts", "staleness", "regeneration"];
 
@@ -106,12 +109,12 @@ export async function serveConsole(options = {}) {
     let target = file;
     let info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) {
-      // Built files that are missing are real 404s; every other path is an app route that index.html handles.
-      if (decoded.startsWith("/assets/") || extname(decoded) !== "") return sendText(res, 404, `not found: ${decoded}`);
+      // Missing built files are real 404s; every other path (even /assets/anna.png, an asset's page) is an app route.
+      if (decoded.startsWith(`/${STATIC_DIR}/`)) return sendText(res, 404, `not found: ${decoded}`);
       target = index;
       info = await stat(index);
     }
-    const hashed = target.includes(`${sep}assets${sep}`);
+    const hashed = target.startsWith(join(distDir, STATIC_DIR) + sep);
     res.writeHead(200, {
       "content-type": TYPES[extname(target)] ?? "application/octet-stream",
       "content-length": info.size,

@@ -10,6 +10,7 @@ export const GEN_DIR = fileURLToPath(new URL("../../packages/shared/src/gen/prov
 export default defineConfig({
   plugins: [react()],
   resolve: { alias: { "@gen": GEN_DIR } },
-  build: { outDir: "dist", emptyOutDir: true, sourcemap: true },
+  // Bundles go to /static/: /assets/… is the app's own route for asset pages (serve.mjs relies on this name).
+  build: { outDir: "dist", assetsDir: "static", emptyOutDir: true, sourcemap: true },
   server: { port: 5173 },
 });

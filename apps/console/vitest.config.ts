@@ -4,7 +4,7 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 import { GEN_DIR } from "./vite.config.js";
 
-const shared = (path: string) => fileURLToPath(new URL(`../../packages/shared/src/${path}`, import.meta.url));
+const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 /** The console's Vitest configuration. */
 export default defineConfig({
@@ -12,8 +12,14 @@ export default defineConfig({
   resolve: {
     alias: {
       "@gen": GEN_DIR,
-      "@provenance/shared/testing": shared("testing/index.ts"),
-      "@provenance/shared": shared("index.ts"),
+      // The browser tests run the real system from source, as every other package's tests do.
+      "@provenance/shared/testing": repo("packages/shared/src/testing/index.ts"),
+      "@provenance/shared": repo("packages/shared/src/index.ts"),
+      "@provenance/system": repo("packages/system/src/start-system.ts"),
+      "@provenance/receipts/start": repo("services/receipts/src/start.ts"),
+      "@provenance/staleness/start": repo("services/staleness/src/start.ts"),
+      "@provenance/regeneration/start": repo("services/regeneration/src/start.ts"),
+      "@provenance/regeneration/simulator": repo("services/regeneration/src/simulator/pipeline-simulator.ts"),
     },
   },
   test: {

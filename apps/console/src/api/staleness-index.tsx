@@ -14,11 +14,13 @@ export interface StalenessIndex {
   changes: number;
   /** Whether the WatchStaleness stream is open. */
   live: boolean;
+  /** Why the stream last dropped, when it is not live. */
+  liveError: string | undefined;
   /** Loads again now (after a regeneration, say). */
   refresh(): void;
 }
 
-const EMPTY: StalenessIndex = { byId: undefined, error: undefined, changes: 0, live: false, refresh: () => undefined };
+const EMPTY: StalenessIndex = { byId: undefined, error: undefined, changes: 0, live: false, liveError: undefined, refresh: () => undefined };
 
 /** The app's staleness index. */
 export const StalenessContext = createContext<StalenessIndex>(EMPTY);
@@ -43,6 +45,7 @@ export function StalenessProvider({ children }: { children: ReactNode }) {
   const [error, setError] = useState<unknown>(undefined);
   const [changes, setChanges] = useState(0);
   const [live, setLive] = useState(false);
+  const [liveError, setLiveError] = useState<string | undefined>(undefined);
   const loadSeq = useRef(0);
 
   const load = useCallback(async () => {
@@ -73,15 +76,18 @@ export function StalenessProvider({ children }: { children: ReactNode }) {
       try {
         const stream = clients.staleness.watchStaleness({}, { signal: ctl.signal });
         setLive(true);
+        setLiveError(undefined);
         for await (const _change of stream) refresh();
-      } catch {
-        // the stream failed or the server drained it: fall through and reconnect
+        if (ctl.signal.aborted) return;
+        setLiveError("the server ended the stream");
+      } catch (err) {
+        if (ctl.signal.aborted) return; // unmounted: this stream's state no longer matters
+        setLiveError(err instanceof Error ? err.message : String(err));
       }
+      // the stream failed or the server drained it: reconnect
       setLive(false);
-      if (!ctl.signal.aborted) {
-        void load(); // changes may have been missed while disconnected
-        timer = setTimeout(() => void watch(), RETRY_MS);
-      }
+      void load(); // changes may have been missed while disconnected
+      timer = setTimeout(() => void watch(), RETRY_MS);
     };
     void watch();
     return () => {
@@ -90,6 +96,6 @@ export function StalenessProvider({ children }: { children: ReactNode }) {
     };
   }, [clients, load, refresh]);
 
-  const value = useMemo(() => ({ byId, error, changes, live, refresh }), [byId, error, changes, live, refresh]);
+  const value = useMemo(() => ({ byId, error, changes, live, liveError, refresh }), [byId, error, changes, live, liveError, refresh]);
   return <StalenessContext.Provider value={value}>{children}</StalenessContext.Provider>;
 }

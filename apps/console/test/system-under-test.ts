@@ -1,0 +1,166 @@
+/**
+ * The real system for the browser tests, started the way `npm start` starts it (startSystem) but on free ports against a
+ * fresh test database and JetStream namespace, seeded through the APIs, with the built console served in front.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AssetKind, AssetService, CreateReceiptRequestSchema, ReceiptService, ReceiptStatus, StalenessService, type AssetRef } from "@provenance/shared";
+import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import { startSystem } from "@provenance/system";
+import { build } from "vite";
+import { serveConsole } from "../serve.mjs";
+
+/** A content hash derived from a label. */
+export function sha(label: string): string {
+  return createHash("sha256").update(label).digest("hex");
+}
+
+/** The project the seed writes. */
+export const PROJECT = "pier-film";
+
+/** What the seed made stale: anna_lora v1→v2 in scenes 1–2, clothed_anna.png v1→v2 in scene 3. */
+export const SEED = {
+  loraSegments: ["pier-s1-01", "pier-s1-02", "pier-s1-03", "pier-s2-01", "pier-s2-02", "pier-s2-03"],
+  variantSegments: ["pier-s3-01", "pier-s3-02"],
+  freshSegments: ["pier-s3-03"],
+};
+
+/** The running system and console, and how to stop them. */
+export interface SystemUnderTest {
+  consoleUrl: string;
+  urls: Readonly<Record<"receipts" | "staleness" | "regeneration", string>>;
+  stop(): Promise<void>;
+}
+
+const appDir = fileURLToPath(new URL("..", import.meta.url));
+
+/** Builds the console with its own vite config into dist/, as `npm run build` does. */
+export async function buildConsole(): Promise<string> {
+  // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({ root: appDir, configFile: join(appDir, "vite.config.ts"), mode: "production", logLevel: "warn" });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+  return join(appDir, "dist");
+}
+
+/** Starts everything and seeds it; a failure part way stops what had started. */
+export async function startSystemUnderTest(): Promise<SystemUnderTest> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const distDir = await buildConsole();
+    const db = await createTestDatabase("console_test");
+    stops.push(() => db.drop());
+    const nats = await createTestNats();
+    stops.push(() => nats.cleanup());
+    const dataDir = await mkdtemp(join(tmpdir(), "console-test-"));
+    stops.push(() => rm(dataDir, { recursive: true, force: true }));
+    const system = await startSystem({
+      dataDir,
+      databaseUrl: db.url,
+      natsUrl: nats.url,
+      eventNamespace: nats.namespace,
+      ports: { receipts: 0, staleness: 0, regeneration: 0 },
+      logLevel: (process.env.TEST_LOG_LEVEL as "silent" | undefined) ?? "silent",
+    });
+    stops.push(() => system.stop());
+    await seed(system.urls);
+    const web = await serveConsole({ port: 0, distDir, servicesConfig: system.urls });
+    stops.push(() => web.close());
+    return { consoleUrl: web.url, urls: system.urls, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function seed(urls: Readonly<Record<"receipts" | "staleness" | "regeneration", string>>): Promise<void> {
+  const assets = createClient(AssetService, createGrpcTransport({ baseUrl: urls.staleness }));
+  const staleness = createClient(StalenessService, createGrpcTransport({ baseUrl: urls.staleness }));
+  const receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receipts }));
+  const refs = new Map<string, AssetRef[]>();
+  const register = async (assetId: string, kind: AssetKind, name: string, labels: string[]) => {
+    await assets.registerAsset({ assetId, kind, name });
+    const list: AssetRef[] = [];
+    for (const label of labels) {
+      const res = await assets.publishVersion({ assetId, contentHash: sha(label), uploadedBy: "mira@studio.example", note: `${name} first cut` });
+      list.push({ $typeName: "provenance.v1.AssetRef", assetId, contentHash: sha(label), version: res.version!.version });
+    }
+    refs.set(assetId, list);
+  };
+  await register("model-wan", AssetKind.MODEL, "wan2.1_i2v_14B.safetensors", ["model wan"]);
+  await register("wf-pier", AssetKind.WORKFLOW, "i2v_pier_walk.json", ["workflow pier"]);
+  await register("src-anna", AssetKind.SOURCE_IMAGE, "anna.png", ["anna source"]);
+  await register("clothed-anna", AssetKind.VARIANT_IMAGE, "clothed_anna.png", ["clothed anna v1"]);
+  await register("lora-anna", AssetKind.LORA, "anna_lora", ["anna lora v1"]);
+  await register("lora-grain", AssetKind.LORA, "film_grain_lora", ["film grain v1"]);
+  const v1 = (id: string) => refs.get(id)![0]!;
+
+  const all = [...SEED.loraSegments, ...SEED.variantSegments, ...SEED.freshSegments];
+  for (const [i, segmentId] of all.entries()) {
+    const scene = `scene-${segmentId.slice(6, 7)}`;
+    const usesAnnaLora = SEED.loraSegments.includes(segmentId);
+    const usesVariant = !usesAnnaLora && SEED.variantSegments.includes(segmentId);
+    const { receipt } = await receipts.createReceipt(
+      create(CreateReceiptRequestSchema, {
+        segmentId,
+        sceneId: scene,
+        projectId: PROJECT,
+        characterName: "anna",
+        sequenceIndex: i + 1,
+        sourceImage: v1("src-anna"),
+        variantImage: usesVariant ? v1("clothed-anna") : undefined,
+        workflow: v1("wf-pier"),
+        model: v1("model-wan"),
+        loras: [...(usesAnnaLora ? [{ asset: v1("lora-anna"), weight: 0.8 }] : []), { asset: v1("lora-grain"), weight: 0.3 }],
+        workflowVersion: "i2v-3",
+        promptText: `anna walks along the pier at dusk, shot ${i + 1}`,
+        negativePrompt: "blurry, extra fingers",
+        cfgScale: 6.5,
+        seed: BigInt(1000 + i),
+        steps: 28,
+        sampler: "dpmpp_2m",
+        resolutionWidth: 832,
+        resolutionHeight: 480,
+        additionalParams: { motion_strength: 0.4, fps: 16 },
+        generationStartedAt: timestampFromDate(new Date(Date.now() - 90_000)),
+        idempotencyKey: `seed-${segmentId}`,
+      }),
+    );
+    await receipts.completeReceipt({
+      receiptId: receipt!.receiptId,
+      status: ReceiptStatus.SUCCEEDED,
+      generationCompletedAt: timestampFromDate(new Date()),
+      outputHash: sha(`output ${segmentId}`),
+    });
+  }
+  // Staleness learns receipts from events; wait until it has every segment before the assets change.
+  await until("the staleness projection to see every segment", async () => (await staleness.getStalenessReport({ projectId: PROJECT })).totalActiveSegments === all.length);
+  await assets.publishVersion({ assetId: "lora-anna", contentHash: sha("anna lora v2"), uploadedBy: "mira@studio.example", note: "retrained on the new turnaround sheet" });
+  await assets.publishVersion({ assetId: "clothed-anna", contentHash: sha("clothed anna v2"), uploadedBy: "jon@studio.example", note: "new coat" });
+  await until("both asset changes to make segments stale", async () => {
+    const report = await staleness.getStalenessReport({ projectId: PROJECT });
+    return report.totalStaleSegments === SEED.loraSegments.length + SEED.variantSegments.length;
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
