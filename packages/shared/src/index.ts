@@ -21,6 +21,11 @@ export {
   OutboxRelay,
   STREAM_SUBJECTS,
   connectNats,
+  connectEvents,
+  isInProcessBusUrl,
+  InProcessBus,
+  IN_PROCESS_BUS_URL,
+  isInProcessBus,
   enqueueEvent,
   ensureStreams,
   markProcessed,
@@ -35,6 +40,7 @@ export {
 } from "./events/index.js";
 export type {
   ConsumedEvent,
+  EventConnection,
   ConsumerOptions,
   EnqueueEventArgs,
   OutboxRelayOptions,

@@ -120,7 +120,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     host: env.HOST?.trim() || "0.0.0.0",
     databaseUrl,
     migrationDatabaseUrl: readUrl(env, "MIGRATION_DATABASE_URL", databaseUrl, ["postgres:", "postgresql:"]),
-    natsUrl: readUrl(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:", "ws:", "wss:"]),
+    natsUrl: readUrl(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:", "ws:", "wss:", "memory:"]),
     eventNamespace: readNamespace(env),
     receiptsUrl: readUrl(env, "RECEIPTS_URL", `http://127.0.0.1:${DEFAULT_PORTS.receipts}`, ["http:", "https:"]),
     stalenessUrl: readUrl(env, "STALENESS_URL", `http://127.0.0.1:${DEFAULT_PORTS.staleness}`, ["http:", "https:"]),

@@ -14,6 +14,9 @@ import {
 } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { Delivery, DeliverySource } from "./delivery.js";
+import { isInProcessBus, type InProcessBus } from "./in-process-bus.js";
+import type { EventConnection } from "./event-connection.js";
 import { STREAM_SUBJECTS, streamName, stripNamespace, subjectFor, subjectMatches, type StreamKind } from "./subjects.js";
 
 /** One delivered event, as a handler sees it. */
@@ -34,7 +37,8 @@ export interface ConsumedEvent {
 
 /** How startConsumer subscribes and handles. */
 export interface ConsumerOptions {
-  nc: NatsConnection;
+  /** NATS, or the in-process bus. */
+  nc: EventConnection;
   /** Subject namespace ("" in production). */
   namespace: string;
   stream: StreamKind;
@@ -79,56 +83,23 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   const backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : DEFAULT_BACKOFF_MS;
   const stream = streamName(opts.namespace, opts.stream);
   const log = opts.logger.child({ component: "consumer", stream, durable: opts.durable });
-  const jsm = await jetstreamManager(opts.nc);
-  const js = jetstream(opts.nc);
-
   const filters = opts.filterSubjects.map((s) => subjectFor(opts.namespace, s));
   if (filters.length === 0) throw new Error(`startConsumer(${opts.durable}): filterSubjects is empty`);
-  // Several filters on one consumer need nats-server 2.10; before that the PROVENANCE stream is
-  // read whole and the rest skipped here. A work-queue stream cannot do that (skipping deletes).
-  let filterConfig: { filter_subject: string } | { filter_subjects: string[] };
-  let clientFilters: string[] | undefined;
-  if (filters.length === 1) filterConfig = { filter_subject: filters[0]! };
-  else if (serverAtLeast(opts.nc, 2, 10)) filterConfig = { filter_subjects: filters };
-  else if (opts.stream === "PROVENANCE") {
-    filterConfig = { filter_subject: subjectFor(opts.namespace, STREAM_SUBJECTS[opts.stream]) };
-    clientFilters = filters;
-    log.info({ server: opts.nc.info?.version }, "nats-server < 2.10: filtering subjects in the client");
-  } else {
-    throw new Error(`startConsumer(${opts.durable}): several filter subjects on ${stream} need nats-server 2.10 or later`);
-  }
-  const updatable = { ...filterConfig, ack_wait: nanos(opts.ackWaitMs ?? 30_000), max_deliver: maxDeliver };
-  try {
-    await jsm.consumers.info(stream, opts.durable);
-    await jsm.consumers.update(stream, opts.durable, updatable);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
-    await jsm.consumers.add(stream, {
-      ...updatable,
-      durable_name: opts.durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      replay_policy: ReplayPolicy.Instant,
-    });
-  }
-
-  const consumer = await js.consumers.get(stream, opts.durable);
-  // Pull no more than can run, so waiting messages are not held (and their ack_wait spent) here.
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  const { source, lag, clientFilters } = isInProcessBus(opts.nc)
+    ? inProcessSource(opts.nc, opts, filters, concurrency)
+    : await jetStreamSource(opts.nc, opts, filters, concurrency, maxDeliver, log);
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
-  // term() carries no reason: nats-server before 2.10.4 ignores "+TERM <reason>" altogether.
-  const handleOne = async (m: JsMsg): Promise<void> => {
+  const handleOne = async (m: Delivery): Promise<void> => {
     if (clientFilters && !clientFilters.some((f) => subjectMatches(f, m.subject))) {
       m.ack();
       return;
     }
     const subject = stripNamespace(opts.namespace, m.subject);
-    const headers: Record<string, string> = {};
-    for (const k of m.headers?.keys() ?? []) headers[k] = m.headers!.get(k);
+    const headers = m.headers;
     const eventId = headers["Nats-Msg-Id"] ?? "";
-    const attempt = m.info.deliveryCount;
+    const attempt = m.deliveryCount;
     const ctx = { subject, eventId, streamSeq: m.seq, attempt };
     let event: Message | undefined;
     const schema = opts.eventSchema?.[subject];
@@ -159,7 +130,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
 
   let stopping = false;
   const loop = (async () => {
-    for await (const m of messages) {
+    for await (const m of source) {
       while (inFlight.size >= concurrency) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
@@ -186,19 +157,104 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   return {
     async stop() {
       stopping = true;
-      await messages.close().catch(() => undefined);
+      await source.close().catch(() => undefined);
       await loop;
       await Promise.allSettled([...inFlight]);
       log.info("consumer stopped");
     },
-    async lag() {
-      const info = await jsm.consumers.info(stream, opts.durable);
-      return info.num_pending + info.num_ack_pending;
-    },
+    lag,
   };
 }
 
 function serverAtLeast(nc: NatsConnection, major: number, minor: number): boolean {
   const [ma = 0, mi = 0] = (nc.info?.version ?? "0.0.0").split(".").map((n) => Number.parseInt(n, 10));
   return ma > major || (ma === major && mi >= minor);
+}
+
+interface Acquired {
+  source: DeliverySource;
+  lag: () => Promise<number>;
+  clientFilters?: string[];
+}
+
+function inProcessSource(bus: InProcessBus, opts: ConsumerOptions, filters: string[], concurrency: number): Acquired {
+  return {
+    source: bus.consume(opts.namespace, opts.stream, opts.durable, filters, concurrency),
+    lag: async () => bus.lag(opts.namespace, opts.stream, opts.durable),
+  };
+}
+
+function deliveryOf(m: JsMsg): Delivery {
+  const headers: Record<string, string> = {};
+  for (const k of m.headers?.keys() ?? []) headers[k] = m.headers!.get(k);
+  return {
+    subject: m.subject,
+    data: m.data,
+    headers,
+    deliveryCount: m.info.deliveryCount,
+    seq: m.seq,
+    ack: () => m.ack(),
+    // term() carries no reason: nats-server before 2.10.4 ignores "+TERM <reason>" altogether.
+    term: () => m.term(),
+    nak: (delayMs?: number) => m.nak(delayMs),
+  };
+}
+
+/** Creates or updates the durable on JetStream and pulls from it. */
+async function jetStreamSource(
+  nc: NatsConnection,
+  opts: ConsumerOptions,
+  filters: string[],
+  concurrency: number,
+  maxDeliver: number,
+  log: Logger,
+): Promise<Acquired> {
+  const stream = streamName(opts.namespace, opts.stream);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  // Several filters on one consumer need nats-server 2.10; before that the PROVENANCE stream is
+  // read whole and the rest skipped here. A work-queue stream cannot do that (skipping deletes).
+  let filterConfig: { filter_subject: string } | { filter_subjects: string[] };
+  let clientFilters: string[] | undefined;
+  if (filters.length === 1) filterConfig = { filter_subject: filters[0]! };
+  else if (serverAtLeast(nc, 2, 10)) filterConfig = { filter_subjects: filters };
+  else if (opts.stream === "PROVENANCE") {
+    filterConfig = { filter_subject: subjectFor(opts.namespace, STREAM_SUBJECTS[opts.stream]) };
+    clientFilters = filters;
+    log.info({ server: nc.info?.version }, "nats-server < 2.10: filtering subjects in the client");
+  } else {
+    throw new Error(`startConsumer(${opts.durable}): several filter subjects on ${stream} need nats-server 2.10 or later`);
+  }
+  const updatable = { ...filterConfig, ack_wait: nanos(opts.ackWaitMs ?? 30_000), max_deliver: maxDeliver };
+  try {
+    await jsm.consumers.info(stream, opts.durable);
+    await jsm.consumers.update(stream, opts.durable, updatable);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(stream, {
+      ...updatable,
+      durable_name: opts.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      replay_policy: ReplayPolicy.Instant,
+    });
+  }
+  const consumer = await js.consumers.get(stream, opts.durable);
+  // Pull no more than can run, so waiting messages are not held (and their ack_wait spent) here.
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  return {
+    source: {
+      async *[Symbol.asyncIterator]() {
+        for await (const m of messages) yield deliveryOf(m);
+      },
+      close: async () => {
+        await messages.close();
+      },
+    },
+    async lag() {
+      const info = await jsm.consumers.info(stream, opts.durable);
+      return info.num_pending + info.num_ack_pending;
+    },
+    clientFilters,
+  };
 }

@@ -1,5 +1,7 @@
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { EventConnection } from "./event-connection.js";
+import { isInProcessBus } from "./in-process-bus.js";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
@@ -12,7 +14,8 @@ export interface OutboxRelayOptions {
   dataSource: DataSource;
   /** The schema whose `outbox` table is relayed. */
   schema: string;
-  nc: NatsConnection;
+  /** NATS, or the in-process bus. */
+  nc: EventConnection;
   /** Subject namespace ("" in production). */
   namespace: string;
   logger: Logger;
@@ -41,7 +44,7 @@ const LISTENER_RETRY_MS = 1_000;
  * re-publishes the same id, which JetStream drops as a duplicate. When NATS is down it backs off.
  */
 export class OutboxRelay {
-  private readonly js: JetStreamClient;
+  private readonly js: JetStreamClient | undefined;
   private readonly table: string;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
@@ -58,7 +61,7 @@ export class OutboxRelay {
 
   /** Prepares a relay; nothing runs until start(). */
   constructor(private readonly opts: OutboxRelayOptions) {
-    this.js = jetstream(opts.nc);
+    this.js = isInProcessBus(opts.nc) ? undefined : jetstream(opts.nc);
     this.table = `${quoteIdentifier(opts.schema)}.outbox`;
     this.batchSize = opts.batchSize ?? 100;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
@@ -128,9 +131,15 @@ export class OutboxRelay {
   }
 
   private async publish(row: OutboxRow): Promise<void> {
+    const subject = subjectFor(this.opts.namespace, row.subject);
+    if (isInProcessBus(this.opts.nc)) {
+      const headers = Object.fromEntries(Object.entries(row.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      this.opts.nc.publish(subject, row.payload, { msgID: row.id, headers });
+      return;
+    }
     const h = natsHeaders();
     for (const [k, v] of Object.entries(row.headers ?? {})) h.set(k, String(v));
-    const ack = await this.js.publish(subjectFor(this.opts.namespace, row.subject), row.payload, {
+    const ack = await this.js!.publish(subject, row.payload, {
       msgID: row.id,
       headers: h,
       timeout: this.publishTimeoutMs,

@@ -1,6 +1,7 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { isInProcessBus, type InProcessBus } from "./in-process-bus.js";
 import { STREAM_SUBJECTS, streamName, subjectFor, type StreamKind } from "./subjects.js";
 
 /** How long JetStream remembers a Nats-Msg-Id to drop a re-published duplicate. */
@@ -27,7 +28,11 @@ async function managerOf(target: NatsConnection | JetStreamClient | JetStreamMan
 const STREAM_NAME_IN_USE = 10058;
 
 /** Creates the PROVENANCE and GENERATION streams of a namespace, or updates them to this configuration. */
-export async function ensureStreams(target: NatsConnection | JetStreamClient | JetStreamManager, ns: string): Promise<void> {
+export async function ensureStreams(target: NatsConnection | InProcessBus | JetStreamClient | JetStreamManager, ns: string): Promise<void> {
+  if (isInProcessBus(target)) {
+    target.ensureStreams(ns);
+    return;
+  }
   const jsm = await managerOf(target);
   for (const kind of Object.keys(STREAM_SUBJECTS) as StreamKind[]) {
     const cfg = streamConfig(ns, kind);
