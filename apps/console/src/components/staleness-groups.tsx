@@ -1,6 +1,6 @@
 /** The report's groups with checkboxes per group, per scene and per segment. */
 import { Link } from "react-router";
-import { kindLabel, plural } from "../lib/format.js";
+import { kindLabel, plural, sceneLabel } from "../lib/format.js";
 import { checkState, toggleIds, type ReportGroup } from "../lib/report-groups.js";
 import { StaleIcon } from "./stale-icon.js";
 import { TriCheckbox } from "./tri-checkbox.js";
@@ -40,7 +40,7 @@ export function StalenessGroups({
                 <li key={`${s.projectId}/${s.sceneId}`}>
                   <div className="scene-line">
                     <TriCheckbox state={checkState(ids, selected)} onToggle={() => onChange(toggleIds(selected, ids))} label={`Select scene ${s.sceneId} of project ${s.projectId} in ${g.assetName} v${g.receiptVersion}`} />
-                    <Link to={`/projects/${encodeURIComponent(s.projectId)}/scenes/${encodeURIComponent(s.sceneId)}`}>Scene {s.sceneId}</Link>
+                    <Link to={`/projects/${encodeURIComponent(s.projectId)}/scenes/${encodeURIComponent(s.sceneId)}`}>{sceneLabel(s.sceneId)}</Link>
                     <span className="muted small">{plural(ids.length, "segment")}</span>
                   </div>
                   <ul className="scene-segments">

@@ -97,3 +97,8 @@ export function jobStatusLabel(status: JobStatus): string {
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
+
+/** "Scene 3" for an id "3", the id itself when it already says scene ("scene-3"). */
+export function sceneLabel(sceneId: string): string {
+  return /^scene/i.test(sceneId) ? sceneId : `Scene ${sceneId}`;
+}

@@ -6,7 +6,7 @@ import { loadProjects } from "../api/segment-directory.js";
 import { useStaleness } from "../api/staleness-index.js";
 import { SegmentStatus } from "../components/segment-status.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
-import { plural } from "../lib/format.js";
+import { plural, sceneLabel } from "../lib/format.js";
 import { useAsync } from "../lib/use-async.js";
 
 function useProjects() {
@@ -89,9 +89,9 @@ export function ProjectView() {
       <header className="view-header">
         <p className="crumbs">
           <Link to="/projects">Projects</Link> / {sceneId ? <Link to={`/projects/${encodeURIComponent(projectId)}`}>{projectId}</Link> : projectId}
-          {sceneId ? ` / scene ${sceneId}` : ""}
+          {sceneId ? ` / ${sceneLabel(sceneId)}` : ""}
         </p>
-        <h1>{sceneId ? `Scene ${sceneId}` : `Project ${projectId}`}</h1>
+        <h1>{sceneId ? sceneLabel(sceneId) : `Project ${projectId}`}</h1>
         <div className="toolbar">
           <input type="search" placeholder="Find a segment or character" value={query} onChange={(e) => setQuery(e.target.value)} aria-label="Find a segment" />
           <label>
@@ -106,9 +106,9 @@ export function ProjectView() {
           (s) => (showSuperseded || s.active) && (q === "" || s.segmentId.toLowerCase().includes(q) || s.characterName.toLowerCase().includes(q)),
         );
         return (
-          <section key={scene.sceneId} className="scene" aria-label={`Scene ${scene.sceneId}`}>
+          <section key={scene.sceneId} className="scene" aria-label={sceneLabel(scene.sceneId)}>
             <h2>
-              <Link to={`/projects/${encodeURIComponent(projectId)}/scenes/${encodeURIComponent(scene.sceneId)}`}>Scene {scene.sceneId}</Link>
+              <Link to={`/projects/${encodeURIComponent(projectId)}/scenes/${encodeURIComponent(scene.sceneId)}`}>{sceneLabel(scene.sceneId)}</Link>
             </h2>
             {segs.length === 0 ? (
               <p className="muted">No segments match.</p>

@@ -9,7 +9,7 @@ import { ReceiptPanel } from "../components/receipt-panel.js";
 import { SegmentStatus } from "../components/segment-status.js";
 import { reasonText } from "../components/stale-icon.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
-import { formatTime, receiptStatusLabel, shortHash } from "../lib/format.js";
+import { formatTime, receiptStatusLabel, sceneLabel, shortHash } from "../lib/format.js";
 import { useAsync } from "../lib/use-async.js";
 
 /** The segment detail page. */
@@ -46,7 +46,7 @@ export function SegmentView() {
       <header className="view-header">
         <p className="crumbs">
           <Link to="/projects">Projects</Link> / <Link to={`/projects/${encodeURIComponent(segment.projectId)}`}>{segment.projectId}</Link> /{" "}
-          <Link to={`/projects/${encodeURIComponent(segment.projectId)}/scenes/${encodeURIComponent(segment.sceneId)}`}>scene {segment.sceneId}</Link>
+          <Link to={`/projects/${encodeURIComponent(segment.projectId)}/scenes/${encodeURIComponent(segment.sceneId)}`}>{sceneLabel(segment.sceneId)}</Link>
         </p>
         <h1>
           Segment {segment.segmentId} <SegmentStatus segmentId={segment.segmentId} active={segment.active} status={currentReceipt?.status ?? history[0]?.status} />
