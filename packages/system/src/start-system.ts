@@ -3,7 +3,7 @@
  * NATS (a private nats-server unless given), the three services on their ports, and the pipeline simulator.
  */
 import { join } from "node:path";
-import { connectNats, createLogger, loadConfig, type LogLevel, type ServiceName } from "@provenance/shared";
+import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type LogLevel, type ServiceName } from "@provenance/shared";
 import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
 import { startRegeneration } from "@provenance/regeneration/start";
@@ -94,16 +94,16 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     let natsUrl = opts.natsUrl;
     if (!natsUrl) {
       const binary = findNatsServer();
-      if (!binary) {
-        throw new SystemStartError(
-          "NATS_URL is unset and no nats-server is on the PATH: install one (apt-get install nats-server) or set NATS_URL",
-        );
+      if (binary) {
+        const store = join(opts.dataDir, "nats");
+        const nats = await startPrivateNats(binary, await freePort(opts.embeddedNatsPort ?? 4223), store);
+        stops.push(() => nats.stop());
+        natsUrl = nats.url;
+        say(`events       private nats-server with JetStream at ${nats.url}, store in ${store}`);
+      } else {
+        natsUrl = IN_PROCESS_BUS_URL;
+        say("events       NATS_URL is unset and no nats-server is on the PATH: using the in-process event bus (events are kept in memory only)");
       }
-      const store = join(opts.dataDir, "nats");
-      const nats = await startPrivateNats(binary, await freePort(opts.embeddedNatsPort ?? 4223), store);
-      stops.push(() => nats.stop());
-      natsUrl = nats.url;
-      say(`events       private nats-server with JetStream at ${nats.url}, store in ${store}`);
     }
 
     const urls = Object.fromEntries(
@@ -133,7 +133,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     say(`regeneration ${urls.regeneration}`);
 
     if (opts.simulator ?? true) {
-      const nc = await connectNats(natsUrl, "pipeline-simulator", loggerOf("pipeline-simulator"));
+      const nc = await connectEvents(natsUrl, "pipeline-simulator", loggerOf("pipeline-simulator"));
       const simulator = await startPipelineSimulator({
         nc,
         namespace: env.EVENT_NAMESPACE,

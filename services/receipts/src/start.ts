@@ -2,7 +2,7 @@
 import {
   OutboxRelay,
   checkDatabase,
-  connectNats,
+  connectEvents,
   createLogger,
   createMetricsRegistry,
   observeOutbox,
@@ -55,7 +55,7 @@ export async function startReceipts(
   const db = databaseOptions(config, logger);
   await migrateDatabase(db);
   const dataSource = await openDatabase(db);
-  const nc = await connectNats(config.natsUrl, "receipts", logger);
+  const nc = await connectEvents(config.natsUrl, "receipts", logger);
   await ensureStreams(nc, config.eventNamespace);
   const relay = new OutboxRelay({ dataSource, schema: RECEIPTS_SCHEMA, nc, namespace: config.eventNamespace, logger });
   await relay.start();

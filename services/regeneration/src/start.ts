@@ -5,7 +5,7 @@ import {
   observeConsumers,
   observeOutbox,
   checkDatabase,
-  connectNats,
+  connectEvents,
   createLogger,
   ensureStreams,
   migrateDatabase,
@@ -59,7 +59,7 @@ export async function startRegeneration(
   const db = databaseOptions(config, logger);
   await migrateDatabase(db);
   const dataSource = await openDatabase(db);
-  const nc = await connectNats(config.natsUrl, "regeneration", logger);
+  const nc = await connectEvents(config.natsUrl, "regeneration", logger);
   await ensureStreams(nc, config.eventNamespace);
   const relay = new OutboxRelay({ dataSource, schema: REGENERATION_SCHEMA, nc, namespace: config.eventNamespace, logger });
   await relay.start();

@@ -1,6 +1,6 @@
 /** The durable consumer that moves jobs along as the pipeline's receipts (carrying regeneration_job_id) are created and completed. */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { NatsConnection } from "@nats-io/transport-node";
+
 import {
   ReceiptCompletedSchema,
   ReceiptCreatedSchema,
@@ -11,6 +11,7 @@ import {
   type ReceiptCompleted,
   type ReceiptCreated,
   type RunningConsumer,
+  type EventConnection,
 } from "@provenance/shared";
 import type { ReceiptObservation, ReceiptStatusName } from "../domain/job-progress.js";
 import { LIFECYCLE_CONSUMER, type RegenerationRepository } from "../persistence/regeneration-repository.js";
@@ -20,7 +21,8 @@ export const RECEIPT_SUBJECTS = ["provenance.receipt.created", "provenance.recei
 
 /** What the consumer needs. */
 export interface JobLifecycleOptions {
-  nc: NatsConnection;
+  /** NATS, or the in-process bus. */
+  nc: EventConnection;
   namespace: string;
   repo: RegenerationRepository;
   logger: Logger;

@@ -5,7 +5,7 @@
  * SIMULATOR_FAIL_FRACTION, SIMULATOR_FAIL_SEGMENTS, SIMULATOR_TAMPER_FRACTION, SIMULATOR_TAMPER_SEGMENTS,
  * SIMULATOR_GENERATION_MS.
  */
-import { ConfigError, connectNats, createLogger, loadConfig, onShutdownSignal } from "@provenance/shared";
+import { ConfigError, connectEvents, createLogger, loadConfig, onShutdownSignal } from "@provenance/shared";
 import { startPipelineSimulator } from "./pipeline-simulator.js";
 
 function fraction(name: string): number {
@@ -29,7 +29,7 @@ function millis(name: string): number {
 
 const config = loadConfig("regeneration");
 const logger = createLogger("pipeline-simulator", config.logLevel);
-const nc = await connectNats(config.natsUrl, "pipeline-simulator", logger);
+const nc = await connectEvents(config.natsUrl, "pipeline-simulator", logger);
 const simulator = await startPipelineSimulator({
   nc,
   namespace: config.eventNamespace,

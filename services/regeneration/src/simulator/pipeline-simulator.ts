@@ -10,7 +10,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { NatsConnection } from "@nats-io/transport-node";
+
 import {
   GenerationInputsSchema,
   GenerationJobRequestedSchema,
@@ -20,6 +20,7 @@ import {
   type GenerationJobRequested,
   type Logger,
   type RunningConsumer,
+  type EventConnection,
 } from "@provenance/shared";
 
 /** The subject the simulator consumes. */
@@ -30,7 +31,8 @@ export const SIMULATOR_DURABLE = "pipeline-simulator";
 
 /** How the simulator runs and which jobs it spoils. */
 export interface PipelineSimulatorOptions {
-  nc: NatsConnection;
+  /** NATS, or the in-process bus. */
+  nc: EventConnection;
   /** Subject namespace ("" in production). */
   namespace: string;
   receiptsUrl: string;
