@@ -20,10 +20,13 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** "12 segments across 3 scenes used anna_lora v1 — you are on v2" (v? when the receipt's version is unknown). */
+/**
+ * "12 segments across 3 scenes used anna_lora v1 — you are on v2"; when the receipt's hash is not a known version,
+ * "… used an unregistered version of anna_lora — you are on v2".
+ */
 export function summarySentence(g: { affectedSegments: number; affectedScenes: number; assetName: string; receiptVersion: number; currentVersion: number }): string {
-  const used = g.receiptVersion === 0 ? "an unregistered version" : `v${g.receiptVersion}`;
-  return `${plural(g.affectedSegments, "segment", "segments")} across ${plural(g.affectedScenes, "scene", "scenes")} used ${g.assetName} ${used} — you are on v${g.currentVersion}`;
+  const used = g.receiptVersion === 0 ? `an unregistered version of ${g.assetName}` : `${g.assetName} v${g.receiptVersion}`;
+  return `${plural(g.affectedSegments, "segment", "segments")} across ${plural(g.affectedScenes, "scene", "scenes")} used ${used} — you are on v${g.currentVersion}`;
 }
 
 /** The API message of one group. */
@@ -66,46 +69,65 @@ export interface CurrentChange {
 /** What StalenessDetected carries for one project, without the envelope fields. */
 export type DetectedChange = MessageInitShape<typeof StalenessDetectedSchema> & { projectId: string };
 
+/** Most segment ids one StalenessDetected lists per list (totals stay exact), so an event stays far below NATS's payload limit. */
+export const MAX_EVENT_SEGMENT_IDS = 5_000;
+
+function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+function distinctSorted(ids: Iterable<string>): string[] {
+  return [...new Set(ids)].sort();
+}
+
 /**
  * The detected change per affected project: segments now stale because of this asset (their input's hash is not
  * the current one), and segments this change made fresh with respect to it (they used the new current content and
- * did not before). Projects with neither are left out. Groups and totals cover this asset in that project.
+ * did not before). Projects with neither are left out. Groups and totals cover this asset in that project; id lists
+ * are cut at {@link MAX_EVENT_SEGMENT_IDS} (ListStaleSegments pages through all of them).
  */
 export function detectChanges(change: CurrentChange, inputs: readonly AffectedInput[]): DetectedChange[] {
-  const byProject = new Map<string, AffectedInput[]>();
-  for (const i of inputs) byProject.set(i.projectId, [...(byProject.get(i.projectId) ?? []), i]);
   const out: DetectedChange[] = [];
-  for (const [projectId, rows] of [...byProject].sort(([a], [b]) => a.localeCompare(b))) {
+  const byProject = [...groupBy(inputs, (i) => i.projectId)].sort(([a], [b]) => a.localeCompare(b));
+  for (const [projectId, rows] of byProject) {
     const stale = rows.filter((r) => r.contentHash !== change.currentContentHash);
     const fresh =
       change.previousContentHash === change.currentContentHash ? [] : rows.filter((r) => r.contentHash === change.currentContentHash);
     if (stale.length === 0 && fresh.length === 0) continue;
-    const groups = new Map<number, AffectedInput[]>();
-    for (const r of stale) groups.set(r.receiptVersion, [...(groups.get(r.receiptVersion) ?? []), r]);
-    const staleIds = [...new Set(stale.map((r) => r.segmentId))].sort();
+    const staleIds = distinctSorted(stale.map((r) => r.segmentId));
     out.push({
       projectId,
       assetId: change.assetId,
       previousVersion: change.previousVersion,
       currentVersion: change.currentVersion,
-      staleSegmentIds: staleIds,
-      freshSegmentIds: [...new Set(fresh.map((r) => r.segmentId))].sort(),
+      staleSegmentIds: staleIds.slice(0, MAX_EVENT_SEGMENT_IDS),
+      freshSegmentIds: distinctSorted(fresh.map((r) => r.segmentId)).slice(0, MAX_EVENT_SEGMENT_IDS),
       totalStaleSegments: staleIds.length,
       totalStaleScenes: new Set(stale.map((r) => r.sceneId)).size,
-      groups: [...groups]
+      groups: [...groupBy(stale, (r) => r.receiptVersion)]
         .sort(([a], [b]) => a - b)
-        .map(([receiptVersion, members]) =>
-          toAssetStaleness({
+        .map(([receiptVersion, members]) => {
+          const ids = distinctSorted(members.map((m) => m.segmentId));
+          const group = toAssetStaleness({
             projectId,
             assetId: change.assetId,
             assetName: change.assetName,
             kind: change.kind,
             receiptVersion,
             currentVersion: change.currentVersion,
-            segmentIds: [...new Set(members.map((m) => m.segmentId))].sort(),
+            segmentIds: ids,
             affectedScenes: new Set(members.map((m) => m.sceneId)).size,
-          }),
-        ),
+          });
+          group.segmentIds = ids.slice(0, MAX_EVENT_SEGMENT_IDS);
+          return group;
+        }),
     });
   }
   return out;

@@ -278,11 +278,10 @@ export class AssetRepository {
     });
     const rows = rowsOf(
       await m.query(
-        `SELECT s.project_id, s.scene_id, s.segment_id, i.content_hash, COALESCE(v.version, 0) AS receipt_version
+        `SELECT i.project_id, i.scene_id, i.segment_id, i.content_hash, COALESCE(v.version, 0) AS receipt_version
            FROM staleness.segment_inputs i
-           JOIN staleness.segments s ON s.segment_id = i.segment_id
            LEFT JOIN staleness.asset_versions v ON v.asset_id = i.asset_id AND v.content_hash = i.content_hash
-          WHERE i.asset_id = $1 AND s.superseded_by_segment_id IS NULL`,
+          WHERE i.asset_id = $1 AND i.active`,
         [change.assetId],
       ),
     );

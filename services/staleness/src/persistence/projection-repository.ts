@@ -51,8 +51,10 @@ export class ProjectionRepository {
           outcome = "became-current";
           await m.query(`DELETE FROM staleness.segment_inputs WHERE segment_id = $1`, [r.segmentId]);
           await m.query(
-            `INSERT INTO staleness.segment_inputs (segment_id, receipt_id, role, position, asset_id, content_hash)
-             SELECT $1, $2, * FROM unnest($3::text[], $4::smallint[], $5::text[], $6::text[])`,
+            `INSERT INTO staleness.segment_inputs (segment_id, receipt_id, project_id, scene_id, active, role, position, asset_id, content_hash)
+             SELECT $1, $2, s.project_id, s.scene_id, s.superseded_by_segment_id IS NULL, u.*
+               FROM staleness.segments s, unnest($3::text[], $4::smallint[], $5::text[], $6::text[]) AS u
+              WHERE s.segment_id = $1`,
             [
               r.segmentId,
               r.receiptId,
@@ -72,6 +74,7 @@ export class ProjectionRepository {
            WHERE segments.superseded_by_segment_id IS NULL`,
           [r.supersedesSegmentId, r.projectId, r.segmentId],
         );
+        await m.query(`UPDATE staleness.segment_inputs SET active = false WHERE segment_id = $1 AND active`, [r.supersedesSegmentId]);
       }
       return outcome;
     });

@@ -37,69 +37,84 @@ export interface StaleSegmentRecord {
   reasons: StaleReasonRecord[];
 }
 
-/**
- * The report as one set-based statement. `scope`: active segments with a current receipt (segments_active_project_idx
- * for one project); their inputs by the segment_inputs primary key; each input's asset and current version
- * (asset_versions_one_current_idx); the receipt's version by hash (asset_versions_hash_idx). Stale inputs are those
- * whose hash differs from the current version's; inputs of unregistered assets are counted, never stale.
- */
-const REPORT_SQL = `
-  WITH scope AS (
-    SELECT s.segment_id, s.project_id, s.scene_id
-      FROM staleness.segments s
-     WHERE s.superseded_by_segment_id IS NULL AND s.current_receipt_id IS NOT NULL
-       AND ($1::text IS NULL OR s.project_id = $1)
-  ), inputs AS (
-    SELECT sc.segment_id, sc.project_id, sc.scene_id, i.asset_id, i.content_hash,
-           a.asset_id IS NULL AS untracked, a.name, a.kind, cv.version AS current_version, cv.content_hash AS current_hash
-      FROM scope sc
-      JOIN staleness.segment_inputs i ON i.segment_id = sc.segment_id
-      LEFT JOIN staleness.assets a ON a.asset_id = i.asset_id
-      LEFT JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current
-  ), stale AS (
-    SELECT * FROM inputs WHERE current_hash IS NOT NULL AND content_hash <> current_hash
-  ), grouped AS (
-    SELECT st.project_id AS "projectId", st.asset_id AS "assetId", st.name AS "assetName", st.kind,
-           COALESCE(rv.version, 0) AS "receiptVersion", st.current_version AS "currentVersion",
-           array_agg(DISTINCT st.segment_id ORDER BY st.segment_id) AS "segmentIds",
-           count(DISTINCT st.scene_id)::int AS "affectedScenes"
-      FROM stale st
-      LEFT JOIN staleness.asset_versions rv ON rv.asset_id = st.asset_id AND rv.content_hash = st.content_hash
-     GROUP BY st.project_id, st.asset_id, st.name, st.kind, COALESCE(rv.version, 0), st.current_version
-  )
-  SELECT (SELECT count(*) FROM scope)::int AS total_active_segments,
-         (SELECT count(*) FROM inputs WHERE untracked)::int AS untracked_inputs,
-         (SELECT count(DISTINCT segment_id) FROM stale)::int AS total_stale_segments,
-         (SELECT count(DISTINCT (project_id, scene_id)) FROM stale)::int AS total_stale_scenes,
-         COALESCE((SELECT json_agg(g ORDER BY g."projectId", cardinality(g."segmentIds") DESC, g."assetId", g."receiptVersion")
-                     FROM grouped g), '[]'::json) AS groups`;
+/** `AND <column> = $1` when the query is for one project, so the planner sees a plain equality it can use an index for. */
+function projectFilter(column: string, scoped: boolean): string {
+  return scoped ? `AND ${column} = $1` : "";
+}
 
 /**
- * Stale active segments, keyset-paged on segment_id, each with every differing input. With an asset, only segments
- * that asset makes stale (found from segment_inputs_asset_hash_idx), still listing all their reasons.
+ * The report as one set-based statement. Stale inputs are found from the few current versions outwards: per current
+ * version, one range of segment_inputs_active_asset_idx (asset, project) with another hash, index-only. Untracked
+ * inputs come from segment_inputs_active_project_idx, active segments from segments_active_project_idx. Names, kinds
+ * and receipt versions are joined per group, after aggregation.
  */
-const STALE_SEGMENTS_SQL = `
+export function reportSql(scoped: boolean): string {
+  return `
+  WITH stale AS MATERIALIZED (
+    SELECT i.project_id, i.scene_id, i.segment_id, i.asset_id, COALESCE(rv.version, 0) AS receipt_version, cv.version AS current_version
+      FROM staleness.asset_versions cv
+      JOIN staleness.segment_inputs i ON i.asset_id = cv.asset_id AND i.active AND i.content_hash <> cv.content_hash
+      LEFT JOIN staleness.asset_versions rv ON rv.asset_id = i.asset_id AND rv.content_hash = i.content_hash
+     WHERE cv.is_current ${projectFilter("i.project_id", scoped)}
+  ), grouped AS (
+    SELECT g.project_id AS "projectId", g.asset_id AS "assetId", a.name AS "assetName", a.kind,
+           g.receipt_version AS "receiptVersion", g.current_version AS "currentVersion",
+           g.segment_ids AS "segmentIds", g.affected_scenes AS "affectedScenes"
+      FROM (SELECT project_id, asset_id, receipt_version, current_version,
+                   array_agg(DISTINCT segment_id ORDER BY segment_id) AS segment_ids,
+                   count(DISTINCT scene_id)::int AS affected_scenes
+              FROM stale GROUP BY project_id, asset_id, receipt_version, current_version) g
+      JOIN staleness.assets a ON a.asset_id = g.asset_id
+  )
+  SELECT (SELECT count(*) FROM staleness.segments s
+           WHERE s.superseded_by_segment_id IS NULL AND s.current_receipt_id IS NOT NULL ${projectFilter("s.project_id", scoped)})::int
+           AS total_active_segments,
+         (SELECT count(*) FROM staleness.segment_inputs i
+           WHERE i.active ${projectFilter("i.project_id", scoped)}
+             AND NOT EXISTS (SELECT 1 FROM staleness.assets a WHERE a.asset_id = i.asset_id))::int AS untracked_inputs,
+         (SELECT count(*) FROM (SELECT DISTINCT segment_id FROM stale) ss)::int AS total_stale_segments,
+         (SELECT count(*) FROM (SELECT DISTINCT project_id, scene_id FROM stale) sc)::int AS total_stale_scenes,
+         COALESCE((SELECT json_agg(g ORDER BY g."projectId", cardinality(g."segmentIds") DESC, g."assetId", g."receiptVersion")
+                     FROM grouped g), '[]'::json) AS groups`;
+}
+
+/**
+ * Stale active segments, keyset-paged on segment_id, each with every differing input: first the page of ids (from
+ * the current versions outwards, as in the report; with an asset, only that asset's range), then their reasons by
+ * the segment_inputs primary key.
+ */
+function staleSegmentsSql(filter: { projectId?: string; assetId?: string; after?: string }, limit: number): [string, unknown[]] {
+  const params: unknown[] = [];
+  const where = [
+    filter.projectId !== undefined ? `AND i.project_id = $${params.push(filter.projectId)}` : "",
+    filter.assetId !== undefined ? `AND cv.asset_id = $${params.push(filter.assetId)}` : "",
+    filter.after !== undefined ? `AND i.segment_id > $${params.push(filter.after)}` : "",
+  ].join(" ");
+  const sql = `
+  WITH page AS (
+    SELECT DISTINCT i.segment_id
+      FROM staleness.asset_versions cv
+      JOIN staleness.segment_inputs i ON i.asset_id = cv.asset_id AND i.active AND i.content_hash <> cv.content_hash
+     WHERE cv.is_current ${where}
+     ORDER BY i.segment_id
+     LIMIT ${limit}
+  )
   SELECT s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.current_receipt_id,
          json_agg(json_build_object(
            'role', i.role, 'position', i.position, 'kind', a.kind, 'assetId', a.asset_id, 'assetName', a.name,
            'receiptVersion', COALESCE(rv.version, 0), 'currentVersion', cv.version,
            'receiptContentHash', i.content_hash, 'currentContentHash', cv.content_hash)
            ORDER BY i.role, i.position) AS reasons
-    FROM staleness.segments s
-    JOIN staleness.segment_inputs i ON i.segment_id = s.segment_id
+    FROM page
+    JOIN staleness.segments s ON s.segment_id = page.segment_id
+    JOIN staleness.segment_inputs i ON i.segment_id = page.segment_id
     JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current AND cv.content_hash <> i.content_hash
     JOIN staleness.assets a ON a.asset_id = i.asset_id
     LEFT JOIN staleness.asset_versions rv ON rv.asset_id = i.asset_id AND rv.content_hash = i.content_hash
-   WHERE s.superseded_by_segment_id IS NULL AND s.current_receipt_id IS NOT NULL
-     AND ($1::text IS NULL OR s.project_id = $1)
-     AND ($3::text IS NULL OR s.segment_id > $3)
-     AND ($2::text IS NULL OR s.segment_id IN (
-           SELECT x.segment_id FROM staleness.segment_inputs x
-             JOIN staleness.asset_versions xv ON xv.asset_id = x.asset_id AND xv.is_current
-            WHERE x.asset_id = $2 AND x.content_hash <> xv.content_hash))
    GROUP BY s.segment_id
-   ORDER BY s.segment_id
-   LIMIT $4`;
+   ORDER BY s.segment_id`;
+  return [sql, params];
+}
 
 /** Reads staleness. */
 export class StalenessRepository {
@@ -107,7 +122,11 @@ export class StalenessRepository {
 
   /** The report for one project, or every project when `projectId` is undefined. */
   async report(projectId: string | undefined): Promise<StalenessReportRecord> {
-    const [row] = rowsOf(await this.ds.query(REPORT_SQL, [projectId ?? null]));
+    const [row] = await this.ds.transaction("REPEATABLE READ", async (m) => {
+      // A project's inputs are hashed in memory rather than in batches spilled to disk.
+      await m.query(`SET LOCAL work_mem = '64MB'`);
+      return rowsOf(await m.query(reportSql(projectId !== undefined), projectId === undefined ? [] : [projectId]));
+    });
     return {
       totalActiveSegments: row!.total_active_segments as number,
       untrackedInputs: row!.untracked_inputs as number,
@@ -124,7 +143,7 @@ export class StalenessRepository {
     afterSegmentId?: string,
   ): Promise<StaleSegmentRecord[]> {
     const rows = rowsOf(
-      await this.ds.query(STALE_SEGMENTS_SQL, [filter.projectId ?? null, filter.assetId ?? null, afterSegmentId ?? null, limit]),
+      await this.ds.query(...staleSegmentsSql({ ...filter, after: afterSegmentId }, limit)),
     );
     return rows.map((r) => ({
       segmentId: r.segment_id as string,

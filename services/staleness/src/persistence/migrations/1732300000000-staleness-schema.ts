@@ -71,11 +71,13 @@ export class StalenessSchema1732300000000 implements MigrationInterface {
         current_receipt_created_at timestamptz,
         updated_at                 timestamptz NOT NULL DEFAULT now()
       );
-      -- GetStalenessReport / ListStaleSegments by project: active segments with a current receipt, in id order.
+      -- The report's count of active segments in a project.
       CREATE INDEX segments_active_project_idx ON staleness.segments (project_id, segment_id)
         WHERE superseded_by_segment_id IS NULL AND current_receipt_id IS NOT NULL;
 
-      -- The inputs of each segment's current receipt (replaced when a later receipt succeeds).
+      -- The inputs of each segment's current receipt (replaced when a later receipt succeeds). Placement and the
+      -- active flag are copied from the segment (placement never changes; active only turns false, on supersession)
+      -- so staleness queries read this table's indexes alone, without a join per segment.
       CREATE TABLE staleness.segment_inputs (
         segment_id   text NOT NULL REFERENCES staleness.segments (segment_id),
         role         text NOT NULL CHECK (role IN ('source_image', 'variant_image', 'workflow', 'model', 'lora')),
@@ -84,11 +86,20 @@ export class StalenessSchema1732300000000 implements MigrationInterface {
         asset_id     text NOT NULL,
         content_hash char(64) NOT NULL,
         receipt_id   text NOT NULL,
-        -- Report and ListStaleSegments: a segment's inputs, joined from segments.
+        project_id   text NOT NULL,
+        scene_id     text NOT NULL,
+        active       boolean NOT NULL DEFAULT true,
+        -- Replacing a segment's inputs, marking them inactive, and the reasons of ListStaleSegments.
         PRIMARY KEY (segment_id, role, position)
       );
-      -- Detection after a publish reads only this asset's inputs; ListVersions usage counts per (asset, hash).
+      -- ListVersions usage counts per (asset, hash), superseded segments included.
       CREATE INDEX segment_inputs_asset_hash_idx ON staleness.segment_inputs (asset_id, content_hash) INCLUDE (segment_id);
+      -- Staleness: for each current version, the active inputs of that asset (in one project) with another hash.
+      -- Serves GetStalenessReport, ListStaleSegments and detection after a publish (which reads only this asset's range).
+      CREATE INDEX segment_inputs_active_asset_idx ON staleness.segment_inputs (asset_id, project_id, content_hash)
+        INCLUDE (segment_id, scene_id) WHERE active;
+      -- The report's count of untracked inputs in one project.
+      CREATE INDEX segment_inputs_active_project_idx ON staleness.segment_inputs (project_id, asset_id) WHERE active;
     `);
 
     // The service's role: append assets and versions, flip is_current, maintain the projection; no DELETE on versions.
@@ -106,6 +117,7 @@ export class StalenessSchema1732300000000 implements MigrationInterface {
                     current_receipt_created_at, updated_at)
         ON staleness.segments TO ${STALENESS_APP_ROLE};
       GRANT SELECT, INSERT, DELETE ON staleness.segment_inputs TO ${STALENESS_APP_ROLE};
+      GRANT UPDATE (active) ON staleness.segment_inputs TO ${STALENESS_APP_ROLE};
     `);
   }
 
