@@ -50,7 +50,8 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
         handler: async ({ params }) => {
           const req = create(GetStalenessReportRequestSchema, { projectId: params.id });
           validate(GetStalenessReportRequestSchema, req, stalenessRules);
-          return toJson(GetStalenessReportResponseSchema, await staleness.getStalenessReport(req));
+          // Zeros are written out: a REST reader should see "totalStaleSegments": 0, not a missing field.
+          return toJson(GetStalenessReportResponseSchema, await staleness.getStalenessReport(req), { alwaysEmitImplicit: true });
         },
       },
     ],
