@@ -74,6 +74,8 @@ export async function startSystemUnderTest(): Promise<SystemUnderTest> {
       natsUrl: nats.url,
       eventNamespace: nats.namespace,
       ports: { receipts: 0, staleness: 0, regeneration: 0 },
+      // This test serves the console it just built itself.
+      consolePort: false,
       logLevel: (process.env.TEST_LOG_LEVEL as "silent" | undefined) ?? "silent",
     });
     stops.push(() => system.stop());

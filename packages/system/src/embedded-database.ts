@@ -37,7 +37,8 @@ async function stopOrphan(dir: string): Promise<void> {
  * signal hooks are removed (its `exit` and `beforeExit` hooks stay, as a last resort).
  */
 function leaveSignalsToTheLauncher(): void {
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) if (hooked.has(signal)) exitHook.unhookEvent(signal);
 }
 
 /** Starts (initialising on first use) an embedded PostgreSQL in `dir` on `port`, with database `provenance`. */

@@ -28,6 +28,7 @@ try {
     ports: { receipts: port("RECEIPTS_PORT"), staleness: port("STALENESS_PORT"), regeneration: port("REGENERATION_PORT") },
     embeddedDatabasePort: port("EMBEDDED_PG_PORT"),
     embeddedNatsPort: port("EMBEDDED_NATS_PORT"),
+    consolePort: port("CONSOLE_PORT"),
     simulator: process.env.PIPELINE_SIMULATOR !== "0",
     logLevel: logLevel(),
     eventNamespace: process.env.EVENT_NAMESPACE || undefined,

@@ -27,6 +27,8 @@ export interface SystemOptions {
   /** First port to try for the embedded database (default 54329) and the private NATS (default 4223). */
   embeddedDatabasePort?: number;
   embeddedNatsPort?: number;
+  /** Port of the web console (default 7100; 0 = any free port); `false` serves no console. */
+  consolePort?: number | false;
   /** Run the pipeline simulator on generation.jobs.requested (default true). */
   simulator?: boolean;
   logLevel?: LogLevel;
@@ -81,6 +83,14 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       }
       ports[name] = wanted === 0 ? await freePort(0, host) : wanted;
     }
+
+    const wantedConsole = opts.consolePort === false ? false : (opts.consolePort ?? 7100);
+    if (wantedConsole !== false && wantedConsole !== 0 && !(await portFree(wantedConsole, host))) {
+      throw new SystemStartError(
+        `port ${wantedConsole} for the web console is already in use on ${host}: stop what uses it, or set CONSOLE_PORT`,
+      );
+    }
+    const consolePort = wantedConsole === false ? 0 : wantedConsole === 0 ? await freePort(0, host) : wantedConsole;
 
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
@@ -145,6 +155,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         await nc.drain();
       });
       say("pipeline     simulator consuming generation.jobs.requested (demo only; PIPELINE_SIMULATOR=0 turns it off)");
+    }
+    if (opts.consolePort !== false) {
+      // Loaded by name, not declared as a dependency: the console's own browser tests start this system.
+      const { serveConsole } = await import("@provenance/console/serve");
+      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls });
+      stops.push(() => web.close());
+      say(`console      ${web.url}`);
     }
     return { urls, databaseUrl, natsUrl, stop };
   } catch (err) {

@@ -16,6 +16,7 @@ beforeAll(async () => {
     natsUrl: nats.url,
     eventNamespace: nats.namespace,
     ports: { receipts: 0, staleness: 0, regeneration: 0 },
+    consolePort: false,
     logLevel: "silent",
   });
 });

@@ -22,12 +22,23 @@ const hash = (c: string) => c.repeat(64);
 describe("the system as npm start runs it", () => {
   it("starts with an embedded PostgreSQL and a private NATS, keeps a receipt across a restart", async () => {
     const lines: string[] = [];
-    const first = await startSystem({ dataDir, ports: { receipts: 0, staleness: 0, regeneration: 0 }, logLevel: "silent", say: (l) => lines.push(l) });
+    const first = await startSystem({
+      dataDir,
+      ports: { receipts: 0, staleness: 0, regeneration: 0 },
+      consolePort: 0,
+      logLevel: "silent",
+      say: (l) => lines.push(l),
+    });
     let receiptId: string;
     try {
       expect(lines.some((l) => l.startsWith("database     embedded PostgreSQL"))).toBe(true);
       expect(lines.some((l) => l.startsWith("events       private nats-server"))).toBe(true);
       expect(lines.filter((l) => /^(receipts|staleness|regeneration) +http:\/\/127\.0\.0\.1:\d+$/.test(l))).toHaveLength(3);
+      const consoleLine = lines.find((l) => l.startsWith("console      http://"));
+      expect(consoleLine).toBeDefined();
+      const page = await fetch(consoleLine!.split(/\s+/)[1]!);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<div id=\"root\">");
       const client = createClient(ReceiptService, createGrpcTransport({ baseUrl: first.urls.receipts }));
       const { receipt } = await client.createReceipt({
         segmentId: "seg-restart",
@@ -52,7 +63,7 @@ describe("the system as npm start runs it", () => {
       await first.stop();
     }
 
-    const second = await startSystem({ dataDir, ports: { receipts: 0, staleness: 0, regeneration: 0 }, logLevel: "silent" });
+    const second = await startSystem({ dataDir, ports: { receipts: 0, staleness: 0, regeneration: 0 }, consolePort: false, logLevel: "silent" });
     try {
       const client = createClient(ReceiptService, createGrpcTransport({ baseUrl: second.urls.receipts }));
       const again = await client.getReceipt({ receiptId });

@@ -31,6 +31,8 @@ export interface ReceiptsServerDeps {
   readiness?: () => Promise<boolean>;
   /** Where /metrics series are registered (default: the server's own registry). */
   metrics?: Registry;
+  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
+  corsOrigins?: readonly string[] | "*";
 }
 
 function restContext(requestId: string | undefined): HandlerContext {
@@ -57,6 +59,7 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(receiptRules)],
     readiness: deps.readiness,
     metricsRegistry: deps.metrics,
+    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
     rest: [
       {
         method: "GET",

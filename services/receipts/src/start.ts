@@ -63,6 +63,7 @@ export async function startReceipts(
   observeOutbox(metrics, RECEIPTS_SCHEMA, relay);
   const server = createServer({
     metrics,
+    corsOrigins: config.corsOrigins,
     dataSource,
     logger,
     assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl),

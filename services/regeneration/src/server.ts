@@ -31,6 +31,8 @@ export interface RegenerationServerDeps {
   readiness?: () => Promise<boolean>;
   /** Where /metrics series are registered (default: the server's own registry). */
   metrics?: Registry;
+  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
+  corsOrigins?: readonly string[] | "*";
 }
 
 function restContext(requestId: string | undefined): HandlerContext {
@@ -71,6 +73,7 @@ export function createServer(deps: RegenerationServerDeps): ServiceServer {
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(regenerationRules)],
     readiness: deps.readiness,
     metricsRegistry: deps.metrics,
+    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
     rest: [
       {
         method: "POST",

@@ -74,6 +74,7 @@ export async function startRegeneration(
   observeConsumers(metrics, { "regeneration-job-lifecycle": lifecycle });
   const server = createServer({
     metrics,
+    corsOrigins: config.corsOrigins,
     dataSource,
     logger,
     sources: overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl }),
