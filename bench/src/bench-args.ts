@@ -10,7 +10,7 @@ export interface BenchArgs {
 
 /** Parses `--receipts N`, `--concurrency N`, `--results-dir D`, `--no-docs` (also `--x=v`). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { receipts: 1_000_000, concurrency: 128, updateDocs: true };
+  const args: BenchArgs = { receipts: 1_000_000, concurrency: 64, updateDocs: true };
   const positiveInt = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!v || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${v ?? ""}"`);

@@ -7,8 +7,10 @@ import type { MachineInfo } from "./machine-info.js";
 /** One query measured three ways. */
 export interface QueryComparison {
   label: string;
-  /** Through the service's gRPC stack. */
+  /** Through the service's gRPC stack, one call in flight. */
   ours: LatencyStats;
+  /** The same through gRPC with 8 calls in flight (point queries only). */
+  oursLoaded?: LatencyStats;
   /** Our SQL straight on PostgreSQL. */
   floor: LatencyStats;
   /** The reference design's SQL. */
@@ -18,6 +20,8 @@ export interface QueryComparison {
 /** Everything one run measured. */
 export interface BenchResults {
   date: string;
+  /** The commit the services were built from, and their files that differed from it. */
+  code: { commit: string; uncommittedFiles: number };
   command: string;
   machine: MachineInfo;
   sizes: Record<string, unknown> & { receipts: number; bigProjectSegments: number; typicalProjectSegments: number };
@@ -80,28 +84,29 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
 /** The main results table (markdown). */
 export function resultsTable(r: BenchResults): string {
   const lines = [
-    "| Measurement | ours p50 | ours p95 | ours p99 | floor p99 | reference p99 | reference ÷ ours | ours ÷ floor | calls × concurrency |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| Measurement | ours p50 | ours p95 | ours p99 | floor p99 | reference p99 | reference ÷ ours | reference ÷ floor | ours ÷ floor | calls × concurrency | ours at 8 in flight: p50 / p99, calls/s |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
   ];
   for (const c of Object.values(r.queries)) {
     lines.push(
       `| ${c.label} | ${c.ours.p50} ms | ${c.ours.p95} ms | ${c.ours.p99} ms | ${c.floor.p99} ms | ${c.reference.p99} ms | ` +
-        `${ratio(c.reference.p99, c.ours.p99)}× | ${ratio(c.ours.p99, c.floor.p99)}× | ${c.ours.calls} × ${c.ours.concurrency} (reference ${c.reference.calls} × ${c.reference.concurrency}) |`,
+        `${ratio(c.reference.p99, c.ours.p99)}× | ${ratio(c.reference.p99, c.floor.p99)}× | ${ratio(c.ours.p99, c.floor.p99)}× | ${c.ours.calls} × ${c.ours.concurrency} (reference ${c.reference.calls} × ${c.reference.concurrency}) | ` +
+        `${c.oursLoaded ? `${c.oursLoaded.p50} / ${c.oursLoaded.p99} ms, ${Math.round(c.oursLoaded.throughput)}/s` : ""} |`,
     );
   }
   const d = r.detection;
   lines.push(
-    `| Detection: PublishVersion ${d.assetId} → provenance.staleness.detected (first project) | ${d.nats.p50} ms | ${d.nats.p95} ms | ${d.nats.p99} ms | | | | | ${d.samples} publishes, ${d.staleSegmentsPerChange} stale segments each |`,
-    `| Detection: → last project's message | ${d.natsAllProjects.p50} ms | ${d.natsAllProjects.p95} ms | ${d.natsAllProjects.p99} ms | | | | | |`,
-    `| Detection: → WatchStaleness message | ${d.watch.p50} ms | ${d.watch.p95} ms | ${d.watch.p99} ms | | | | | |`,
-    `| Detection: PublishVersion RPC itself | ${d.publishRpc.p50} ms | ${d.publishRpc.p95} ms | ${d.publishRpc.p99} ms | | | | | |`,
+    `| Detection: PublishVersion ${d.assetId} → provenance.staleness.detected (first project) | ${d.nats.p50} ms | ${d.nats.p95} ms | ${d.nats.p99} ms | | | | | | ${d.samples} publishes, ${d.staleSegmentsPerChange} stale segments each | |`,
+    `| Detection: → last project's message | ${d.natsAllProjects.p50} ms | ${d.natsAllProjects.p95} ms | ${d.natsAllProjects.p99} ms | | | | | | | |`,
+    `| Detection: → WatchStaleness message | ${d.watch.p50} ms | ${d.watch.p95} ms | ${d.watch.p99} ms | | | | | | | |`,
+    `| Detection: PublishVersion RPC itself | ${d.publishRpc.p50} ms | ${d.publishRpc.p95} ms | ${d.publishRpc.p99} ms | | | | | | | |`,
   );
   lines.push(
-    `| Ingestion (load): CreateReceipt + CompleteReceipt | **${r.load.receiptsPerSecond} receipts/s** | | | | | | | ${r.load.receipts} receipts, ${r.load.concurrency} pairs in flight |`,
+    `| Ingestion (load): CreateReceipt + CompleteReceipt | **${r.load.receiptsPerSecond} receipts/s** | | | | | | | | ${r.load.receipts} receipts, ${r.load.concurrency} pairs in flight | |`,
   );
   for (const s of r.ingestion.rates) {
     lines.push(
-      `| Ingestion at ${s.offeredPerSecond}/s offered (achieved ${s.achievedPerSecond}/s), create+complete latency | ${s.p50} ms | ${s.p95} ms | ${s.p99} ms | | | | | ${s.calls} pairs, ${s.errors} errors |`,
+      `| Ingestion at ${s.offeredPerSecond}/s offered (achieved ${s.achievedPerSecond}/s), create+complete latency | ${s.p50} ms | ${s.p95} ms | ${s.p99} ms | | | | | | ${s.calls} pairs, ${s.errors} errors | |`,
     );
   }
   return lines.join("\n");
@@ -122,7 +127,7 @@ export function resultsMarkdown(r: BenchResults): string {
   return [
     `# Benchmark ${r.date}: ${s.receipts} receipts`,
     "",
-    `Command: \`${r.command}\` — ${r.durationSeconds} s in all.`,
+    `Command: \`${r.command}\` — ${r.durationSeconds} s in all. Services built from ${r.code.commit}${r.code.uncommittedFiles ? ` plus ${r.code.uncommittedFiles} uncommitted files in services/ and packages/shared` : ""}.`,
     "",
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, PostgreSQL ${m.postgres}; load average at start ${m.loadAverageAtStart.join(" / ")} (the machine is shared).`,
     "",

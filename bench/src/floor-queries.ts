@@ -4,6 +4,7 @@
  * assembled in the service from fragments, so they are reproduced here as the repository builds them for these calls.
  */
 import { readFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
 import type pg from "pg";
 import { REPO_ROOT } from "./service-processes.js";
 
@@ -68,16 +69,49 @@ async function extract(file: string, pattern: RegExp, what: string): Promise<str
   return m[1]!;
 }
 
-/** GetStalenessReport's single statement (REPORT_SQL), read from services/staleness. $1: project id or NULL. */
-export function floorReportSql(): Promise<string> {
-  return extract("services/staleness/src/persistence/staleness-repository.ts", /const REPORT_SQL = `([\s\S]*?)`;/, "REPORT_SQL");
+/** Runs GetStalenessReport's statement for one project bare, the way the service runs it. */
+export type FloorReport = (db: pg.Pool, projectId: string) => Promise<unknown>;
+
+/**
+ * GetStalenessReport's statement, taken from the built service the bench runs (services/staleness/dist): its
+ * exported `reportSql(scoped)`, run as the repository does (REPEATABLE READ, work_mem 64MB); or, for a build that
+ * predates it, the `REPORT_SQL` constant read from the source. Returns the runner and the SQL (for EXPLAIN).
+ */
+export async function floorReport(): Promise<{ run: FloorReport; sql: string; setup: string[] }> {
+  const built = pathToFileURL(`${REPO_ROOT}services/staleness/dist/persistence/staleness-repository.js`).href;
+  const mod = (await import(built)) as { reportSql?: (scoped: boolean) => string };
+  if (typeof mod.reportSql === "function") {
+    const sql = mod.reportSql(true);
+    const setup = ["SET LOCAL work_mem = '64MB'"];
+    return {
+      sql,
+      setup,
+      run: async (db, projectId) => {
+        const c = await db.connect();
+        try {
+          await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+          for (const q of setup) await c.query(q);
+          const res = await c.query(sql, [projectId]);
+          await c.query("COMMIT");
+          return res;
+        } catch (err) {
+          await c.query("ROLLBACK").catch(() => undefined);
+          throw err;
+        } finally {
+          c.release();
+        }
+      },
+    };
+  }
+  const sql = await extract("services/staleness/src/persistence/staleness-repository.ts", /const REPORT_SQL = `([\s\S]*?)`;/, "REPORT_SQL");
+  return { sql, setup: [], run: (db, projectId) => db.query(sql, [projectId]) };
 }
 
 /** The detection statement PublishVersion runs in its transaction, read from services/staleness. $1: asset id. */
 export function floorDetectionSql(): Promise<string> {
   return extract(
     "services/staleness/src/persistence/asset-repository.ts",
-    /`(SELECT s\.project_id, s\.scene_id, s\.segment_id[\s\S]*?)`/,
+    /`(SELECT [si]\.project_id, [si]\.scene_id, [si]\.segment_id[\s\S]*?)`/,
     "the detection query",
   );
 }

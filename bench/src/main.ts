@@ -11,7 +11,7 @@ const results = await runBenchmark({
   receipts: args.receipts,
   loadConcurrency: args.concurrency,
   workDir: `${resultsDir}/logs`,
-  command: `npm run bench -- --receipts ${args.receipts}${args.concurrency !== 128 ? ` --concurrency ${args.concurrency}` : ""}`,
+  command: `npm run bench -- --receipts ${args.receipts}${args.concurrency !== 64 ? ` --concurrency ${args.concurrency}` : ""}`,
 });
 const file = await writeResults(resultsDir, results);
 if (args.updateDocs) await updatePerformanceDoc(`${REPO_ROOT}docs/performance.md`, results);

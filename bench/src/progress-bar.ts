@@ -1,6 +1,13 @@
 /** A one-line progress bar on stderr with the current rate and ETA; plain periodic lines when stderr is not a TTY. */
 import { performance } from "node:perf_hooks";
 
+let enabled = true;
+
+/** Turns every progress bar on or off (the test runs quietly). */
+export function setProgressEnabled(on: boolean): void {
+  enabled = on;
+}
+
 /** Counts completed units of a phase and draws them. */
 export class ProgressBar {
   private done_ = 0;
@@ -25,6 +32,7 @@ export class ProgressBar {
   }
 
   private draw(now: number): void {
+    if (!enabled) return;
     const elapsed = (now - this.t0) / 1000;
     const rate = this.done_ / Math.max(elapsed, 1e-3);
     const eta = rate > 0 ? (this.total - this.done_) / rate : 0;
@@ -38,6 +46,6 @@ export class ProgressBar {
   /** Draws the final state and ends the line. */
   done(): void {
     this.draw(performance.now());
-    if (this.stream.isTTY) this.stream.write("\n");
+    if (enabled && this.stream.isTTY) this.stream.write("\n");
   }
 }

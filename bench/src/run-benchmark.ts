@@ -8,11 +8,12 @@ import { AssetService, ReceiptService, StalenessService } from "@provenance/shar
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } from "./dataset-shape.js";
 import { measureDetection } from "./detection-latency.js";
-import { FLOOR_FORWARD_RECEIPTS_SQL, floorDetectionSql, floorForward, floorReportSql, floorUsageSql } from "./floor-queries.js";
+import { FLOOR_FORWARD_RECEIPTS_SQL, floorDetectionSql, floorForward, floorReport, floorUsageSql } from "./floor-queries.js";
 import { measureAtRate, measureClosedLoop, type ClosedLoopPlan } from "./latency-stats.js";
 import { loadAssets, loadReceipts, writeReceipt } from "./loader.js";
 import { CpuMeter } from "./cpu-meter.js";
 import { machineInfo } from "./machine-info.js";
+import { setProgressEnabled } from "./progress-bar.js";
 import { waitForProjection } from "./projection-lag.js";
 import {
   REFERENCE_FORWARD_SQL,
@@ -24,7 +25,7 @@ import {
   referenceIds,
 } from "./reference-design.js";
 import type { BenchResults, QueryComparison } from "./bench-results.js";
-import { RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
+import { REPO_ROOT, RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
 
 /** Options of one run. */
 export interface BenchOptions {
@@ -36,6 +37,8 @@ export interface BenchOptions {
   /** The command line, recorded with the results. */
   command: string;
   log?: (line: string) => void;
+  /** Draw progress bars on stderr (default true). */
+  progress?: boolean;
 }
 
 /** Page size of every reverse query (the services' default). */
@@ -45,13 +48,15 @@ const PAGE = 50;
 function plans(receipts: number) {
   const small = receipts <= 20_000;
   const p = (warmup: number, calls: number, concurrency: number): ClosedLoopPlan => ({ warmup, calls, concurrency });
+  // Latency (the targets and the ratios) at one call in flight; "under load" at 8 in flight, ours only.
   return {
-    forward: small ? p(100, 1000, 8) : p(500, 5000, 16),
-    reverse: small ? p(50, 300, 8) : p(200, 1000, 16),
-    reportBig: small ? p(3, 20, 2) : p(2, 20, 2),
-    reportTypical: small ? p(10, 100, 4) : p(20, 200, 4),
-    referenceReverse: small ? p(5, 50, 4) : p(3, 30, 4),
+    forward: small ? p(100, 1000, 1) : p(300, 3000, 1),
+    reverse: small ? p(30, 300, 1) : p(100, 1000, 1),
+    reportBig: small ? p(3, 20, 1) : p(2, 20, 1),
+    reportTypical: small ? p(10, 100, 1) : p(20, 200, 1),
+    referenceReverse: small ? p(5, 50, 1) : p(3, 30, 1),
     referenceReportBig: small ? p(1, 5, 1) : p(1, 5, 1),
+    loaded: small ? p(50, 1000, 8) : p(200, 3000, 8),
     detectionSamples: small ? 5 : 10,
     rateSeconds: small ? 4 : 10,
   };
@@ -60,12 +65,17 @@ function plans(receipts: number) {
 /** Runs the benchmark end to end and returns the results (the caller writes them). */
 export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  setProgressEnabled(opts.progress ?? true);
   const runId = randomBytes(4).toString("hex");
   const dataset = new Dataset(shapeFor(opts.receipts));
   const plan = plans(opts.receipts);
   const started = new Date();
   await mkdir(opts.workDir, { recursive: true });
 
+  // The services' own SQL for the floor, read before anything is loaded so a mismatch fails fast.
+  const report = await floorReport();
+  const detectionSql = await floorDetectionSql();
+  const code = await codeVersion();
   const database = await createTestDatabase("bench");
   const nats = await createTestNats();
   const db = new pg.Pool({ connectionString: database.url, max: 16 });
@@ -123,7 +133,6 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     const lora = loraIdOf(0);
     const loraOldVersion = 1;
     const loraOldHash = dataset.asset(lora).versions[loraOldVersion - 1]!;
-    const reportSql = await floorReportSql();
     const seg = (i: number) => sampleSegments[i % sampleSegments.length]!;
     const comparisons: Record<string, QueryComparison> = {};
     const compare = async (
@@ -134,14 +143,19 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       ours: (i: number) => Promise<unknown>,
       floor: (i: number) => Promise<unknown>,
       reference: (i: number) => Promise<unknown>,
+      underLoad = true,
     ) => {
       sampler!.enter(name);
       log(`measuring ${label}`);
       const o = await measureClosedLoop(p, ours);
+      const loaded = underLoad ? await measureClosedLoop(plan.loaded, ours) : undefined;
       const f = await measureClosedLoop(p, floor);
       const r = await measureClosedLoop(referencePlan, reference);
-      comparisons[name] = { label, ours: o, floor: f, reference: r };
-      log(`  ours p50 ${o.p50} p99 ${o.p99} ms; floor p99 ${f.p99} ms; reference p99 ${r.p99} ms`);
+      comparisons[name] = { label, ours: o, oursLoaded: loaded, floor: f, reference: r };
+      log(
+        `  ours p50 ${o.p50} p99 ${o.p99} ms${loaded ? ` (at 8 in flight: p99 ${loaded.p99} ms, ${loaded.throughput}/s)` : ""}; ` +
+          `floor p99 ${f.p99} ms; reference p99 ${r.p99} ms`,
+      );
     };
 
     // 3. Queries: ours through gRPC, the floor (our SQL, no service), the reference design.
@@ -187,8 +201,9 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       plan.reportBig,
       plan.referenceReportBig,
       () => stalenessClient.getStalenessReport({ projectId: bigProject }, { timeoutMs: 300_000 }),
-      () => db.query(reportSql, [bigProject]),
+      () => report.run(db, bigProject),
       () => refPool.query(REFERENCE_REPORT_SQL, [ref.projectIdOf(bigProject)]),
+      false,
     );
     await compare(
       "reportTypical",
@@ -196,21 +211,29 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       plan.reportTypical,
       plan.referenceReverse,
       () => stalenessClient.getStalenessReport({ projectId: typicalProject }),
-      () => db.query(reportSql, [typicalProject]),
+      () => report.run(db, typicalProject),
       () => refPool.query(REFERENCE_REPORT_SQL, [ref.projectIdOf(typicalProject)]),
+      false,
     );
 
     // Plans of one call of each, as evidence for the analysis.
-    const explain = async (sql: string, params: unknown[]) =>
-      ((await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)).rows as { "QUERY PLAN": string }[])
-        .map((r) => r["QUERY PLAN"])
-        .join("\n");
-    const detectionSql = await floorDetectionSql();
+    const explain = async (sql: string, params: unknown[], setup: string[] = []) => {
+      const c = await db.connect();
+      try {
+        await c.query("BEGIN");
+        for (const q of setup) await c.query(q);
+        const { rows } = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+        await c.query("ROLLBACK");
+        return (rows as { "QUERY PLAN": string }[]).map((r) => r["QUERY PLAN"]).join("\n");
+      } finally {
+        c.release();
+      }
+    };
     const plansText: Record<string, string> = {
       "floor forward (receipts of a segment)": await explain(FLOOR_FORWARD_RECEIPTS_SQL, [seg(1)]),
       "floor reverse LoRA": await explain(floorUsageSql(false, PAGE), [lora]),
       "floor reverse LoRA version": await explain(floorUsageSql(true, PAGE), [lora, loraOldHash]),
-      "floor report, big project": await explain(reportSql, [bigProject]),
+      "floor report, big project": await explain(report.sql, [bigProject], report.setup),
       "floor detection query (popular LoRA)": await explain(detectionSql, [lora]),
       "reference forward": await explain(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(1))]),
       "reference reverse LoRA": await explain(REFERENCE_REVERSE_LORA_SQL, [ref.versionRowsOf(lora), PAGE]),
@@ -253,6 +276,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
 
     return {
       date: started.toISOString(),
+      code,
       command: opts.command,
       machine: await machineInfo(db),
       sizes: { ...sizes, shape: dataset.shape, assets: dataset.assets.length, assetVersions: versions },
@@ -293,4 +317,14 @@ async function datasetSizes(db: pg.Pool) {
     bigProjectSegments: await one(`SELECT count(*) AS n FROM receipts.segments WHERE project_id = $1`, [projectIdOf(0)]),
     typicalProjectSegments: await one(`SELECT count(*) AS n FROM receipts.segments WHERE project_id = $1`, [projectIdOf(1)]),
   };
+}
+
+/** The commit the services were built from, and how many of their files differ from it. */
+async function codeVersion(): Promise<{ commit: string; uncommittedFiles: number }> {
+  const { execFile } = await import("node:child_process");
+  const git = (args: string[]) =>
+    new Promise<string>((resolve) => execFile("git", args, { cwd: REPO_ROOT }, (err, out) => resolve(err ? "" : out.trim())));
+  const commit = await git(["rev-parse", "--short", "HEAD"]);
+  const dirty = await git(["status", "--porcelain", "--", "services", "packages/shared"]);
+  return { commit: commit || "unknown", uncommittedFiles: dirty ? dirty.split("\n").length : 0 };
 }

@@ -53,7 +53,9 @@ export async function startServiceProcess(name: BenchService, env: ServiceEnv): 
   if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build)`);
   const url = `http://127.0.0.1:${env.ports[name]}`;
   const log = createWriteStream(env.logFile, { flags: "a" });
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  // BENCH_PROFILE_DIR: write a V8 CPU profile of each service on exit, to see where its time goes.
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, main], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -39,6 +39,7 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
       workDir: join(dir, "logs"),
       command: `bench-small.test.ts (--receipts ${RECEIPTS})`,
       log: () => undefined,
+      progress: false,
     });
     const file = await writeResults(dir, results);
     const written = JSON.parse(await readFile(file, "utf8")) as BenchResults & { targets: ReturnType<typeof checkTargets> };
