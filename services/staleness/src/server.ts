@@ -1,5 +1,6 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
+import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
   AssetService,
@@ -27,6 +28,10 @@ export interface StalenessServerDeps {
   hub: StalenessHub;
   logger: Logger;
   readiness?: () => Promise<boolean>;
+  /** Where /metrics series are registered (createMetricsRegistry). */
+  metrics?: Registry;
+  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
+  corsOrigins?: readonly string[] | "*";
 }
 
 /** Creates the staleness server. */
@@ -43,6 +48,8 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
     },
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(stalenessRules)],
     readiness: deps.readiness,
+    metricsRegistry: deps.metrics,
+    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
     rest: [
       {
         method: "GET",

@@ -2,10 +2,13 @@
 import {
   OutboxRelay,
   checkDatabase,
-  connectNats,
+  connectEvents,
   createLogger,
+  createMetricsRegistry,
   ensureStreams,
   migrateDatabase,
+  observeConsumers,
+  observeOutbox,
   openDatabase,
   type Logger,
   type ServiceConfig,
@@ -14,7 +17,7 @@ import { startReceiptProjection } from "./events/receipt-projection.js";
 import { StalenessHub } from "./events/staleness-hub.js";
 import { STALENESS_SCHEMA } from "./persistence/asset-repository.js";
 import { STALENESS_APP_ROLE, stalenessMigrations } from "./persistence/migrations/index.js";
-import { ProjectionRepository } from "./persistence/projection-repository.js";
+import { PROJECTION_CONSUMER, ProjectionRepository } from "./persistence/projection-repository.js";
 import { createServer } from "./server.js";
 
 /** A running staleness service. */
@@ -23,7 +26,7 @@ export interface RunningStaleness {
   readonly port: number;
   /** Messages of provenance.receipt.* the projection has not yet applied. */
   projectionLag(): Promise<number>;
-  /** Drains requests, stops the consumer, relay and hub, closes NATS and the database. */
+  /** Drains requests, stops the consumer, relay and hub, closes NATS and the database; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -51,7 +54,7 @@ export async function startStaleness(
   const db = databaseOptions(config, logger);
   await migrateDatabase(db);
   const dataSource = await openDatabase(db);
-  const nc = await connectNats(config.natsUrl, "staleness", logger);
+  const nc = await connectEvents(config.natsUrl, "staleness", logger);
   await ensureStreams(nc, config.eventNamespace);
   const relay = new OutboxRelay({ dataSource, schema: STALENESS_SCHEMA, nc, namespace: config.eventNamespace, logger });
   await relay.start();
@@ -63,25 +66,34 @@ export async function startStaleness(
     projection: new ProjectionRepository(dataSource),
     logger,
   });
+  const metrics = createMetricsRegistry("staleness");
+  observeOutbox(metrics, STALENESS_SCHEMA, relay);
+  observeConsumers(metrics, { [PROJECTION_CONSUMER]: projection });
   const server = createServer({
     dataSource,
     hub,
     logger,
+    metrics,
+    corsOrigins: config.corsOrigins,
     readiness: async () => !nc.isClosed() && (await checkDatabase(dataSource)),
   });
   const { url, port } = await server.listen(config.port, config.host);
   logger.info({ url }, "staleness service listening");
+  let stopped: Promise<void> | undefined;
   return {
     url,
     port,
     projectionLag: () => projection.lag(),
-    async stop() {
-      await server.close();
-      await projection.stop();
-      await hub.stop();
-      await relay.stop();
-      await nc.drain();
-      await dataSource.destroy();
+    stop() {
+      stopped ??= (async () => {
+        await server.close();
+        await projection.stop();
+        await hub.stop();
+        await relay.stop();
+        await nc.drain();
+        await dataSource.destroy();
+      })();
+      return stopped;
     },
   };
 }

@@ -6,15 +6,15 @@ import {
   type Logger,
   type ReceiptCompleted,
   type ReceiptCreated,
+  type EventConnection,
   type RunningConsumer,
 } from "@provenance/shared";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { projectReceipt } from "../domain/projected-receipt.js";
 import { PROJECTION_CONSUMER, type ProjectionRepository } from "../persistence/projection-repository.js";
 
 /** What the projection consumer needs. */
 export interface ReceiptProjectionOptions {
-  nc: NatsConnection;
+  nc: EventConnection;
   namespace: string;
   projection: ProjectionRepository;
   logger: Logger;

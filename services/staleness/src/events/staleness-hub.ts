@@ -1,7 +1,13 @@
 /** The in-process fan-out behind WatchStaleness, fed by a NATS subscription so every replica's watchers see every change. */
 import { fromBinary } from "@bufbuild/protobuf";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { StalenessDetectedSchema, subjectFor, type Logger, type StalenessDetected } from "@provenance/shared";
+import {
+  StalenessDetectedSchema,
+  isInProcessBus,
+  subjectFor,
+  type EventConnection,
+  type Logger,
+  type StalenessDetected,
+} from "@provenance/shared";
 import { DETECTED_SUBJECT_PREFIX } from "../domain/detected-subject.js";
 
 type Listener = (change: StalenessDetected) => void;
@@ -9,36 +15,42 @@ type Listener = (change: StalenessDetected) => void;
 /** Most changes one slow watcher may have queued before it is cut off. */
 const MAX_QUEUED = 10_000;
 
-/** Subscribes to `provenance.staleness.detected.>` (core NATS, no durable state) and hands each change to every watcher. */
+/** Subscribes to `provenance.staleness.detected.>` (core NATS or the in-process bus, no durable state) and hands each change to every watcher. */
 export class StalenessHub {
   private readonly listeners = new Set<Listener>();
-  private sub?: Subscription;
+  private sub?: { unsubscribe(): void };
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: EventConnection,
     private readonly namespace: string,
     private readonly logger: Logger,
   ) {}
 
   /** Starts the subscription; resolves once the server has it, so nothing published afterwards is missed. */
   async start(): Promise<void> {
-    this.sub = this.nc.subscribe(subjectFor(this.namespace, `${DETECTED_SUBJECT_PREFIX}.>`), {
+    const subject = subjectFor(this.namespace, `${DETECTED_SUBJECT_PREFIX}.>`);
+    if (isInProcessBus(this.nc)) {
+      this.sub = this.nc.subscribe(subject, (_subject, data) => this.deliver(data, subject));
+      return;
+    }
+    this.sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
-        if (err) {
-          this.logger.warn({ err }, "staleness subscription error");
-          return;
-        }
-        let change: StalenessDetected;
-        try {
-          change = fromBinary(StalenessDetectedSchema, msg.data);
-        } catch (err) {
-          this.logger.warn({ err, subject: msg.subject }, "undecodable StalenessDetected; skipped");
-          return;
-        }
-        for (const l of this.listeners) l(change);
+        if (err) this.logger.warn({ err }, "staleness subscription error");
+        else this.deliver(msg.data, msg.subject);
       },
     });
     await this.nc.flush();
+  }
+
+  private deliver(data: Uint8Array, subject: string): void {
+    let change: StalenessDetected;
+    try {
+      change = fromBinary(StalenessDetectedSchema, data);
+    } catch (err) {
+      this.logger.warn({ err, subject }, "undecodable StalenessDetected; skipped");
+      return;
+    }
+    for (const l of this.listeners) l(change);
   }
 
   /** Stops the subscription. */
