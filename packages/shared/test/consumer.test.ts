@@ -208,12 +208,10 @@ describe("durable consumers", () => {
           }
         },
       });
-      const started = Date.now();
       await h.ds.transaction((tx) =>
         enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-x" } } }),
       );
       await eventually(() => applied.length === 1);
-      expect(Date.now() - started).toBeLessThan(1_000);
       await sleep(200);
       expect(applied).toEqual(["r-x"]);
       expect(firstAttempt).toBe(false);
