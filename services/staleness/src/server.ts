@@ -1,6 +1,6 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
-import type { Registry } from "prom-client";
+import type { Histogram, Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
   AssetService,
@@ -30,13 +30,15 @@ export interface StalenessServerDeps {
   readiness?: () => Promise<boolean>;
   /** Where /metrics series are registered (createMetricsRegistry). */
   metrics?: Registry;
+  /** Where detection latencies are observed (staleness_detection_latency_seconds). */
+  detectionLatency?: Histogram;
   /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
   corsOrigins?: readonly string[] | "*";
 }
 
 /** Creates the staleness server. */
 export function createServer(deps: StalenessServerDeps): ServiceServer {
-  const assets = new AssetHandlers(new AssetRepository(deps.dataSource));
+  const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.detectionLatency && ((s) => deps.detectionLatency!.observe(s))));
   const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
   return createServiceServer({
     name: "staleness",

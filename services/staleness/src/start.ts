@@ -7,6 +7,7 @@ import {
   createMetricsRegistry,
   ensureStreams,
   migrateDatabase,
+  detectionLatencyHistogram,
   observeConsumers,
   observeOutbox,
   openDatabase,
@@ -75,6 +76,7 @@ export async function startStaleness(
     logger,
     metrics,
     corsOrigins: config.corsOrigins,
+    detectionLatency: detectionLatencyHistogram(metrics),
     readiness: async () => !nc.isClosed() && (await checkDatabase(dataSource)),
   });
   const { url, port } = await server.listen(config.port, config.host);

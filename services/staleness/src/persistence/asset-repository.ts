@@ -83,7 +83,11 @@ function versionOf(row: Row): VersionRecord {
 
 /** Reads and writes assets and their versions; emits asset and staleness events through the outbox. */
 export class AssetRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    /** Told how long each detection took, in seconds (the staleness_detection_latency_seconds histogram). */
+    private readonly observeDetection?: (seconds: number) => void,
+  ) {}
 
   private async asset(m: EntityManager, assetId: string): Promise<AssetRecord | undefined> {
     const [row] = rowsOf(await m.query(`${ASSET_SELECT} WHERE a.asset_id = $1`, [assetId]));
@@ -294,6 +298,7 @@ export class AssetRepository {
     }));
     const detected = detectChanges(change, inputs);
     const latencyMs = Math.max(0, Math.round(performance.now() - startedAt));
+    this.observeDetection?.(latencyMs / 1000);
     for (const d of detected) {
       d.detectionLatencyMs = latencyMs;
       await enqueueEvent(m, {
