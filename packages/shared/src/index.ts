@@ -30,6 +30,7 @@ export {
   ensureStreams,
   markProcessed,
   outboxChannel,
+  outboxGrantsMigration,
   outboxMigration,
   startConsumer,
   streamConfig,
@@ -47,3 +48,4 @@ export type {
   RunningConsumer,
   StreamKind,
 } from "./events/index.js";
+export * from "./runtime/index.js";

@@ -1,21 +1,17 @@
 /** The receipts server: ReceiptService routes, health and REST paths on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
-import { createContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
+  commonServerOptions,
+  type CommonServerDeps,
   GetAssetUsageRequestSchema,
   GetAssetUsageResponseSchema,
   GetSegmentProvenanceRequestSchema,
   GetSegmentProvenanceResponseSchema,
   ReceiptService,
   createServiceServer,
-  errorInterceptor,
   invalidArgument,
-  requestIdKey,
   validate,
-  validationInterceptor,
-  type Logger,
   type ServiceServer,
 } from "@provenance/shared";
 import { ReceiptRepository } from "./persistence/receipt-repository.js";
@@ -24,21 +20,9 @@ import { ReceiptHandlers } from "./rpc/receipt-handlers.js";
 import { receiptRules } from "./rpc/receipt-rules.js";
 
 /** What the receipts server needs. */
-export interface ReceiptsServerDeps {
+export interface ReceiptsServerDeps extends CommonServerDeps {
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
-  logger: Logger;
-  readiness?: () => Promise<boolean>;
-  /** Where /metrics series are registered (default: the server's own registry). */
-  metrics?: Registry;
-  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
-  corsOrigins?: readonly string[] | "*";
-}
-
-function restContext(requestId: string | undefined): HandlerContext {
-  const values = createContextValues();
-  if (requestId) values.set(requestIdKey, requestId);
-  return { values } as HandlerContext;
 }
 
 function uint(query: URLSearchParams, name: string): number {
@@ -53,18 +37,14 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
   const handlers = new ReceiptHandlers(new ReceiptRepository(deps.dataSource), deps.assetVersions);
   return createServiceServer({
     name: "receipts",
-    logger: deps.logger,
     services: [ReceiptService.typeName],
     routes: (router) => router.service(ReceiptService, handlers),
-    interceptors: [errorInterceptor(deps.logger), validationInterceptor(receiptRules)],
-    readiness: deps.readiness,
-    metricsRegistry: deps.metrics,
-    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
+    ...commonServerOptions(deps, receiptRules),
     rest: [
       {
         method: "GET",
         path: "/api/segments/:id/provenance",
-        handler: async ({ params, headers }) => {
+        handler: async ({ params }) => {
           const req = create(GetSegmentProvenanceRequestSchema, { segmentId: params.id });
           validate(GetSegmentProvenanceRequestSchema, req, receiptRules);
           const res = await handlers.getSegmentProvenance(req);
@@ -74,7 +54,7 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
       {
         method: "GET",
         path: "/api/assets/:id/usage",
-        handler: async ({ params, query, headers }) => {
+        handler: async ({ params, query }) => {
           const req = create(GetAssetUsageRequestSchema, {
             assetId: params.id,
             version: uint(query, "version"),

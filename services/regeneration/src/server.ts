@@ -1,18 +1,17 @@
 /** The regeneration server: RegenerationService routes, health and the REST path on one port. Never listens itself. */
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
+  commonServerOptions,
+  type CommonServerDeps,
   RegenerationService,
   SubmitRegenerationRequestSchema,
   SubmitRegenerationResponseSchema,
   createServiceServer,
-  errorInterceptor,
   invalidArgument,
   requestIdKey,
   validate,
-  validationInterceptor,
   type Logger,
   type ServiceServer,
   type SubmitRegenerationRequest,
@@ -24,15 +23,9 @@ import { RegenerationPlanner } from "./rpc/regeneration-planner.js";
 import { regenerationRules } from "./rpc/regeneration-rules.js";
 
 /** What the regeneration server needs. */
-export interface RegenerationServerDeps {
+export interface RegenerationServerDeps extends CommonServerDeps {
   dataSource: DataSource;
   sources: PlanSources;
-  logger: Logger;
-  readiness?: () => Promise<boolean>;
-  /** Where /metrics series are registered (default: the server's own registry). */
-  metrics?: Registry;
-  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
-  corsOrigins?: readonly string[] | "*";
 }
 
 function restContext(requestId: string | undefined): HandlerContext {
@@ -67,13 +60,9 @@ export function createServer(deps: RegenerationServerDeps): ServiceServer {
   const handlers = new RegenerationHandlers(repo, new RegenerationPlanner(deps.sources, repo));
   return createServiceServer({
     name: "regeneration",
-    logger: deps.logger,
     services: [RegenerationService.typeName],
     routes: (router) => router.service(RegenerationService, handlers),
-    interceptors: [errorInterceptor(deps.logger), validationInterceptor(regenerationRules)],
-    readiness: deps.readiness,
-    metricsRegistry: deps.metrics,
-    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
+    ...commonServerOptions(deps, regenerationRules),
     rest: [
       {
         method: "POST",

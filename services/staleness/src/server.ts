@@ -1,16 +1,16 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
-import type { Histogram, Registry } from "prom-client";
+import type { Histogram } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
+  commonServerOptions,
+  type CommonServerDeps,
   AssetService,
   GetStalenessReportRequestSchema,
   GetStalenessReportResponseSchema,
   StalenessService,
   createServiceServer,
-  errorInterceptor,
   validate,
-  validationInterceptor,
   type Logger,
   type ServiceServer,
 } from "@provenance/shared";
@@ -22,18 +22,12 @@ import { StalenessHandlers } from "./rpc/staleness-handlers.js";
 import { stalenessRules } from "./rpc/staleness-rules.js";
 
 /** What the staleness server needs. */
-export interface StalenessServerDeps {
+export interface StalenessServerDeps extends CommonServerDeps {
   dataSource: DataSource;
   /** Feeds WatchStaleness. */
   hub: StalenessHub;
-  logger: Logger;
-  readiness?: () => Promise<boolean>;
-  /** Where /metrics series are registered (createMetricsRegistry). */
-  metrics?: Registry;
   /** Where detection latencies are observed (staleness_detection_latency_seconds). */
   detectionLatency?: Histogram;
-  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
-  corsOrigins?: readonly string[] | "*";
 }
 
 /** Creates the staleness server. */
@@ -42,16 +36,12 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
   const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
   return createServiceServer({
     name: "staleness",
-    logger: deps.logger,
     services: [AssetService.typeName, StalenessService.typeName],
     routes: (router) => {
       router.service(AssetService, assets);
       router.service(StalenessService, staleness);
     },
-    interceptors: [errorInterceptor(deps.logger), validationInterceptor(stalenessRules)],
-    readiness: deps.readiness,
-    metricsRegistry: deps.metrics,
-    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
+    ...commonServerOptions(deps, stalenessRules),
     rest: [
       {
         method: "GET",

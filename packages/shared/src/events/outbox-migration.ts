@@ -46,3 +46,31 @@ export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_
   Object.defineProperty(migration, "name", { value: name });
   return migration;
 }
+
+/**
+ * A migration class granting a service's app role what the outbox needs and nothing more: append
+ * to the outbox and the inbox, mark outbox rows relayed, use the schema's sequences. It runs after
+ * {@link outboxMigration} and after the migration that creates `role`.
+ */
+export function outboxGrantsMigration(schema: string, role: string, name: string): Function {
+  if (!/\d{13}$/.test(name)) throw new Error(`outboxGrantsMigration: name "${name}" must end in a 13-digit timestamp`);
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(role);
+  const migration = class implements MigrationInterface {
+    name = name;
+
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`
+        GRANT SELECT, INSERT ON ${s}.outbox, ${s}.inbox TO ${r};
+        GRANT UPDATE (published_at) ON ${s}.outbox TO ${r};
+        GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${r};
+      `);
+    }
+
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`REVOKE ALL ON ${s}.outbox, ${s}.inbox FROM ${r}`);
+    }
+  };
+  Object.defineProperty(migration, "name", { value: name });
+  return migration;
+}

@@ -6,3 +6,5 @@ export { REQUEST_ID_HEADER, requestIdKey } from "./request-id.js";
 export { onShutdownSignal } from "./shutdown.js";
 export { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from "./cors.js";
 export type { CorsOptions } from "./cors.js";
+export { commonServerOptions } from "./common-server-options.js";
+export type { CommonServerDeps } from "./common-server-options.js";

@@ -1,8 +1,11 @@
-import { outboxMigration } from "@provenance/shared";
-import { ReceiptsOutboxGrants1732200000001 } from "./1732200000001-receipts-outbox-grants.js";
-import { ReceiptsSchema1732200000000 } from "./1732200000000-receipts-schema.js";
+import { outboxGrantsMigration, outboxMigration } from "@provenance/shared";
+import { RECEIPTS_APP_ROLE, ReceiptsSchema1732200000000 } from "./1732200000000-receipts-schema.js";
 
-export { RECEIPTS_APP_ROLE } from "./1732200000000-receipts-schema.js";
+export { RECEIPTS_APP_ROLE };
 
 /** Every migration of the receipts schema, in order. */
-export const receiptsMigrations = [outboxMigration("receipts"), ReceiptsSchema1732200000000, ReceiptsOutboxGrants1732200000001];
+export const receiptsMigrations = [
+  outboxMigration("receipts"),
+  ReceiptsSchema1732200000000,
+  outboxGrantsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxGrants1732200000001"),
+];
