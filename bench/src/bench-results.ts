@@ -38,6 +38,8 @@ export interface BenchResults {
     path: string;
   };
   queries: Record<string, QueryComparison>;
+  /** Stale segments of the big project by each design, as a sanity check of the reference SQL. */
+  staleAgreement: { project: string; oursStaleSegments: number; oursGroups: number; referenceStaleSegments: number; referenceGroups: number };
   detection: DetectionResult;
   ingestion: { loadReceiptsPerSecond: number; rates: RateStats[] };
   memoryMiB: Record<string, Record<string, number>>;
@@ -142,6 +144,8 @@ export function resultsMarkdown(r: BenchResults): string {
     "Closed loop after warm-up; all times in milliseconds; ratios on p99.",
     "",
     resultsTable(r),
+    "",
+    `Sanity: in ${r.staleAgreement.project} our report finds ${r.staleAgreement.oursStaleSegments} stale segments in ${r.staleAgreement.oursGroups} groups, the reference ${r.staleAgreement.referenceStaleSegments} in ${r.staleAgreement.referenceGroups} (it does not compare workflows, and counts every receipt rather than each segment's current one).`,
     "",
     "## Targets",
     "",

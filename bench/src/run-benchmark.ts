@@ -218,6 +218,18 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       false,
     );
 
+    // The two designs should broadly agree on what is stale (the reference does not compare workflows).
+    const oursReport = await stalenessClient.getStalenessReport({ projectId: bigProject }, { timeoutMs: 300_000 });
+    const refReport = (await refPool.query(REFERENCE_REPORT_SQL, [ref.projectIdOf(bigProject)])).rows[0];
+    const staleAgreement = {
+      project: bigProject,
+      oursStaleSegments: oursReport.totalStaleSegments,
+      oursGroups: oursReport.byAsset.length,
+      referenceStaleSegments: Number(refReport.total_stale_segments),
+      referenceGroups: (refReport.by_asset as unknown[]).length,
+    };
+    log(`stale segments in ${bigProject}: ours ${staleAgreement.oursStaleSegments}, reference ${staleAgreement.referenceStaleSegments}`);
+
     // Plans of one call of each, as evidence for the analysis.
     const explain = async (sql: string, params: unknown[], setup: string[] = []) => {
       const c = await db.connect();
@@ -291,6 +303,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
         path: "CreateReceipt + CompleteReceipt over gRPC (HTTP/2)",
       },
       queries: comparisons,
+      staleAgreement,
       detection,
       ingestion: { loadReceiptsPerSecond: load.receiptsPerSecond, rates: ingestion },
       memoryMiB: sampler.peaks,

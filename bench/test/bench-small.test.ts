@@ -62,6 +62,8 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
       expectSane(c.reference, `${q} reference`);
     }
 
+    expect(written.staleAgreement.oursStaleSegments).toBeGreaterThan(0);
+    expect(written.staleAgreement.referenceStaleSegments).toBeGreaterThan(0);
     expect(written.detection.samples).toBeGreaterThan(0);
     expect(written.detection.staleSegmentsPerChange).toBeGreaterThan(0);
     expectSane(written.detection.nats, "detection via NATS");
