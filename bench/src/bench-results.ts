@@ -35,6 +35,8 @@ export interface BenchResults {
     /** CPU seconds per component over the load and the projection's catch-up. */
     cpuSeconds: Record<string, number>;
     cpuMsPerReceipt: Record<string, number>;
+    /** Commits and row changes in the database per receipt, over the load and catch-up. */
+    dbPerReceipt: Record<string, number>;
     path: string;
   };
   queries: Record<string, QueryComparison>;
@@ -138,6 +140,8 @@ export function resultsMarkdown(r: BenchResults): string {
     `Load path: ${r.load.path}; ${r.load.receipts} receipts in ${r.load.seconds} s = **${r.load.receiptsPerSecond} receipts/s** with ${r.load.concurrency} pairs in flight; the staleness projection caught up ${r.load.catchUpSeconds} s after the last call; reference schema loaded by SQL in ${r.load.referenceLoadSeconds} s.`,
     "",
     `CPU per receipt over the load and catch-up (ms): ${Object.entries(r.load.cpuMsPerReceipt).map(([k, v]) => `${k} ${v}`).join(", ")}; total ${Math.round(Object.values(r.load.cpuMsPerReceipt).reduce((a, b) => a + b, 0) * 100) / 100} ms, i.e. at most ${Math.round((r.machine.cores * 1000) / Object.values(r.load.cpuMsPerReceipt).reduce((a, b) => a + b, 0))} receipts/s on ${r.machine.cores} idle cores.`,
+    "",
+    `Database work per receipt over the load and catch-up: ${Object.entries(r.load.dbPerReceipt).map(([k, v]) => `${v} ${k}`).join(", ")} (pg_stat_database).`,
     "",
     "## Latency",
     "",

@@ -103,12 +103,18 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     const versions = await loadAssets(assetClient, dataset);
     log(`registered ${dataset.assets.length} assets with ${versions} versions`);
     const cpuBefore = await cpu.snapshot();
+    const dbBefore = await databaseCounters(db, database.name);
     const load = await loadReceipts(receiptClient, dataset, opts.receipts, opts.loadConcurrency, runId);
     log(`loaded ${load.receipts} receipts in ${load.seconds} s: ${load.receiptsPerSecond} receipts/s at ${load.concurrency} in flight`);
     sampler.enter("catch-up");
     const catchUpSeconds = await waitForProjection(nats.nc, nats.namespace, db, 30 * 60_000);
     log(`staleness projection caught up ${catchUpSeconds} s after the load ended`);
     const loadCpu = CpuMeter.delta(cpuBefore, await cpu.snapshot());
+    const dbAfter = await databaseCounters(db, database.name);
+    const dbPerReceipt = Object.fromEntries(
+      Object.keys(dbAfter).map((k) => [k, Math.round(((dbAfter[k]! - dbBefore[k]!) / opts.receipts) * 100) / 100]),
+    );
+    log(`database work per receipt (load + catch-up): ${JSON.stringify(dbPerReceipt)}`);
     const cpuMsPerReceipt = Object.fromEntries(
       Object.entries(loadCpu).map(([k, v]) => [k, Math.round((v / opts.receipts) * 1e5) / 100]),
     );
@@ -300,6 +306,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
         referenceLoadSeconds,
         cpuSeconds: loadCpu,
         cpuMsPerReceipt,
+        dbPerReceipt,
         path: "CreateReceipt + CompleteReceipt over gRPC (HTTP/2)",
       },
       queries: comparisons,
@@ -342,4 +349,14 @@ async function codeVersion(): Promise<{ commit: string; uncommittedFiles: number
   const commit = await git(["rev-parse", "--short", "HEAD"]);
   const dirty = await git(["status", "--porcelain", "--", "services", "packages/shared"]);
   return { commit: commit || "unknown", uncommittedFiles: dirty ? dirty.split("\n").length : 0 };
+}
+
+/** Cumulative commits and row changes of one database (pg_stat_database). */
+async function databaseCounters(db: pg.Pool, name: string): Promise<Record<string, number>> {
+  const { rows } = await db.query(
+    `SELECT xact_commit AS commits, tup_inserted AS inserted, tup_updated AS updated, tup_deleted AS deleted,
+            tup_fetched AS fetched FROM pg_stat_database WHERE datname = $1`,
+    [name],
+  );
+  return Object.fromEntries(Object.entries(rows[0] as Record<string, string>).map(([k, v]) => [k, Number(v)]));
 }
