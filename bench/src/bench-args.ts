@@ -6,11 +6,13 @@ export interface BenchArgs {
   concurrency: number;
   resultsDir?: string;
   updateDocs: boolean;
+  /** Keep the database (and stop the services) after the run, for EXPLAIN experiments. */
+  keepDatabase: boolean;
 }
 
-/** Parses `--receipts N`, `--concurrency N`, `--results-dir D`, `--no-docs` (also `--x=v`). */
+/** Parses `--receipts N`, `--concurrency N`, `--results-dir D`, `--no-docs`, `--keep-database` (also `--x=v`). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { receipts: 1_000_000, concurrency: 64, updateDocs: true };
+  const args: BenchArgs = { receipts: 1_000_000, concurrency: 64, updateDocs: true, keepDatabase: false };
   const positiveInt = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!v || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${v ?? ""}"`);
@@ -25,7 +27,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     else if (flag === "--concurrency") args.concurrency = positiveInt(flag, value());
     else if (flag === "--results-dir") args.resultsDir = value();
     else if (flag === "--no-docs") args.updateDocs = false;
-    else throw new Error(`unknown option ${raw} (use --receipts N, --concurrency N, --results-dir DIR, --no-docs)`);
+    else if (flag === "--keep-database") args.keepDatabase = true;
+    else throw new Error(`unknown option ${raw} (use --receipts N, --concurrency N, --results-dir DIR, --no-docs, --keep-database)`);
   }
   return args;
 }

@@ -11,6 +11,7 @@ const results = await runBenchmark({
   receipts: args.receipts,
   loadConcurrency: args.concurrency,
   workDir: `${resultsDir}/logs`,
+  keepDatabase: args.keepDatabase,
   command: `npm run bench -- --receipts ${args.receipts}${args.concurrency !== 64 ? ` --concurrency ${args.concurrency}` : ""}`,
 });
 const file = await writeResults(resultsDir, results);

@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** The command line, recorded with the results. */
   command: string;
   log?: (line: string) => void;
+  /** Leave the database in place after the run (its name is logged). */
+  keepDatabase?: boolean;
   /** Draw progress bars on stderr (default true). */
   progress?: boolean;
 }
@@ -322,7 +324,8 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     for (const p of processes.reverse()) await p.stop().catch(() => undefined);
     await db.end().catch(() => undefined);
     await nats.cleanup().catch(() => undefined);
-    await database.drop().catch(() => undefined);
+    if (opts.keepDatabase) log(`kept database ${database.url}`);
+    else await database.drop().catch(() => undefined);
   }
 }
 
