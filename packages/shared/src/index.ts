@@ -22,6 +22,7 @@ export {
   STREAM_SUBJECTS,
   connectNats,
   connectEvents,
+  eventsReachable,
   isInProcessBusUrl,
   InProcessBus,
   IN_PROCESS_BUS_URL,

@@ -1,7 +1,7 @@
 /** What services hold to publish and consume events: a NATS connection, or the in-process bus. */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { IN_PROCESS_BUS_URL, InProcessBus } from "./in-process-bus.js";
+import { IN_PROCESS_BUS_URL, InProcessBus, isInProcessBus } from "./in-process-bus.js";
 import { connectNats } from "./nats-connection.js";
 
 /** A NATS connection (JetStream) or, for `npm start` without NATS, the in-process bus. */
@@ -19,4 +19,26 @@ export async function connectEvents(url: string, name: string, logger?: Logger):
     return InProcessBus.shared;
   }
   return connectNats(url, name, logger);
+}
+
+/**
+ * Whether events can flow now: the in-process bus while open; NATS when a ping comes back within
+ * `timeoutMs` (a client that is reconnecting is not closed, but it is not ready either).
+ */
+export async function eventsReachable(events: EventConnection, timeoutMs = 1000): Promise<boolean> {
+  if (events.isClosed()) return false;
+  if (isInProcessBus(events)) return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      events.rtt().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -11,7 +11,7 @@ export type { OutboxRelayOptions } from "./outbox-relay.js";
 export { startConsumer } from "./consumer.js";
 export type { ConsumedEvent, ConsumerOptions, RunningConsumer } from "./consumer.js";
 export { markProcessed } from "./inbox.js";
-export { connectEvents, isInProcessBusUrl } from "./event-connection.js";
+export { connectEvents, eventsReachable, isInProcessBusUrl } from "./event-connection.js";
 export type { EventConnection } from "./event-connection.js";
 export { InProcessBus, IN_PROCESS_BUS_URL, isInProcessBus } from "./in-process-bus.js";
 export type { Delivery, DeliverySource } from "./delivery.js";

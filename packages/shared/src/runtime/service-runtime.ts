@@ -7,7 +7,7 @@ import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import type { ServiceConfig } from "../config/index.js";
 import { checkDatabase, migrateDatabase, openDatabase, type DatabaseOptions } from "../db/index.js";
-import { connectEvents, type EventConnection } from "../events/event-connection.js";
+import { connectEvents, eventsReachable, type EventConnection } from "../events/event-connection.js";
 import { OutboxRelay } from "../events/outbox-relay.js";
 import { ensureStreams } from "../events/streams.js";
 import type { Logger } from "../logging/index.js";
@@ -95,7 +95,7 @@ export async function startServiceRuntime(o: ServiceRuntimeOptions): Promise<Ser
       events,
       relay,
       metrics,
-      readiness: async () => !events.isClosed() && (await checkDatabase(dataSource)),
+      readiness: async () => (await Promise.all([eventsReachable(events), checkDatabase(dataSource)])).every(Boolean),
       onStop: (stop) => void stops.push(stop),
       close,
       async listen(server) {
