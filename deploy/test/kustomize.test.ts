@@ -195,6 +195,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
         find(objects, kind, svc);
       }
     }
+    for (const kind of ["Deployment", "Service", "NetworkPolicy"]) find(objects, kind, "console");
     find(objects, "Job", "provenance-migrate");
     find(objects, "NetworkPolicy", "provenance-migrate");
     find(objects, "ServiceAccount", "provenance");
@@ -286,12 +287,31 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(sources).toContainEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } });
       const peerLabels = { "app.kubernetes.io/part-of": "provenance", "app.kubernetes.io/component": "api" };
       expect(sources).toContainEqual({ podSelector: { matchLabels: peerLabels } });
+      expect(sources, `${svc} lets the web console proxy in`).toContainEqual({
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "console", "app.kubernetes.io/instance": "provenance" } },
+      });
       for (const [k, v] of Object.entries(peerLabels)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
       const egressPorts = np.spec.egress.flatMap((r: Json) => r.ports.map((p: Json) => `${p.protocol}/${p.port}`));
       for (const p of ["UDP/53", "TCP/53", "TCP/5432", "TCP/4222", "TCP/7101", "TCP/7102", "TCP/7103"]) {
         expect(egressPorts, `${svc} egress ${p}`).toContain(p);
       }
     }
+  });
+
+  it("runs the web console hardened, reaching only the three services", () => {
+    const deploy = find(objects, "Deployment", "console");
+    const pod = podSpecOf(deploy);
+    expectHardenedPod("Deployment console", pod);
+    const c = pod.containers[0];
+    expect(c.image).toContain("/provenance/console");
+    expect(c.ports).toEqual([{ name: "http", containerPort: 7100, protocol: "TCP" }]);
+    for (const probe of ["readinessProbe", "livenessProbe"]) expect(c[probe]?.httpGet?.port, probe).toBe("http");
+    const urls = c.env.filter((e: Json) => /_URL$/.test(e.name)).map((e: Json) => e.name).sort();
+    expect(urls).toEqual(["RECEIPTS_URL", "REGENERATION_URL", "STALENESS_URL"]);
+    expect(find(objects, "Service", "console").spec.ports).toEqual([{ name: "http", port: 7100, targetPort: "http", protocol: "TCP" }]);
+    const np = find(objects, "NetworkPolicy", "console");
+    const egressPorts = np.spec.egress.flatMap((r: Json) => r.ports.map((p: Json) => `${p.protocol}/${p.port}`)).sort();
+    expect(egressPorts).toEqual(["TCP/53", "TCP/7101", "TCP/7102", "TCP/7103", "UDP/53"]);
   });
 
   it("runs every schema's migrations in one Job, in order, with --migrate-only", () => {

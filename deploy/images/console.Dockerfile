@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1.7
+#
+# The web console: the Vite build of apps/console served by apps/console/serve.mjs (Node built-ins
+# only, so the runtime image needs no node_modules), which also proxies the browser's calls to the
+# services named by RECEIPTS_URL, STALENESS_URL and REGENERATION_URL.
+#   docker build -f deploy/images/console.Dockerfile -t provenance-console .
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+ENV TURBO_TELEMETRY_DISABLED=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/root/.npm npm ci
+RUN npx turbo run build --filter=@provenance/console
+
+FROM ${NODE_IMAGE} AS final
+LABEL org.opencontainers.image.title="provenance-console" \
+      org.opencontainers.image.description="Generation provenance: the web console"
+ENV NODE_ENV=production HOST=0.0.0.0 CONSOLE_PORT=7100
+WORKDIR /app
+COPY --from=build /src/apps/console/serve.mjs ./serve.mjs
+COPY --from=build /src/apps/console/dist ./dist
+RUN groupadd --system --gid 10001 provenance \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin provenance
+USER 10001:10001
+EXPOSE 7100
+ENTRYPOINT ["node", "serve.mjs"]
