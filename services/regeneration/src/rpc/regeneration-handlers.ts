@@ -21,6 +21,7 @@ import {
   type SubmitRegenerationRequest,
   type SubmitRegenerationResponse,
 } from "@provenance/shared";
+import { newSegmentIdFor } from "../domain/new-segment-id.js";
 import { jobStatusFromProto, toBatchMessage, toJobMessage, type BatchRecord } from "../domain/regeneration-records.js";
 import { sameSelection, selectionOf } from "../domain/selection.js";
 import type { RegenerationRepository } from "../persistence/regeneration-repository.js";
@@ -61,7 +62,10 @@ export class RegenerationHandlers implements ServiceImpl<typeof RegenerationServ
       selection,
       idempotencyKey: req.idempotencyKey,
       requestedBy: req.requestedBy,
-      jobs: plan.map((p) => ({ jobId: randomUUID(), newSegmentId: randomUUID(), plan: p })),
+      jobs: plan.map((p) => {
+        const jobId = randomUUID();
+        return { jobId, newSegmentId: newSegmentIdFor(p.oldSegmentId, jobId), plan: p };
+      }),
       requestId: ctx?.values.get(requestIdKey),
     });
     if (!created) {
