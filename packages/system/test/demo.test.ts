@@ -43,6 +43,5 @@ describe("npm run demo", () => {
     const differing = text.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).split(/\s{2,}/)[0]);
     expect(differing).toEqual(["lora 1", "inputs hash", "output hash"]);
     expect(result.staleSegmentsAfterRegeneration).toBe(0);
-    if (process.env.SHOW_DEMO) console.log(text);
   });
 });
