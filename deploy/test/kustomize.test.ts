@@ -24,9 +24,9 @@ type ServiceName = keyof typeof SERVICES;
 const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 
 /** A rendered object, loosely typed: the schema check is what gives it shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Json = any;
 
 interface ModelClass {

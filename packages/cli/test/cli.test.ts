@@ -144,7 +144,7 @@ describe("provenance against a running system", () => {
     stop.abort();
     const [humanRun, machineRun] = await Promise.all([human.done, machine.done]);
     expect(humanRun.code).toBe(0);
-    expect(humanRun.stdout).toMatch(/p1  lora-anna v2 → v1: 0 now stale, 3 fresh again/);
+    expect(humanRun.stdout).toMatch(/p1 {2}lora-anna v2 → v1: 0 now stale, 3 fresh again/);
     expect(machineRun.code).toBe(0);
     const event = JSON.parse(machineRun.stdout.split("\n")[0]!);
     expect(event.change).toMatchObject({ projectId: "p1", assetId: "lora-anna", currentVersion: 1 });

@@ -12,7 +12,6 @@ import {
   invalidArgument,
   requestIdKey,
   validate,
-  type Logger,
   type ServiceServer,
   type SubmitRegenerationRequest,
 } from "@provenance/shared";

@@ -11,7 +11,6 @@ import {
   StalenessService,
   createServiceServer,
   validate,
-  type Logger,
   type ServiceServer,
 } from "@provenance/shared";
 import type { StalenessHub } from "./events/staleness-hub.js";

@@ -1,5 +1,5 @@
 /** Database lifecycle of a service schema: migrations as the owner, a DataSource as the app role, readiness. */
-export type { DatabaseOptions } from "./database-options.js";
+export type { DatabaseOptions, EntityClass, MigrationClass } from "./database-options.js";
 export { migrateDatabase } from "./migrate-database.js";
 export { openDatabase, checkDatabase } from "./open-database.js";
 export { ensureRole } from "./ensure-role.js";

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
+import type { MigrationClass } from "../db/database-options.js";
 import { quoteIdentifier } from "../db/sql-identifier.js";
 
 /** The default name (and timestamp) of the outbox migration; early, so it runs before a service's own. */
@@ -9,7 +10,7 @@ export const OUTBOX_MIGRATION_NAME = "Outbox1700000000000";
  * order) and `<schema>.inbox` (event ids a consumer has processed). `name` must end in a
  * 13-digit timestamp, as TypeORM requires.
  */
-export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_NAME): Function {
+export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_NAME): MigrationClass {
   if (!/\d{13}$/.test(name)) throw new Error(`outboxMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);
   const migration = class implements MigrationInterface {
@@ -52,7 +53,7 @@ export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_
  * to the outbox and the inbox, mark outbox rows relayed, use the schema's sequences. It runs after
  * {@link outboxMigration} and after the migration that creates `role`.
  */
-export function outboxGrantsMigration(schema: string, role: string, name: string): Function {
+export function outboxGrantsMigration(schema: string, role: string, name: string): MigrationClass {
   if (!/\d{13}$/.test(name)) throw new Error(`outboxGrantsMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);
   const r = quoteIdentifier(role);

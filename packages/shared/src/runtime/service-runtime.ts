@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
 import type { ServiceConfig } from "../config/index.js";
 import { checkDatabase, migrateDatabase, openDatabase, type DatabaseOptions } from "../db/index.js";
+import type { MigrationClass } from "../db/database-options.js";
 import { connectEvents, eventsReachable, type EventConnection } from "../events/event-connection.js";
 import { OutboxRelay } from "../events/outbox-relay.js";
 import { ensureStreams } from "../events/streams.js";
@@ -20,7 +21,7 @@ export interface ServiceRuntimeOptions {
   logger: Logger;
   /** The one schema the service owns. */
   schema: string;
-  migrations: Function[];
+  migrations: MigrationClass[];
   /** The restricted role the service runs as. */
   appRole: string;
 }

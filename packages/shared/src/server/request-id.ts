@@ -8,7 +8,7 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /** Context key of the current request's id: `ctx.values.get(requestIdKey)` in a handler ("" outside a server). */
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
 
-const SANE = /^[A-Za-z0-9._:\/+=-]{1,128}$/;
+const SANE = /^[A-Za-z0-9._:/+=-]{1,128}$/;
 
 /** The id to use for a request: the caller's `x-request-id` if it is 1–128 plain characters, else a new UUID. */
 export function requestIdFrom(header: string | string[] | undefined): string {
