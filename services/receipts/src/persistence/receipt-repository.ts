@@ -144,13 +144,20 @@ export class ReceiptRepository {
     return rows.map((r) => receiptOf(r, byReceipt.get(r.receipt_id as string) ?? []));
   }
 
-  /** Creates a receipt (and its segment on first sight), idempotent per key; emits provenance.receipt.created. */
+  /**
+   * Creates a receipt (and its segment on first sight), idempotent per key; emits provenance.receipt.created.
+   * The happy path inserts first and builds the result from what it wrote: no lookup before, no re-read after.
+   * Any rejection (key reused with other content, a segment moving) rolls the whole transaction back.
+   */
   async create(draft: ReceiptDraft, requestId?: string): Promise<CreateResult> {
     return this.ds.transaction(async (m) => {
-      const existing = await this.byIdempotencyKey(m, draft);
-      if (existing) return { receipt: existing, created: false };
-
-      await this.ensureSegment(m, draft);
+      await this.checkSupersedes(m, draft);
+      const s = draft.segment;
+      await m.query(
+        `INSERT INTO receipts.segments (segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (segment_id) DO NOTHING`,
+        [s.segmentId, s.sceneId, s.projectId, s.characterName, s.sequenceIndex, s.supersedesSegmentId],
+      );
       const inserted: Row[] = await m.query(
         `INSERT INTO receipts.generation_receipts (
            receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
@@ -158,21 +165,22 @@ export class ReceiptRepository {
            regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint)
          VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING receipt_id, seq`,
+         RETURNING receipt_id, seq, created_at`,
         [
-          draft.segment.segmentId, draft.workflowVersion, draft.promptText, draft.negativePrompt, draft.cfgScale,
+          s.segmentId, draft.workflowVersion, draft.promptText, draft.negativePrompt, draft.cfgScale,
           draft.seed.toString(), draft.steps, draft.sampler, draft.resolutionWidth, draft.resolutionHeight,
           JSON.stringify(draft.additionalParams), draft.inputsHash, draft.generationStartedAt,
           draft.regenerationJobId, draft.supersedesSegmentId, draft.idempotencyKey, draft.requestFingerprint,
         ],
       );
       if (inserted.length === 0) {
-        // A concurrent call with the same key committed first.
-        const raced = await this.byIdempotencyKey(m, draft);
-        if (raced) return { receipt: raced, created: false };
+        // The key was used before (a retry, or a conflicting reuse): answer with that receipt or ALREADY_EXISTS.
+        const earlier = await this.byIdempotencyKey(m, draft);
+        if (earlier) return { receipt: earlier, created: false };
         throw failedPrecondition(`idempotency_key "${draft.idempotencyKey}" is being used by a concurrent call`);
       }
-      const { receipt_id: receiptId, seq } = inserted[0] as { receipt_id: string; seq: string };
+      const segment = await this.placedSegment(m, draft);
+      const { receipt_id: receiptId, seq, created_at: createdAt } = inserted[0] as { receipt_id: string; seq: string; created_at: Date };
       await m.query(
         `INSERT INTO receipts.receipt_inputs (receipt_id, receipt_seq, role, position, asset_id, content_hash, version, weight)
          SELECT $1::uuid, $2::bigint, * FROM unnest($3::text[], $4::smallint[], $5::text[], $6::text[], $7::integer[], $8::double precision[])`,
@@ -182,15 +190,41 @@ export class ReceiptRepository {
           draft.inputs.map((i) => i.contentHash), draft.inputs.map((i) => i.version), draft.inputs.map((i) => i.weight),
         ],
       );
-      const [receipt] = await this.load(m, "r.receipt_id = $1", [receiptId]);
+      const receipt: ReceiptRecord = {
+        receiptId,
+        seq: BigInt(seq),
+        segment,
+        workflowVersion: draft.workflowVersion,
+        promptText: draft.promptText,
+        negativePrompt: draft.negativePrompt,
+        cfgScale: draft.cfgScale,
+        seed: draft.seed,
+        steps: draft.steps,
+        sampler: draft.sampler,
+        resolutionWidth: draft.resolutionWidth,
+        resolutionHeight: draft.resolutionHeight,
+        additionalParams: draft.additionalParams,
+        inputsHash: draft.inputsHash,
+        status: "RUNNING",
+        generationStartedAt: draft.generationStartedAt,
+        generationCompletedAt: null,
+        generationDurationMs: null,
+        outputHash: null,
+        regenerationJobId: draft.regenerationJobId,
+        supersedesSegmentId: draft.supersedesSegmentId,
+        idempotencyKey: draft.idempotencyKey,
+        requestFingerprint: draft.requestFingerprint,
+        createdAt,
+        inputs: draft.inputs,
+      };
       await enqueueEvent(m, {
         schema: RECEIPTS_SCHEMA,
         subject: "provenance.receipt.created",
         eventSchema: ReceiptCreatedSchema,
-        event: { receipt: toReceiptMessage(receipt!) },
+        event: { receipt: toReceiptMessage(receipt) },
         requestId,
       });
-      return { receipt: receipt!, created: true };
+      return { receipt, created: true };
     });
   }
 
@@ -205,28 +239,31 @@ export class ReceiptRepository {
     return found;
   }
 
-  private async ensureSegment(m: EntityManager, draft: ReceiptDraft): Promise<void> {
+  /** A superseded segment must exist, be another segment, and be in the same project. */
+  private async checkSupersedes(m: EntityManager, draft: ReceiptDraft): Promise<void> {
     const s = draft.segment;
-    if (s.supersedesSegmentId !== null) {
-      if (s.supersedesSegmentId === s.segmentId) {
-        throw invalidArgument("supersedes_segment_id", "must name another segment than segment_id");
-      }
-      const [old] = (await m.query(`SELECT project_id FROM receipts.segments WHERE segment_id = $1`, [
-        s.supersedesSegmentId,
-      ])) as Row[];
-      if (!old) throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" does not exist`);
-      if (old.project_id !== s.projectId) {
-        throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" belongs to another project`);
-      }
+    if (s.supersedesSegmentId === null) return;
+    if (s.supersedesSegmentId === s.segmentId) {
+      throw invalidArgument("supersedes_segment_id", "must name another segment than segment_id");
     }
-    await m.query(
-      `INSERT INTO receipts.segments (segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (segment_id) DO NOTHING`,
-      [s.segmentId, s.sceneId, s.projectId, s.characterName, s.sequenceIndex, s.supersedesSegmentId],
-    );
-    const [row] = (await m.query(`SELECT scene_id, project_id FROM receipts.segments WHERE segment_id = $1`, [
-      s.segmentId,
+    const [old] = (await m.query(`SELECT project_id FROM receipts.segments WHERE segment_id = $1`, [
+      s.supersedesSegmentId,
     ])) as Row[];
+    if (!old) throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" does not exist`);
+    if (old.project_id !== s.projectId) {
+      throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" belongs to another project`);
+    }
+  }
+
+  /** The receipt's segment as stored; a segment never moves to another scene or project. */
+  private async placedSegment(m: EntityManager, draft: ReceiptDraft): Promise<SegmentRecord> {
+    const s = draft.segment;
+    const [row] = (await m.query(
+      `SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
+              superseded_by_segment_id, created_at AS segment_created_at
+         FROM receipts.segments WHERE segment_id = $1`,
+      [s.segmentId],
+    )) as Row[];
     if (row!.project_id !== s.projectId) {
       throw failedPrecondition(
         `project_id: segment "${s.segmentId}" belongs to project "${String(row!.project_id)}"; a segment cannot move to another project`,
@@ -237,6 +274,7 @@ export class ReceiptRepository {
         `scene_id: segment "${s.segmentId}" belongs to scene "${String(row!.scene_id)}"; a segment cannot move to another scene`,
       );
     }
+    return segmentOf(row!);
   }
 
   /**
