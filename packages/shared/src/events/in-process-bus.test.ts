@@ -82,3 +82,19 @@ describe("in-process bus", () => {
     expect(seen).toEqual(["provenance.staleness.detected.p1"]);
   });
 });
+
+describe("in-process bus redelivery timing", () => {
+  it("redelivers a nak'd message even when nothing else happens on the bus", async () => {
+    const bus = new InProcessBus();
+    bus.ensureStreams("");
+    bus.publish("provenance.receipt.created", enc("only"), { msgID: "only", headers: {} });
+    const source = bus.consume("", "PROVENANCE", "lonely", ["provenance.receipt.created"], 1);
+    const [first] = await take(source, 1);
+    first!.nak(15);
+    // No publish and no other settle follow: only the consumer's own timer can bring the message back.
+    const [again] = await take(source, 1);
+    expect(again!.deliveryCount).toBe(2);
+    again!.ack();
+    await source.close();
+  });
+});

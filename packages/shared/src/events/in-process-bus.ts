@@ -111,7 +111,6 @@ export class InProcessBus {
         if (stream.kind === "GENERATION") stream.messages = stream.messages.filter((m) => m.seq !== seq);
       } else {
         d.redeliver.set(seq, Date.now() + delayMs);
-        setTimeout(() => d.wake?.(), delayMs);
       }
       d.wake?.();
     };
@@ -159,8 +158,13 @@ export class InProcessBus {
               },
             };
           }
+          // Sleep until a publish, a settle, or the earliest redelivery falls due. The timer is set here,
+          // at each sleep, so one that fires a little early (before Date.now() reaches the due time) is
+          // followed by another instead of leaving the message waiting for the next publish.
+          const earliest = Math.min(...d.redeliver.values());
           await new Promise<void>((resolve) => {
             d.wake = resolve;
+            if (Number.isFinite(earliest)) setTimeout(resolve, Math.max(1, earliest - Date.now() + 1)).unref();
           });
         }
       },
