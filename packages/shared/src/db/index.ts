@@ -4,3 +4,5 @@ export { migrateDatabase } from "./migrate-database.js";
 export { openDatabase, checkDatabase } from "./open-database.js";
 export { ensureRole } from "./ensure-role.js";
 export { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
+export { rowsOf } from "./sql-rows.js";
+export type { Row } from "./sql-rows.js";

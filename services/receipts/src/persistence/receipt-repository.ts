@@ -9,6 +9,8 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  rowsOf,
+  type Row,
 } from "@provenance/shared";
 import type { InputRoleName, InputRow, ReceiptDraft } from "../domain/new-receipt.js";
 import { toReceiptMessage, type ReceiptRecord, type ReceiptStatusName, type SegmentRecord } from "../domain/receipt-record.js";
@@ -43,7 +45,6 @@ export interface UsageCursor {
   position: number;
 }
 
-type Row = Record<string, unknown>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -120,13 +121,20 @@ export class ReceiptRepository {
   constructor(private readonly ds: DataSource) {}
 
   /** Loads full receipts (with inputs) for rows selected by `where`, in the given order. */
-  private async load(m: EntityManager, where: string, params: unknown[], order = "r.seq DESC", limit?: number): Promise<ReceiptRecord[]> {
+  private async load(
+    m: EntityManager,
+    where: string,
+    params: unknown[],
+    order = "r.seq DESC",
+    limit?: number,
+    lockReceipts = false,
+  ): Promise<ReceiptRecord[]> {
     const rows: Row[] = await m.query(
       `SELECT ${RECEIPT_COLUMNS}
          FROM receipts.generation_receipts r
          JOIN receipts.segments s ON s.segment_id = r.segment_id
         WHERE ${where}
-        ORDER BY ${order}${limit ? ` LIMIT ${limit}` : ""}`,
+        ORDER BY ${order}${limit ? ` LIMIT ${limit}` : ""}${lockReceipts ? " FOR UPDATE OF r" : ""}`,
       params,
     );
     if (rows.length === 0) return [];
@@ -291,16 +299,13 @@ export class ReceiptRepository {
   ): Promise<ReceiptRecord> {
     if (!isReceiptId(receiptId)) throw notFound("receipt", receiptId);
     return this.ds.transaction(async (m) => {
-      const [current] = (await m.query(
-        `SELECT status, generation_started_at, supersedes_segment_id, segment_id
-           FROM receipts.generation_receipts WHERE receipt_id = $1 FOR UPDATE`,
-        [receiptId],
-      )) as Row[];
+      // Lock and read the whole receipt once; the completed record is built from it, not read again.
+      const [current] = await this.load(m, "r.receipt_id = $1", [receiptId], undefined, undefined, true);
       if (!current) throw notFound("receipt", receiptId);
       if (current.status !== "RUNNING") {
-        throw failedPrecondition(`receipt ${receiptId} is already completed (${String(current.status)}); receipts are immutable`);
+        throw failedPrecondition(`receipt ${receiptId} is already completed (${current.status}); receipts are immutable`);
       }
-      const durationMs = durationOf(current.generation_started_at as Date);
+      const durationMs = durationOf(current.generationStartedAt);
       await m.query(
         `UPDATE receipts.generation_receipts
             SET status = $2, generation_completed_at = $3, generation_duration_ms = $4, output_hash = $5
@@ -308,25 +313,32 @@ export class ReceiptRepository {
         [receiptId, status, completedAt, durationMs, outputHash],
       );
       let superseded = "";
-      const oldSegment = current.supersedes_segment_id as string | null;
+      const oldSegment = current.supersedesSegmentId;
       if (status === "SUCCEEDED" && oldSegment) {
-        const updated = (await m.query(
-          `UPDATE receipts.segments SET superseded_by_segment_id = $2, superseded_at = now()
-            WHERE segment_id = $1 AND superseded_by_segment_id IS NULL RETURNING segment_id`,
-          [oldSegment, current.segment_id],
-        )) as [Row[], number] | Row[];
-        const rows = Array.isArray(updated[0]) ? (updated[0] as Row[]) : (updated as Row[]);
-        if (rows.length > 0) superseded = oldSegment;
+        const marked = rowsOf(
+          await m.query(
+            `UPDATE receipts.segments SET superseded_by_segment_id = $2, superseded_at = now()
+              WHERE segment_id = $1 AND superseded_by_segment_id IS NULL RETURNING segment_id`,
+            [oldSegment, current.segment.segmentId],
+          ),
+        );
+        if (marked.length > 0) superseded = oldSegment;
       }
-      const [receipt] = await this.load(m, "r.receipt_id = $1", [receiptId]);
+      const receipt: ReceiptRecord = {
+        ...current,
+        status,
+        generationCompletedAt: completedAt,
+        generationDurationMs: durationMs,
+        outputHash,
+      };
       await enqueueEvent(m, {
         schema: RECEIPTS_SCHEMA,
         subject: "provenance.receipt.completed",
         eventSchema: ReceiptCompletedSchema,
-        event: { receipt: toReceiptMessage(receipt!), supersededSegmentId: superseded },
+        event: { receipt: toReceiptMessage(receipt), supersededSegmentId: superseded },
         requestId,
       });
-      return receipt!;
+      return receipt;
     });
   }
 

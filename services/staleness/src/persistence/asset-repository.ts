@@ -12,7 +12,7 @@ import { assetKindOf, type AssetKindName } from "../domain/asset-kinds.js";
 import type { AssetRecord, VersionRecord } from "../domain/asset-records.js";
 import { detectedSubject } from "../domain/detected-subject.js";
 import { detectChanges, type AffectedInput, type CurrentChange, type DetectedChange } from "../domain/staleness-groups.js";
-import { rowsOf, type Row } from "./sql-rows.js";
+import { rowsOf, type Row } from "@provenance/shared";
 
 /** The schema this service owns. */
 export const STALENESS_SCHEMA = "staleness";

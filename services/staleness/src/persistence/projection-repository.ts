@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import { markProcessed } from "@provenance/shared";
 import type { ProjectedReceipt } from "../domain/projected-receipt.js";
 import { STALENESS_SCHEMA } from "./asset-repository.js";
-import { rowsOf } from "./sql-rows.js";
+import { rowsOf } from "@provenance/shared";
 
 /** The inbox name of the projection's durable consumer. */
 export const PROJECTION_CONSUMER = "staleness-receipt-projection";

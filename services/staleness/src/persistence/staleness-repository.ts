@@ -2,7 +2,7 @@
 import type { DataSource } from "typeorm";
 import type { AssetKindName, InputRoleName } from "../domain/asset-kinds.js";
 import type { StalenessGroupRow } from "../domain/staleness-groups.js";
-import { rowsOf } from "./sql-rows.js";
+import { rowsOf } from "@provenance/shared";
 
 /** The report's numbers and groups, as one query returns them. */
 export interface StalenessReportRecord {
