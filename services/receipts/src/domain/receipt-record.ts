@@ -1,5 +1,5 @@
 /** A stored receipt as plain data, and its mapping to the API message: pure, no I/O. */
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AssetRefSchema,
@@ -11,7 +11,7 @@ import {
   type Receipt,
   type Segment,
 } from "@provenance/shared";
-import type { InputRow, InputRoleName } from "./new-receipt.js";
+import type { InputRow, InputRoleName, ReceiptDraft } from "./new-receipt.js";
 
 /** Receipt statuses as stored. */
 export type ReceiptStatusName = "RUNNING" | "SUCCEEDED" | "FAILED";
@@ -28,33 +28,16 @@ export interface SegmentRecord {
   createdAt: Date;
 }
 
-/** A receipt as stored, with its segment's placement and its inputs. */
-export interface ReceiptRecord {
+/** A receipt as stored: its draft, placed in its stored segment, plus what storage and completion add. */
+export interface ReceiptRecord extends Omit<ReceiptDraft, "segment"> {
   receiptId: string;
   seq: bigint;
   segment: SegmentRecord;
-  workflowVersion: string;
-  promptText: string;
-  negativePrompt: string;
-  cfgScale: number;
-  seed: bigint;
-  steps: number;
-  sampler: string;
-  resolutionWidth: number;
-  resolutionHeight: number;
-  additionalParams: JsonObject;
-  inputsHash: string;
   status: ReceiptStatusName;
-  generationStartedAt: Date;
   generationCompletedAt: Date | null;
   generationDurationMs: number | null;
   outputHash: string | null;
-  regenerationJobId: string | null;
-  supersedesSegmentId: string | null;
-  idempotencyKey: string;
-  requestFingerprint: string;
   createdAt: Date;
-  inputs: InputRow[];
 }
 
 const STATUS: Record<ReceiptStatusName, ReceiptStatus> = {
