@@ -27,28 +27,59 @@ export interface EnqueueEventArgs<T extends DescMessage> {
   requestId?: string;
 }
 
-/**
- * Writes an event to the outbox inside the caller's transaction (pass the transaction's
- * manager), so it is published if and only if the state change commits; returns its event id.
- */
-export async function enqueueEvent<T extends DescMessage>(manager: EntityManager, args: EnqueueEventArgs<T>): Promise<string> {
-  const { eventSchema } = args;
+/** What enqueueEvents writes: several events of one schema and subject, in order. */
+export interface EnqueueEventsArgs<T extends DescMessage> extends Omit<EnqueueEventArgs<T>, "event"> {
+  /** The events' contents, in the order they are to be published. */
+  events: MessageInitShape<T>[];
+}
+
+function checkEventSchema(eventSchema: DescMessage): void {
   for (const f of ["eventId", "occurredAt", "requestId"]) {
     if (!eventSchema.fields.some((field) => field.localName === f)) {
       throw new Error(`enqueueEvent: ${eventSchema.typeName} has no field ${f}`);
     }
   }
-  const eventId = randomUUID();
+}
+
+/**
+ * Writes an event to the outbox inside the caller's transaction (pass the transaction's
+ * manager), so it is published if and only if the state change commits; returns its event id.
+ */
+export async function enqueueEvent<T extends DescMessage>(manager: EntityManager, args: EnqueueEventArgs<T>): Promise<string> {
+  const { event, ...rest } = args;
+  const [eventId] = await enqueueEvents(manager, { ...rest, events: [event] });
+  return eventId!;
+}
+
+/**
+ * Writes several events to the outbox in the caller's transaction with one multi-row INSERT (the bulk write paths
+ * emit hundreds per transaction); they are relayed in the given order. Returns their event ids, in order.
+ */
+export async function enqueueEvents<T extends DescMessage>(manager: EntityManager, args: EnqueueEventsArgs<T>): Promise<string[]> {
+  const { eventSchema } = args;
+  checkEventSchema(eventSchema);
+  if (args.events.length === 0) return [];
   const requestId = args.requestId || currentRequestId() || "";
-  const message = create(eventSchema, args.event);
-  Object.assign(message, { eventId, occurredAt: timestampNow(), requestId });
-  const payload = toBinary(eventSchema, message);
-  const headers: Record<string, string> = requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {};
+  const occurredAt = timestampNow();
+  const ids: string[] = [];
+  const payloads: Buffer[] = [];
+  for (const event of args.events) {
+    const eventId = randomUUID();
+    const message = create(eventSchema, event);
+    Object.assign(message, { eventId, occurredAt, requestId });
+    ids.push(eventId);
+    payloads.push(Buffer.from(toBinary(eventSchema, message)));
+  }
+  const headers = JSON.stringify(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {});
+  // WITH ORDINALITY + ORDER BY: seq (the relay's order) follows the array order.
   await manager.query(
-    `INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4::jsonb)`,
-    [eventId, args.subject, Buffer.from(payload), JSON.stringify(headers)],
+    `INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers)
+     SELECT e.id, $2, e.payload, $3::jsonb
+       FROM unnest($1::uuid[], $4::bytea[]) WITH ORDINALITY AS e(id, payload, n)
+      ORDER BY e.n`,
+    [ids, args.subject, headers, payloads],
   );
   // Delivered on commit, and folded into one notification per transaction and channel.
   await manager.query("SELECT pg_notify($1, '')", [outboxChannel(args.schema)]);
-  return eventId;
+  return ids;
 }

@@ -1,11 +1,13 @@
 /** Every read and write of the receipts schema. SQL lives here and nowhere else. */
+import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import type { JsonObject } from "@bufbuild/protobuf";
 import {
   ReceiptCompletedSchema,
   ReceiptCreatedSchema,
+  DomainError,
   alreadyExists,
-  enqueueEvent,
+  enqueueEvents,
   failedPrecondition,
   invalidArgument,
   notFound,
@@ -36,6 +38,29 @@ export interface UsageRecord {
   status: ReceiptStatusName;
   generationStartedAt: Date;
   segment: SegmentRecord;
+}
+
+/** What CompleteReceipt sets on one receipt. */
+export interface Completion {
+  receiptId: string;
+  status: "SUCCEEDED" | "FAILED";
+  completedAt: Date;
+  outputHash: string | null;
+  /** The duration from the stored start; throws INVALID_ARGUMENT when the completion is before it. */
+  durationOf: (startedAt: Date) => number;
+}
+
+/** Runs `f`, naming a batch entry in the field of an INVALID_ARGUMENT it throws. */
+export function prefixed<T>(prefix: string, f: () => T): T {
+  if (prefix === "") return f();
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof DomainError && err.code === "invalid_argument" && err.field !== undefined) {
+      throw invalidArgument(`${prefix}${err.field}`, err.message.slice(err.field.length + 2));
+    }
+    throw err;
+  }
 }
 
 /** Where a page of usage ends: the last row's sort key. */
@@ -152,193 +177,284 @@ export class ReceiptRepository {
     return rows.map((r) => receiptOf(r, byReceipt.get(r.receipt_id as string) ?? []));
   }
 
-  /**
-   * Creates a receipt (and its segment on first sight), idempotent per key; emits provenance.receipt.created.
-   * The happy path inserts first and builds the result from what it wrote: no lookup before, no re-read after.
-   * Any rejection (key reused with other content, a segment moving) rolls the whole transaction back.
-   */
+  /** Creates one receipt (a batch of one); see {@link createMany}. */
   async create(draft: ReceiptDraft, requestId?: string): Promise<CreateResult> {
+    const [result] = await this.createMany([draft], requestId);
+    return result!;
+  }
+
+  /**
+   * Creates receipts (and their segments on first sight) in one transaction, idempotent per key; emits one
+   * provenance.receipt.created per new receipt. Set-based: a handful of statements whatever the batch size (segments,
+   * receipts and inputs each one multi-row INSERT from arrays, one multi-row outbox insert). The happy path inserts
+   * first and builds the results from what it wrote: no lookup before, no re-read after. Any rejection (key reused
+   * with other content, a segment moving, an unknown superseded segment) rolls the whole batch back; its message and
+   * field name the entry through `entry(i)` ("" for a single call, "receipts[i]." for a batch). Keys must be distinct
+   * within a batch (the caller checks).
+   */
+  async createMany(drafts: ReceiptDraft[], requestId?: string, entry: (i: number) => string = () => ""): Promise<CreateResult[]> {
+    if (drafts.length === 0) return [];
     return this.ds.transaction(async (m) => {
-      await this.checkSupersedes(m, draft);
-      const s = draft.segment;
+      await this.checkSupersedes(m, drafts, entry);
+      const segs = drafts.map((d) => d.segment);
       await m.query(
         `INSERT INTO receipts.segments (segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (segment_id) DO NOTHING`,
-        [s.segmentId, s.sceneId, s.projectId, s.characterName, s.sequenceIndex, s.supersedesSegmentId],
-      );
-      const inserted: Row[] = await m.query(
-        `INSERT INTO receipts.generation_receipts (
-           receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
-           resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at,
-           regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING receipt_id, seq, created_at`,
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[]) AS s(id)
+          ORDER BY s.id
+         ON CONFLICT (segment_id) DO NOTHING`,
         [
-          s.segmentId, draft.workflowVersion, draft.promptText, draft.negativePrompt, draft.cfgScale,
-          draft.seed.toString(), draft.steps, draft.sampler, draft.resolutionWidth, draft.resolutionHeight,
-          JSON.stringify(draft.additionalParams), draft.inputsHash, draft.generationStartedAt,
-          draft.regenerationJobId, draft.supersedesSegmentId, draft.idempotencyKey, draft.requestFingerprint,
+          segs.map((s) => s.segmentId), segs.map((s) => s.sceneId), segs.map((s) => s.projectId),
+          segs.map((s) => s.characterName), segs.map((s) => s.sequenceIndex), segs.map((s) => s.supersedesSegmentId),
         ],
       );
-      if (inserted.length === 0) {
-        // The key was used before (a retry, or a conflicting reuse): answer with that receipt or ALREADY_EXISTS.
-        const earlier = await this.byIdempotencyKey(m, draft);
-        if (earlier) return { receipt: earlier, created: false };
-        throw failedPrecondition(`idempotency_key "${draft.idempotencyKey}" is being used by a concurrent call`);
+      const receiptIds = drafts.map(() => randomUUID());
+      const inserted = rowsOf(
+        await m.query(
+          `INSERT INTO receipts.generation_receipts (
+             receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
+             resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at,
+             regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint)
+           SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
+                  d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
+                  d.inputs_hash, d.generation_started_at, d.regeneration_job_id, d.supersedes_segment_id, d.idempotency_key,
+                  d.request_fingerprint
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
+                         $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
+                         $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[])
+                  WITH ORDINALITY AS d(receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale,
+                    seed, steps, sampler, resolution_width, resolution_height, additional_params, inputs_hash,
+                    generation_started_at, regeneration_job_id, supersedes_segment_id, idempotency_key,
+                    request_fingerprint, n)
+            ORDER BY d.n
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING receipt_id, seq, created_at`,
+          [
+            receiptIds, segs.map((s) => s.segmentId), drafts.map((d) => d.workflowVersion), drafts.map((d) => d.promptText),
+            drafts.map((d) => d.negativePrompt), drafts.map((d) => d.cfgScale), drafts.map((d) => d.seed.toString()),
+            drafts.map((d) => d.steps), drafts.map((d) => d.sampler), drafts.map((d) => d.resolutionWidth),
+            drafts.map((d) => d.resolutionHeight), drafts.map((d) => JSON.stringify(d.additionalParams)),
+            drafts.map((d) => d.inputsHash), drafts.map((d) => d.generationStartedAt), drafts.map((d) => d.regenerationJobId),
+            drafts.map((d) => d.supersedesSegmentId), drafts.map((d) => d.idempotencyKey), drafts.map((d) => d.requestFingerprint),
+          ],
+        ),
+      );
+      const stored = new Map(inserted.map((r) => [r.receipt_id as string, r]));
+      const fresh = drafts.flatMap((draft, i) => {
+        const row = stored.get(receiptIds[i]!);
+        return row ? [{ draft, i, receiptId: receiptIds[i]!, seq: row.seq as string, createdAt: row.created_at as Date }] : [];
+      });
+      // Keys used before (retries, or conflicting reuses): answer with those receipts or ALREADY_EXISTS.
+      const earlier = await this.byIdempotencyKeys(
+        m,
+        drafts.filter((_, i) => !stored.has(receiptIds[i]!)),
+      );
+      const placed = await this.placedSegments(m, fresh.map((f) => ({ draft: f.draft, i: f.i })), entry);
+      const inputs = fresh.flatMap((f) => f.draft.inputs.map((input) => ({ ...input, receiptId: f.receiptId, seq: f.seq })));
+      if (inputs.length > 0) {
+        await m.query(
+          `INSERT INTO receipts.receipt_inputs (receipt_id, receipt_seq, role, position, asset_id, content_hash, version, weight)
+           SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::integer[],
+                                $8::double precision[])`,
+          [
+            inputs.map((i) => i.receiptId), inputs.map((i) => i.seq), inputs.map((i) => i.role), inputs.map((i) => i.position),
+            inputs.map((i) => i.assetId), inputs.map((i) => i.contentHash), inputs.map((i) => i.version), inputs.map((i) => i.weight),
+          ],
+        );
       }
-      const segment = await this.placedSegment(m, draft);
-      const { receipt_id: receiptId, seq, created_at: createdAt } = inserted[0] as { receipt_id: string; seq: string; created_at: Date };
-      await m.query(
-        `INSERT INTO receipts.receipt_inputs (receipt_id, receipt_seq, role, position, asset_id, content_hash, version, weight)
-         SELECT $1::uuid, $2::bigint, * FROM unnest($3::text[], $4::smallint[], $5::text[], $6::text[], $7::integer[], $8::double precision[])`,
-        [
-          receiptId, seq,
-          draft.inputs.map((i) => i.role), draft.inputs.map((i) => i.position), draft.inputs.map((i) => i.assetId),
-          draft.inputs.map((i) => i.contentHash), draft.inputs.map((i) => i.version), draft.inputs.map((i) => i.weight),
-        ],
-      );
-      const receipt: ReceiptRecord = {
-        receiptId,
-        seq: BigInt(seq),
-        segment,
-        workflowVersion: draft.workflowVersion,
-        promptText: draft.promptText,
-        negativePrompt: draft.negativePrompt,
-        cfgScale: draft.cfgScale,
-        seed: draft.seed,
-        steps: draft.steps,
-        sampler: draft.sampler,
-        resolutionWidth: draft.resolutionWidth,
-        resolutionHeight: draft.resolutionHeight,
-        additionalParams: draft.additionalParams,
-        inputsHash: draft.inputsHash,
-        status: "RUNNING",
-        generationStartedAt: draft.generationStartedAt,
-        generationCompletedAt: null,
-        generationDurationMs: null,
-        outputHash: null,
-        regenerationJobId: draft.regenerationJobId,
-        supersedesSegmentId: draft.supersedesSegmentId,
-        idempotencyKey: draft.idempotencyKey,
-        requestFingerprint: draft.requestFingerprint,
-        createdAt,
-        inputs: draft.inputs,
-      };
-      await enqueueEvent(m, {
+      const created = new Map<number, ReceiptRecord>();
+      for (const f of fresh) {
+        const { segment: _segmentDraft, ...fields } = f.draft;
+        created.set(f.i, {
+          ...fields,
+          receiptId: f.receiptId,
+          seq: BigInt(f.seq),
+          segment: placed.get(f.draft.segment.segmentId)!,
+          status: "RUNNING",
+          generationCompletedAt: null,
+          generationDurationMs: null,
+          outputHash: null,
+          createdAt: f.createdAt,
+        });
+      }
+      await enqueueEvents(m, {
         schema: RECEIPTS_SCHEMA,
         subject: "provenance.receipt.created",
         eventSchema: ReceiptCreatedSchema,
-        event: { receipt: toReceiptMessage(receipt) },
+        events: [...created.values()].map((receipt) => ({ receipt: toReceiptMessage(receipt) })),
         requestId,
       });
-      return { receipt, created: true };
+      return drafts.map((draft, i) => {
+        const receipt = created.get(i);
+        if (receipt) return { receipt, created: true };
+        const found = earlier.get(draft.idempotencyKey);
+        if (!found) {
+          throw failedPrecondition(`${entry(i)}idempotency_key "${draft.idempotencyKey}" is being used by a concurrent call`);
+        }
+        if (found.requestFingerprint !== draft.requestFingerprint) {
+          throw alreadyExists(
+            `${entry(i)}idempotency_key "${draft.idempotencyKey}" was already used for receipt ${found.receiptId} with different content`,
+          );
+        }
+        return { receipt: found, created: false };
+      });
     });
   }
 
-  private async byIdempotencyKey(m: EntityManager, draft: ReceiptDraft): Promise<ReceiptRecord | undefined> {
-    const [found] = await this.load(m, "r.idempotency_key = $1", [draft.idempotencyKey]);
-    if (!found) return undefined;
-    if (found.requestFingerprint !== draft.requestFingerprint) {
-      throw alreadyExists(
-        `idempotency_key "${draft.idempotencyKey}" was already used for receipt ${found.receiptId} with different content`,
-      );
-    }
-    return found;
+  private async byIdempotencyKeys(m: EntityManager, drafts: ReceiptDraft[]): Promise<Map<string, ReceiptRecord>> {
+    if (drafts.length === 0) return new Map();
+    const found = await this.load(m, "r.idempotency_key = ANY($1::text[])", [drafts.map((d) => d.idempotencyKey)]);
+    return new Map(found.map((r) => [r.idempotencyKey, r]));
   }
 
-  /** A superseded segment must exist, be another segment, and be in the same project. */
-  private async checkSupersedes(m: EntityManager, draft: ReceiptDraft): Promise<void> {
-    const s = draft.segment;
-    if (s.supersedesSegmentId === null) return;
-    if (s.supersedesSegmentId === s.segmentId) {
-      throw invalidArgument("supersedes_segment_id", "must name another segment than segment_id");
+  /** A superseded segment must exist (stored, or new in this batch), be another segment, and be in the same project. */
+  private async checkSupersedes(m: EntityManager, drafts: ReceiptDraft[], entry: (i: number) => string): Promise<void> {
+    const wanted = drafts.flatMap((d, i) => (d.segment.supersedesSegmentId === null ? [] : [{ s: d.segment, i }]));
+    if (wanted.length === 0) return;
+    for (const { s, i } of wanted) {
+      if (s.supersedesSegmentId === s.segmentId) {
+        throw invalidArgument(`${entry(i)}supersedes_segment_id`, "must name another segment than segment_id");
+      }
     }
-    const [old] = (await m.query(`SELECT project_id FROM receipts.segments WHERE segment_id = $1`, [
-      s.supersedesSegmentId,
-    ])) as Row[];
-    if (!old) throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" does not exist`);
-    if (old.project_id !== s.projectId) {
-      throw invalidArgument("supersedes_segment_id", `segment "${s.supersedesSegmentId}" belongs to another project`);
+    const rows = rowsOf(
+      await m.query(`SELECT segment_id, project_id FROM receipts.segments WHERE segment_id = ANY($1::text[])`, [
+        wanted.map(({ s }) => s.supersedesSegmentId),
+      ]),
+    );
+    const projectOf = new Map(drafts.map((d) => [d.segment.segmentId, d.segment.projectId]));
+    for (const r of rows) projectOf.set(r.segment_id as string, r.project_id as string);
+    for (const { s, i } of wanted) {
+      const project = projectOf.get(s.supersedesSegmentId!);
+      if (project === undefined) {
+        throw invalidArgument(`${entry(i)}supersedes_segment_id`, `segment "${s.supersedesSegmentId}" does not exist`);
+      }
+      if (project !== s.projectId) {
+        throw invalidArgument(`${entry(i)}supersedes_segment_id`, `segment "${s.supersedesSegmentId}" belongs to another project`);
+      }
     }
   }
 
-  /** The receipt's segment as stored; a segment never moves to another scene or project. */
-  private async placedSegment(m: EntityManager, draft: ReceiptDraft): Promise<SegmentRecord> {
-    const s = draft.segment;
-    const [row] = (await m.query(
-      `SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
-              superseded_by_segment_id, created_at AS segment_created_at
-         FROM receipts.segments WHERE segment_id = $1`,
-      [s.segmentId],
-    )) as Row[];
-    if (row!.project_id !== s.projectId) {
-      throw failedPrecondition(
-        `project_id: segment "${s.segmentId}" belongs to project "${String(row!.project_id)}"; a segment cannot move to another project`,
-      );
+  /** The new receipts' segments as stored, by id; a segment never moves to another scene or project. */
+  private async placedSegments(
+    m: EntityManager,
+    fresh: { draft: ReceiptDraft; i: number }[],
+    entry: (i: number) => string,
+  ): Promise<Map<string, SegmentRecord>> {
+    if (fresh.length === 0) return new Map();
+    const rows = rowsOf(
+      await m.query(
+        `SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
+                superseded_by_segment_id, created_at AS segment_created_at
+           FROM receipts.segments WHERE segment_id = ANY($1::text[])`,
+        [[...new Set(fresh.map((f) => f.draft.segment.segmentId))]],
+      ),
+    );
+    const byId = new Map(rows.map((r) => [r.segment_id as string, r]));
+    for (const { draft, i } of fresh) {
+      const s = draft.segment;
+      const row = byId.get(s.segmentId)!;
+      if (row.project_id !== s.projectId) {
+        throw failedPrecondition(
+          `${entry(i)}project_id: segment "${s.segmentId}" belongs to project "${String(row.project_id)}"; a segment cannot move to another project`,
+        );
+      }
+      if (row.scene_id !== s.sceneId) {
+        throw failedPrecondition(
+          `${entry(i)}scene_id: segment "${s.segmentId}" belongs to scene "${String(row.scene_id)}"; a segment cannot move to another scene`,
+        );
+      }
     }
-    if (row!.scene_id !== s.sceneId) {
-      throw failedPrecondition(
-        `scene_id: segment "${s.segmentId}" belongs to scene "${String(row!.scene_id)}"; a segment cannot move to another scene`,
-      );
-    }
-    return segmentOf(row!);
+    return new Map([...byId].map(([id, row]) => [id, segmentOf(row)]));
+  }
+
+  /** Completes one receipt (a batch of one); see {@link completeMany}. */
+  async complete(completion: Completion, requestId?: string): Promise<ReceiptRecord> {
+    const [receipt] = await this.completeMany([completion], requestId);
+    return receipt!;
   }
 
   /**
-   * Sets a receipt's completion fields once; a SUCCEEDED receipt that supersedes a segment marks
-   * it superseded in the same transaction. Emits provenance.receipt.completed.
+   * Sets receipts' completion fields once, in one transaction (all or none); a SUCCEEDED receipt that supersedes a
+   * segment marks it superseded in the same transaction. Emits one provenance.receipt.completed per receipt. The
+   * receipts are locked in id order (so concurrent batches cannot deadlock) and read once; the completed records are
+   * built from that read, not read again. Receipt ids must be distinct within a batch (the caller checks).
    */
-  async complete(
-    receiptId: string,
-    status: "SUCCEEDED" | "FAILED",
-    completedAt: Date,
-    outputHash: string | null,
-    durationOf: (startedAt: Date) => number,
-    requestId?: string,
-  ): Promise<ReceiptRecord> {
-    if (!isReceiptId(receiptId)) throw notFound("receipt", receiptId);
+  async completeMany(completions: Completion[], requestId?: string, entry: (i: number) => string = () => ""): Promise<ReceiptRecord[]> {
+    if (completions.length === 0) return [];
+    completions.forEach((c) => {
+      if (!isReceiptId(c.receiptId)) throw notFound("receipt", c.receiptId);
+    });
     return this.ds.transaction(async (m) => {
-      // Lock and read the whole receipt once; the completed record is built from it, not read again.
-      const [current] = await this.load(m, "r.receipt_id = $1", [receiptId], undefined, undefined, true);
-      if (!current) throw notFound("receipt", receiptId);
-      if (current.status !== "RUNNING") {
-        throw failedPrecondition(`receipt ${receiptId} is already completed (${current.status}); receipts are immutable`);
-      }
-      const durationMs = durationOf(current.generationStartedAt);
-      await m.query(
-        `UPDATE receipts.generation_receipts
-            SET status = $2, generation_completed_at = $3, generation_duration_ms = $4, output_hash = $5
-          WHERE receipt_id = $1`,
-        [receiptId, status, completedAt, durationMs, outputHash],
+      const locked = await this.load(
+        m,
+        "r.receipt_id = ANY($1::uuid[])",
+        [completions.map((c) => c.receiptId)],
+        "r.receipt_id",
+        undefined,
+        true,
       );
-      let superseded = "";
-      const oldSegment = current.supersedesSegmentId;
-      if (status === "SUCCEEDED" && oldSegment) {
-        const marked = rowsOf(
+      const byId = new Map(locked.map((r) => [r.receiptId, r]));
+      const done = completions.map((c, i) => {
+        const current = byId.get(c.receiptId);
+        if (!current) throw notFound("receipt", c.receiptId);
+        if (current.status !== "RUNNING") {
+          throw failedPrecondition(`${entry(i)}receipt ${c.receiptId} is already completed (${current.status}); receipts are immutable`);
+        }
+        const durationMs = prefixed(entry(i), () => c.durationOf(current.generationStartedAt));
+        const receipt: ReceiptRecord = {
+          ...current,
+          status: c.status,
+          generationCompletedAt: c.completedAt,
+          generationDurationMs: durationMs,
+          outputHash: c.outputHash,
+        };
+        return receipt;
+      });
+      await m.query(
+        `UPDATE receipts.generation_receipts r
+            SET status = c.status, generation_completed_at = c.completed_at, generation_duration_ms = c.duration_ms,
+                output_hash = c.output_hash
+           FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[])
+                AS c(receipt_id, status, completed_at, duration_ms, output_hash)
+          WHERE r.receipt_id = c.receipt_id`,
+        [
+          done.map((r) => r.receiptId), done.map((r) => r.status), done.map((r) => r.generationCompletedAt),
+          done.map((r) => r.generationDurationMs), done.map((r) => r.outputHash),
+        ],
+      );
+      // A segment is superseded once: by the first SUCCEEDED receipt of the batch that names it.
+      const superseding = new Map<string, string>();
+      for (const r of done) {
+        if (r.status === "SUCCEEDED" && r.supersedesSegmentId && !superseding.has(r.supersedesSegmentId)) {
+          superseding.set(r.supersedesSegmentId, r.receiptId);
+        }
+      }
+      let marked = new Set<string>();
+      if (superseding.size > 0) {
+        const newSegmentOf = new Map(done.map((r) => [r.receiptId, r.segment.segmentId]));
+        const olds = [...superseding.keys()];
+        const rows = rowsOf(
           await m.query(
-            `UPDATE receipts.segments SET superseded_by_segment_id = $2, superseded_at = now()
-              WHERE segment_id = $1 AND superseded_by_segment_id IS NULL RETURNING segment_id`,
-            [oldSegment, current.segment.segmentId],
+            `UPDATE receipts.segments s SET superseded_by_segment_id = u.new_segment, superseded_at = now()
+               FROM unnest($1::text[], $2::text[]) AS u(old_segment, new_segment)
+              WHERE s.segment_id = u.old_segment AND s.superseded_by_segment_id IS NULL
+              RETURNING s.segment_id`,
+            [olds, olds.map((old) => newSegmentOf.get(superseding.get(old)!)!)],
           ),
         );
-        if (marked.length > 0) superseded = oldSegment;
+        marked = new Set(rows.map((r) => r.segment_id as string));
       }
-      const receipt: ReceiptRecord = {
-        ...current,
-        status,
-        generationCompletedAt: completedAt,
-        generationDurationMs: durationMs,
-        outputHash,
-      };
-      await enqueueEvent(m, {
+      await enqueueEvents(m, {
         schema: RECEIPTS_SCHEMA,
         subject: "provenance.receipt.completed",
         eventSchema: ReceiptCompletedSchema,
-        event: { receipt: toReceiptMessage(receipt), supersededSegmentId: superseded },
+        events: done.map((receipt) => {
+          const old = receipt.supersedesSegmentId;
+          const superseded = old && marked.has(old) && superseding.get(old) === receipt.receiptId ? old : "";
+          return { receipt: toReceiptMessage(receipt), supersededSegmentId: superseded };
+        }),
         requestId,
       });
-      return receipt;
+      return done;
     });
   }
 

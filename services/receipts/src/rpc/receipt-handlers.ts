@@ -5,7 +5,9 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   AssetUsageSchema,
   CompleteReceiptResponseSchema,
+  CompleteReceiptsResponseSchema,
   CreateReceiptResponseSchema,
+  CreateReceiptsResponseSchema,
   FindReceiptsByInputsHashResponseSchema,
   GetAssetUsageResponseSchema,
   GetReceiptResponseSchema,
@@ -19,7 +21,9 @@ import {
   pageSizeOf,
   requestIdKey,
   type CompleteReceiptRequest,
+  type CompleteReceiptsRequest,
   type CreateReceiptRequest,
+  type CreateReceiptsRequest,
   type FindReceiptsByInputsHashRequest,
   type GetAssetUsageRequest,
   type GetReceiptRequest,
@@ -28,10 +32,37 @@ import {
 } from "@provenance/shared";
 import { draftReceipt, generationDurationMs, type InputRoleName } from "../domain/new-receipt.js";
 import { inputRoleOf, receiptStatusOf, toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js";
-import type { ReceiptRepository, UsageCursor } from "../persistence/receipt-repository.js";
+import { prefixed, type Completion, type ReceiptRepository, type UsageCursor } from "../persistence/receipt-repository.js";
 import type { AssetVersionLookup } from "./asset-versions.js";
 
 const ROLES: readonly InputRoleName[] = ["source_image", "variant_image", "workflow", "model", "lora"];
+
+/** The field prefix naming entry `i` of a batch request. */
+function entry(i: number): string {
+  return `receipts[${i}].`;
+}
+
+/** A batch names each key once: a repeat is bad input naming the later entry. */
+function distinct(values: string[], field: string): void {
+  const first = new Map<string, number>();
+  values.forEach((v, i) => {
+    const earlier = first.get(v);
+    if (earlier !== undefined) throw invalidArgument(`${entry(i)}${field}`, `repeats receipts[${earlier}].${field}; send each once`);
+    first.set(v, i);
+  });
+}
+
+/** What a validated CompleteReceipt request sets. */
+function completionOf(req: CompleteReceiptRequest): Completion {
+  const completedAt = timestampDate(req.generationCompletedAt!);
+  return {
+    receiptId: req.receiptId,
+    status: req.status === ReceiptStatus.SUCCEEDED ? "SUCCEEDED" : "FAILED",
+    completedAt,
+    outputHash: req.outputHash === "" ? null : req.outputHash.toLowerCase(),
+    durationOf: (startedAt) => generationDurationMs(startedAt, completedAt),
+  };
+}
 
 function usageCursorOf(token: string): UsageCursor | undefined {
   const pos = decodePageToken(token);
@@ -57,17 +88,23 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   }
 
   async completeReceipt(req: CompleteReceiptRequest, ctx: HandlerContext) {
-    const completedAt = timestampDate(req.generationCompletedAt!);
-    const status = req.status === ReceiptStatus.SUCCEEDED ? "SUCCEEDED" : "FAILED";
-    const receipt = await this.receipts.complete(
-      req.receiptId,
-      status,
-      completedAt,
-      req.outputHash === "" ? null : req.outputHash.toLowerCase(),
-      (startedAt) => generationDurationMs(startedAt, completedAt),
-      ctx.values.get(requestIdKey),
-    );
+    const receipt = await this.receipts.complete(completionOf(req), ctx.values.get(requestIdKey));
     return create(CompleteReceiptResponseSchema, { receipt: toReceiptMessage(receipt) });
+  }
+
+  async createReceipts(req: CreateReceiptsRequest, ctx: HandlerContext) {
+    distinct(req.receipts.map((r) => r.idempotencyKey), "idempotency_key");
+    const drafts = req.receipts.map((r, i) => prefixed(entry(i), () => draftReceipt(r)));
+    const results = await this.receipts.createMany(drafts, ctx.values.get(requestIdKey), entry);
+    return create(CreateReceiptsResponseSchema, {
+      results: results.map(({ receipt, created }) => ({ receipt: toReceiptMessage(receipt), created })),
+    });
+  }
+
+  async completeReceipts(req: CompleteReceiptsRequest, ctx: HandlerContext) {
+    distinct(req.receipts.map((r) => r.receiptId), "receipt_id");
+    const receipts = await this.receipts.completeMany(req.receipts.map(completionOf), ctx.values.get(requestIdKey), entry);
+    return create(CompleteReceiptsResponseSchema, { receipts: receipts.map(toReceiptMessage) });
   }
 
   async getReceipt(req: GetReceiptRequest) {

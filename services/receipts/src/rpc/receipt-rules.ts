@@ -1,7 +1,9 @@
 /** The input rules of every ReceiptService request, declared once; enforced by the validation interceptor. */
 import {
   CompleteReceiptRequestSchema,
+  CompleteReceiptsRequestSchema,
   CreateReceiptRequestSchema,
+  CreateReceiptsRequestSchema,
   FindReceiptsByInputsHashRequestSchema,
   GetAssetUsageRequestSchema,
   GetReceiptRequestSchema,
@@ -31,39 +33,49 @@ import {
 /** Most LoRAs one generation may stack. */
 export const MAX_LORAS = 32;
 
+/** Most receipts one CreateReceipts or CompleteReceipts call may carry. */
+export const MAX_BATCH = 1000;
+
+const createReceiptRules = defineRules(CreateReceiptRequestSchema, {
+  segment_id: id(),
+  scene_id: id(),
+  project_id: id(),
+  character_name: text({ max: 200, singleLine: true }),
+  sequence_index: int({ min: 0, max: 1_000_000 }),
+  source_image: required(assetRef()),
+  variant_image: optional(assetRef()),
+  workflow: required(assetRef()),
+  model: required(assetRef()),
+  loras: each(message({ asset: required(assetRef()), weight: finite({ min: -100, max: 100 }) }), { max: MAX_LORAS }),
+  workflow_version: text({ max: 200, singleLine: true }),
+  prompt_text: text({ max: 100_000 }),
+  negative_prompt: text({ max: 100_000 }),
+  cfg_scale: finite({ min: 0, max: 1000 }),
+  steps: int({ min: 1, max: 100_000 }),
+  sampler: text({ max: 100, allowEmpty: false, singleLine: true }),
+  resolution_width: int({ min: 1, max: 65_536 }),
+  resolution_height: int({ min: 1, max: 65_536 }),
+  additional_params: struct({ maxBytes: 64 * 1024 }),
+  generation_started_at: timestamp({ required: true }),
+  regeneration_job_id: optionalId(),
+  supersedes_segment_id: optionalId(),
+  idempotency_key: id({ max: 255 }),
+});
+
+const completeReceiptRules = defineRules(CompleteReceiptRequestSchema, {
+  receipt_id: id(),
+  status: enumValue({ allowed: [ReceiptStatus.SUCCEEDED, ReceiptStatus.FAILED] }),
+  generation_completed_at: timestamp({ required: true }),
+  output_hash: optionalSha256(),
+});
+
 /** Every rule table of ReceiptService. */
 export const receiptRules: readonly RuleTable[] = [
-  defineRules(CreateReceiptRequestSchema, {
-    segment_id: id(),
-    scene_id: id(),
-    project_id: id(),
-    character_name: text({ max: 200, singleLine: true }),
-    sequence_index: int({ min: 0, max: 1_000_000 }),
-    source_image: required(assetRef()),
-    variant_image: optional(assetRef()),
-    workflow: required(assetRef()),
-    model: required(assetRef()),
-    loras: each(message({ asset: required(assetRef()), weight: finite({ min: -100, max: 100 }) }), { max: MAX_LORAS }),
-    workflow_version: text({ max: 200, singleLine: true }),
-    prompt_text: text({ max: 100_000 }),
-    negative_prompt: text({ max: 100_000 }),
-    cfg_scale: finite({ min: 0, max: 1000 }),
-    steps: int({ min: 1, max: 100_000 }),
-    sampler: text({ max: 100, allowEmpty: false, singleLine: true }),
-    resolution_width: int({ min: 1, max: 65_536 }),
-    resolution_height: int({ min: 1, max: 65_536 }),
-    additional_params: struct({ maxBytes: 64 * 1024 }),
-    generation_started_at: timestamp({ required: true }),
-    regeneration_job_id: optionalId(),
-    supersedes_segment_id: optionalId(),
-    idempotency_key: id({ max: 255 }),
-  }),
-  defineRules(CompleteReceiptRequestSchema, {
-    receipt_id: id(),
-    status: enumValue({ allowed: [ReceiptStatus.SUCCEEDED, ReceiptStatus.FAILED] }),
-    generation_completed_at: timestamp({ required: true }),
-    output_hash: optionalSha256(),
-  }),
+  createReceiptRules,
+  completeReceiptRules,
+  // Each entry by its single call's table; paths read receipts[i].<field>.
+  defineRules(CreateReceiptsRequestSchema, { receipts: each(message(createReceiptRules), { min: 1, max: MAX_BATCH }) }),
+  defineRules(CompleteReceiptsRequestSchema, { receipts: each(message(completeReceiptRules), { min: 1, max: MAX_BATCH }) }),
   defineRules(GetReceiptRequestSchema, { receipt_id: id() }),
   defineRules(GetSegmentProvenanceRequestSchema, { segment_id: id() }),
   defineRules(GetAssetUsageRequestSchema, {

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/receipts.proto.
  */
 export const file_provenance_v1_receipts: GenFile = /*@__PURE__*/
-  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMoAFCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USVgoKR2V0UmVjZWlwdBIgLnByb3ZlbmFuY2UudjEuR2V0UmVjZWlwdFJlcXVlc3QaIS5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXNwb25zZSIDkAIBEnQKFEdldFNlZ21lbnRQcm92ZW5hbmNlEioucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2UiA5ACARJfCg1HZXRBc3NldFVzYWdlEiMucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVxdWVzdBokLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlc3BvbnNlIgOQAgESgAEKGEZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaBIuLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVxdWVzdBovLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMsQGCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USXQoOQ3JlYXRlUmVjZWlwdHMSJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVxdWVzdBolLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRJjChBDb21wbGV0ZVJlY2VpcHRzEiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVxdWVzdBonLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlElYKCkdldFJlY2VpcHQSIC5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXF1ZXN0GiEucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVzcG9uc2UiA5ACARJ0ChRHZXRTZWdtZW50UHJvdmVuYW5jZRIqLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlc3BvbnNlIgOQAgESXwoNR2V0QXNzZXRVc2FnZRIjLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXNwb25zZSIDkAIBEoABChhGaW5kUmVjZWlwdHNCeUlucHV0c0hhc2gSLi5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QaLy5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * @generated from message provenance.v1.CreateReceiptRequest
@@ -232,6 +232,82 @@ export const CompleteReceiptResponseSchema: GenMessage<CompleteReceiptResponse> 
   messageDesc(file_provenance_v1_receipts, 3);
 
 /**
+ * @generated from message provenance.v1.CreateReceiptsRequest
+ */
+export type CreateReceiptsRequest = Message<"provenance.v1.CreateReceiptsRequest"> & {
+  /**
+   * 1 to 1,000 receipts; each idempotency_key at most once.
+   *
+   * @generated from field: repeated provenance.v1.CreateReceiptRequest receipts = 1;
+   */
+  receipts: CreateReceiptRequest[];
+};
+
+/**
+ * Describes the message provenance.v1.CreateReceiptsRequest.
+ * Use `create(CreateReceiptsRequestSchema)` to create a new message.
+ */
+export const CreateReceiptsRequestSchema: GenMessage<CreateReceiptsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 4);
+
+/**
+ * @generated from message provenance.v1.CreateReceiptsResponse
+ */
+export type CreateReceiptsResponse = Message<"provenance.v1.CreateReceiptsResponse"> & {
+  /**
+   * One per request entry, in the same order.
+   *
+   * @generated from field: repeated provenance.v1.CreateReceiptResponse results = 1;
+   */
+  results: CreateReceiptResponse[];
+};
+
+/**
+ * Describes the message provenance.v1.CreateReceiptsResponse.
+ * Use `create(CreateReceiptsResponseSchema)` to create a new message.
+ */
+export const CreateReceiptsResponseSchema: GenMessage<CreateReceiptsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 5);
+
+/**
+ * @generated from message provenance.v1.CompleteReceiptsRequest
+ */
+export type CompleteReceiptsRequest = Message<"provenance.v1.CompleteReceiptsRequest"> & {
+  /**
+   * 1 to 1,000 completions; each receipt_id at most once.
+   *
+   * @generated from field: repeated provenance.v1.CompleteReceiptRequest receipts = 1;
+   */
+  receipts: CompleteReceiptRequest[];
+};
+
+/**
+ * Describes the message provenance.v1.CompleteReceiptsRequest.
+ * Use `create(CompleteReceiptsRequestSchema)` to create a new message.
+ */
+export const CompleteReceiptsRequestSchema: GenMessage<CompleteReceiptsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 6);
+
+/**
+ * @generated from message provenance.v1.CompleteReceiptsResponse
+ */
+export type CompleteReceiptsResponse = Message<"provenance.v1.CompleteReceiptsResponse"> & {
+  /**
+   * The completed receipts, in request order.
+   *
+   * @generated from field: repeated provenance.v1.Receipt receipts = 1;
+   */
+  receipts: Receipt[];
+};
+
+/**
+ * Describes the message provenance.v1.CompleteReceiptsResponse.
+ * Use `create(CompleteReceiptsResponseSchema)` to create a new message.
+ */
+export const CompleteReceiptsResponseSchema: GenMessage<CompleteReceiptsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 7);
+
+/**
  * @generated from message provenance.v1.GetReceiptRequest
  */
 export type GetReceiptRequest = Message<"provenance.v1.GetReceiptRequest"> & {
@@ -246,7 +322,7 @@ export type GetReceiptRequest = Message<"provenance.v1.GetReceiptRequest"> & {
  * Use `create(GetReceiptRequestSchema)` to create a new message.
  */
 export const GetReceiptRequestSchema: GenMessage<GetReceiptRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 4);
+  messageDesc(file_provenance_v1_receipts, 8);
 
 /**
  * @generated from message provenance.v1.GetReceiptResponse
@@ -263,7 +339,7 @@ export type GetReceiptResponse = Message<"provenance.v1.GetReceiptResponse"> & {
  * Use `create(GetReceiptResponseSchema)` to create a new message.
  */
 export const GetReceiptResponseSchema: GenMessage<GetReceiptResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 5);
+  messageDesc(file_provenance_v1_receipts, 9);
 
 /**
  * @generated from message provenance.v1.GetSegmentProvenanceRequest
@@ -280,7 +356,7 @@ export type GetSegmentProvenanceRequest = Message<"provenance.v1.GetSegmentProve
  * Use `create(GetSegmentProvenanceRequestSchema)` to create a new message.
  */
 export const GetSegmentProvenanceRequestSchema: GenMessage<GetSegmentProvenanceRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 6);
+  messageDesc(file_provenance_v1_receipts, 10);
 
 /**
  * @generated from message provenance.v1.GetSegmentProvenanceResponse
@@ -311,7 +387,7 @@ export type GetSegmentProvenanceResponse = Message<"provenance.v1.GetSegmentProv
  * Use `create(GetSegmentProvenanceResponseSchema)` to create a new message.
  */
 export const GetSegmentProvenanceResponseSchema: GenMessage<GetSegmentProvenanceResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 7);
+  messageDesc(file_provenance_v1_receipts, 11);
 
 /**
  * @generated from message provenance.v1.GetAssetUsageRequest
@@ -352,7 +428,7 @@ export type GetAssetUsageRequest = Message<"provenance.v1.GetAssetUsageRequest">
  * Use `create(GetAssetUsageRequestSchema)` to create a new message.
  */
 export const GetAssetUsageRequestSchema: GenMessage<GetAssetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 8);
+  messageDesc(file_provenance_v1_receipts, 12);
 
 /**
  * One use of an asset by one receipt.
@@ -435,7 +511,7 @@ export type AssetUsage = Message<"provenance.v1.AssetUsage"> & {
  * Use `create(AssetUsageSchema)` to create a new message.
  */
 export const AssetUsageSchema: GenMessage<AssetUsage> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 9);
+  messageDesc(file_provenance_v1_receipts, 13);
 
 /**
  * @generated from message provenance.v1.GetAssetUsageResponse
@@ -457,7 +533,7 @@ export type GetAssetUsageResponse = Message<"provenance.v1.GetAssetUsageResponse
  * Use `create(GetAssetUsageResponseSchema)` to create a new message.
  */
 export const GetAssetUsageResponseSchema: GenMessage<GetAssetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 10);
+  messageDesc(file_provenance_v1_receipts, 14);
 
 /**
  * @generated from message provenance.v1.FindReceiptsByInputsHashRequest
@@ -484,7 +560,7 @@ export type FindReceiptsByInputsHashRequest = Message<"provenance.v1.FindReceipt
  * Use `create(FindReceiptsByInputsHashRequestSchema)` to create a new message.
  */
 export const FindReceiptsByInputsHashRequestSchema: GenMessage<FindReceiptsByInputsHashRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 11);
+  messageDesc(file_provenance_v1_receipts, 15);
 
 /**
  * @generated from message provenance.v1.FindReceiptsByInputsHashResponse
@@ -506,7 +582,7 @@ export type FindReceiptsByInputsHashResponse = Message<"provenance.v1.FindReceip
  * Use `create(FindReceiptsByInputsHashResponseSchema)` to create a new message.
  */
 export const FindReceiptsByInputsHashResponseSchema: GenMessage<FindReceiptsByInputsHashResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 12);
+  messageDesc(file_provenance_v1_receipts, 16);
 
 /**
  * Immutable generation receipts, segments, and reverse usage.
@@ -533,6 +609,27 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof CompleteReceiptRequestSchema;
     output: typeof CompleteReceiptResponseSchema;
+  },
+  /**
+   * CreateReceipt for up to 1,000 receipts in one transaction: all are recorded or none is (the first
+   * failure is reported, its field prefixed with receipts[i].). The bulk path of pipelines and loaders.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.CreateReceipts
+   */
+  createReceipts: {
+    methodKind: "unary";
+    input: typeof CreateReceiptsRequestSchema;
+    output: typeof CreateReceiptsResponseSchema;
+  },
+  /**
+   * CompleteReceipt for up to 1,000 receipts in one transaction, all or none.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.CompleteReceipts
+   */
+  completeReceipts: {
+    methodKind: "unary";
+    input: typeof CompleteReceiptsRequestSchema;
+    output: typeof CompleteReceiptsResponseSchema;
   },
   /**
    * @generated from rpc provenance.v1.ReceiptService.GetReceipt
