@@ -54,6 +54,8 @@ describe("bench arguments and percentiles", () => {
     expect(parseBenchArgs([]).receipts).toBe(1_000_000);
     expect(() => parseBenchArgs(["--receipts", "lots"])).toThrow(/positive integer/);
     expect(() => parseBenchArgs(["--fast"])).toThrow(/unknown option/);
+    expect(parseBenchArgs(["--batch", "500", "--concurrency=2"])).toMatchObject({ batch: 500, concurrency: 2 });
+    expect(() => parseBenchArgs(["--batch", "1001"])).toThrow(/at most 1000/);
   });
 
   it("takes nearest-rank percentiles", () => {

@@ -1,6 +1,7 @@
 /**
  * Fills a fresh database through the services' own write path: RegisterAsset + PublishVersion on AssetService,
- * then CreateReceipt + CompleteReceipt on ReceiptService over gRPC (HTTP/2, many calls multiplexed on one session).
+ * then the batch RPCs CreateReceipts + CompleteReceipts on ReceiptService over gRPC (HTTP/2, several batches
+ * multiplexed on one session) — the same repository code as CreateReceipt/CompleteReceipt, which are batches of one.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -41,6 +42,29 @@ export function createRequestOf(r: PlannedReceipt, idempotencyKey: string, start
     resolutionHeight: 480,
     generationStartedAt: timestampFromDate(startedAt),
     idempotencyKey,
+  });
+}
+
+/** Records receipts [first, first + n) as a pipeline would in bulk: one CreateReceipts when they start, one CompleteReceipts when they end. */
+export async function writeReceiptBatch(
+  client: Client<typeof ReceiptService>,
+  dataset: Dataset,
+  first: number,
+  n: number,
+  keyPrefix: string,
+): Promise<void> {
+  const startedAt = new Date(Date.now() - 90_000);
+  const created = await client.createReceipts({
+    receipts: Array.from({ length: n }, (_, k) => createRequestOf(dataset.receipt(first + k), `${keyPrefix}${first + k}`, startedAt)),
+  });
+  const completedAt = timestampFromDate(new Date());
+  await client.completeReceipts({
+    receipts: created.results.map((r, k) => ({
+      receiptId: r.receipt!.receiptId,
+      status: ReceiptStatus.SUCCEEDED,
+      generationCompletedAt: completedAt,
+      outputHash: contentHashOf(`output ${keyPrefix}${first + k}`),
+    })),
   });
 }
 
@@ -101,24 +125,30 @@ export interface LoadResult {
   receipts: number;
   seconds: number;
   receiptsPerSecond: number;
+  /** Batches in flight. */
   concurrency: number;
+  /** Receipts per CreateReceipts / CompleteReceipts call. */
+  batchSize: number;
 }
 
-/** Writes receipts [0, n) through CreateReceipt + CompleteReceipt with `concurrency` pairs in flight. */
+/** Writes receipts [0, n) through CreateReceipts + CompleteReceipts, `batchSize` per call, `concurrency` batches in flight. */
 export async function loadReceipts(
   client: Client<typeof ReceiptService>,
   dataset: Dataset,
   n: number,
   concurrency: number,
+  batchSize: number,
   runId: string,
 ): Promise<LoadResult> {
   const bar = new ProgressBar("load receipts", n);
   const t0 = performance.now();
-  await forEachConcurrently(n, concurrency, async (i) => {
-    await writeReceipt(client, dataset.receipt(i), `${runId}-r${i}`);
-    bar.tick();
+  await forEachConcurrently(Math.ceil(n / batchSize), concurrency, async (b) => {
+    const first = b * batchSize;
+    const size = Math.min(batchSize, n - first);
+    await writeReceiptBatch(client, dataset, first, size, `${runId}-r`);
+    bar.tick(size);
   });
   bar.done();
   const seconds = (performance.now() - t0) / 1000;
-  return { receipts: n, seconds: Math.round(seconds * 10) / 10, receiptsPerSecond: Math.round(n / seconds), concurrency };
+  return { receipts: n, seconds: Math.round(seconds * 10) / 10, receiptsPerSecond: Math.round(n / seconds), concurrency, batchSize };
 }

@@ -10,7 +10,7 @@ import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } fro
 import { measureDetection } from "./detection-latency.js";
 import { FLOOR_FORWARD_RECEIPTS_SQL, floorDetectionSql, floorForward, floorReport, floorUsageSql } from "./floor-queries.js";
 import { measureAtRate, measureClosedLoop, type ClosedLoopPlan } from "./latency-stats.js";
-import { loadAssets, loadReceipts, writeReceipt } from "./loader.js";
+import { loadAssets, loadReceipts, writeReceipt, writeReceiptBatch } from "./loader.js";
 import { CpuMeter } from "./cpu-meter.js";
 import { machineInfo } from "./machine-info.js";
 import { setProgressEnabled } from "./progress-bar.js";
@@ -24,14 +24,16 @@ import {
   loadReference,
   referenceIds,
 } from "./reference-design.js";
-import type { BenchResults, QueryComparison } from "./bench-results.js";
+import type { BenchResults, IngestionRate, QueryComparison } from "./bench-results.js";
 import { REPO_ROOT, RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
 
 /** Options of one run. */
 export interface BenchOptions {
   receipts: number;
-  /** CreateReceipt+CompleteReceipt pairs in flight while loading. */
+  /** CreateReceipts+CompleteReceipts batches in flight while loading. */
   loadConcurrency: number;
+  /** Receipts per batch call while loading. */
+  batchSize: number;
   /** Where the services' logs go. */
   workDir: string;
   /** The command line, recorded with the results. */
@@ -43,12 +45,18 @@ export interface BenchOptions {
   progress?: boolean;
 }
 
+/** Receipts per call when measuring the batch path at fixed rates. */
+const RATE_BATCH = 100;
+/** Offered rates of single CreateReceipt + CompleteReceipt pairs, per second. */
+const SINGLE_RATES = [25, 50, 100];
+
 /** Page size of every reverse query (the services' default). */
 const PAGE = 50;
 
 /** How many calls each measurement makes, smaller for small runs so the test stays short. */
 function plans(receipts: number) {
   const small = receipts <= 20_000;
+  const huge = receipts > 300_000;
   const p = (warmup: number, calls: number, concurrency: number): ClosedLoopPlan => ({ warmup, calls, concurrency });
   // Latency (the targets and the ratios) at one call in flight; "under load" at 8 in flight, ours only.
   return {
@@ -56,7 +64,8 @@ function plans(receipts: number) {
     reverse: small ? p(30, 300, 1) : p(100, 1000, 1),
     reportBig: small ? p(3, 20, 1) : p(2, 20, 1),
     reportTypical: small ? p(10, 100, 1) : p(20, 200, 1),
-    referenceReverse: small ? p(5, 50, 1) : p(3, 30, 1),
+    // The reference's queries grow with the table (seconds each at a million receipts): fewer calls there.
+    referenceReverse: small ? p(5, 50, 1) : huge ? p(2, 15, 1) : p(3, 30, 1),
     referenceReportBig: small ? p(1, 5, 1) : p(1, 5, 1),
     loaded: small ? p(50, 1000, 8) : p(200, 3000, 8),
     detectionSamples: small ? 5 : 10,
@@ -106,8 +115,11 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     log(`registered ${dataset.assets.length} assets with ${versions} versions`);
     const cpuBefore = await cpu.snapshot();
     const dbBefore = await databaseCounters(db, database.name);
-    const load = await loadReceipts(receiptClient, dataset, opts.receipts, opts.loadConcurrency, runId);
-    log(`loaded ${load.receipts} receipts in ${load.seconds} s: ${load.receiptsPerSecond} receipts/s at ${load.concurrency} in flight`);
+    const load = await loadReceipts(receiptClient, dataset, opts.receipts, opts.loadConcurrency, opts.batchSize, runId);
+    log(
+      `loaded ${load.receipts} receipts in ${load.seconds} s: ${load.receiptsPerSecond} receipts/s ` +
+        `(batches of ${load.batchSize}, ${load.concurrency} in flight)`,
+    );
     sampler.enter("catch-up");
     const catchUpSeconds = await waitForProjection(nats.nc, nats.namespace, db, 30 * 60_000);
     log(`staleness projection caught up ${catchUpSeconds} s after the load ended`);
@@ -278,18 +290,29 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     });
     log(`  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms; WatchStaleness p99 ${detection.watch.p99} ms`);
 
-    // 5. Ingestion latency at fixed offered rates (fractions of the load throughput), new receipts after the load.
+    // 5. Ingestion latency at fixed offered rates, new receipts after the load: the batch path at fractions of the
+    //    load rate (calls of RATE_BATCH receipts), and the single calls a pipeline makes per generation.
     sampler.enter("ingest-rates");
     let nextReceipt = opts.receipts;
-    const rates = [0.25, 0.5, 0.75].map((f) => Math.max(5, Math.round(load.receiptsPerSecond * f)));
-    const ingestion = [];
-    for (const rate of rates) {
+    const ingestion: IngestionRate[] = [];
+    for (const fraction of [0.25, 0.5, 0.75]) {
+      const receiptsPerSecond = Math.max(RATE_BATCH, Math.round(load.receiptsPerSecond * fraction));
+      log(`measuring CreateReceipts+CompleteReceipts (${RATE_BATCH} per call) at ${receiptsPerSecond} receipts/s for ${plan.rateSeconds} s`);
+      const stats = await measureAtRate(receiptsPerSecond / RATE_BATCH, plan.rateSeconds, () => {
+        const first = nextReceipt;
+        nextReceipt += RATE_BATCH;
+        return writeReceiptBatch(receiptClient, dataset, first, RATE_BATCH, `${runId}-rate-r`);
+      });
+      ingestion.push({ ...stats, path: "batch", receiptsPerCall: RATE_BATCH });
+      log(`  achieved ${Math.round(stats.achievedPerSecond * RATE_BATCH)} receipts/s, p50 ${stats.p50} p99 ${stats.p99} ms per batch pair`);
+    }
+    for (const rate of SINGLE_RATES) {
       log(`measuring CreateReceipt+CompleteReceipt at ${rate}/s for ${plan.rateSeconds} s`);
       const stats = await measureAtRate(rate, plan.rateSeconds, () => {
         const i = nextReceipt++;
         return writeReceipt(receiptClient, dataset.receipt(i), `${runId}-rate-r${i}`);
       });
-      ingestion.push(stats);
+      ingestion.push({ ...stats, path: "single", receiptsPerCall: 1 });
       log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms`);
     }
     sampler.enter("drain");
@@ -309,7 +332,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
         cpuSeconds: loadCpu,
         cpuMsPerReceipt,
         dbPerReceipt,
-        path: "CreateReceipt + CompleteReceipt over gRPC (HTTP/2)",
+        path: `CreateReceipts + CompleteReceipts over gRPC (HTTP/2), ${load.batchSize} receipts per call`,
       },
       queries: comparisons,
       staleAgreement,

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_BATCH, DEFAULT_CONCURRENCY } from "../src/bench-args.js";
 import { checkTargets, writeResults, type BenchResults } from "../src/bench-results.js";
 import type { LatencyStats } from "../src/latency-stats.js";
 import { runBenchmark } from "../src/run-benchmark.js";
@@ -35,7 +36,8 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
     dir = await mkdtemp(join(tmpdir(), "bench-small-"));
     const results = await runBenchmark({
       receipts: RECEIPTS,
-      loadConcurrency: 64,
+      loadConcurrency: DEFAULT_CONCURRENCY,
+      batchSize: DEFAULT_BATCH,
       workDir: join(dir, "logs"),
       command: `bench-small.test.ts (--receipts ${RECEIPTS})`,
       log: () => undefined,
@@ -69,7 +71,7 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
     expectSane(written.detection.nats, "detection via NATS");
     expectSane(written.detection.watch, "detection via WatchStaleness");
 
-    expect(written.ingestion.rates).toHaveLength(3);
+    expect(written.ingestion.rates.map((r) => r.path)).toEqual(["batch", "batch", "batch", "single", "single", "single"]);
     for (const r of written.ingestion.rates) {
       expectSane(r, `ingestion at ${r.offeredPerSecond}/s`);
       expect(r.achievedPerSecond).toBeGreaterThan(0);

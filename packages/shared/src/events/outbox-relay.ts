@@ -19,7 +19,7 @@ export interface OutboxRelayOptions {
   /** Subject namespace ("" in production). */
   namespace: string;
   logger: Logger;
-  /** Rows taken per transaction (default 100). */
+  /** Rows taken per transaction, published pipelined (default 500). */
   batchSize?: number;
   /** Poll interval behind LISTEN/NOTIFY, in ms (default 500). */
   pollIntervalMs?: number;
@@ -63,7 +63,7 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.js = isInProcessBus(opts.nc) ? undefined : jetstream(opts.nc);
     this.table = `${quoteIdentifier(opts.schema)}.outbox`;
-    this.batchSize = opts.batchSize ?? 100;
+    this.batchSize = opts.batchSize ?? 500;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
     this.log = opts.logger.child({ component: "outbox-relay", schema: opts.schema });

@@ -16,6 +16,9 @@ import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js"
 import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
 import { endStreamsOn, observeRpcs, rpcDurationHistogram } from "./rpc-observer.js";
 
+/** Responses smaller than this are sent uncompressed. */
+const COMPRESS_MIN_BYTES = 64 * 1024;
+
 /** What a service hands to {@link createServiceServer}. */
 export interface ServiceServerOptions {
   /** The service's short name, for logs. */
@@ -110,6 +113,9 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
       registerReflection(router, opts.registry);
     },
     interceptors: [observeRpcs(logger, histogram), endStreamsOn(drain.signal), ...(opts.interceptors ?? [])],
+    // Compress only large responses (reports, batches): below this, gzip costs more CPU on both ends than the bytes
+    // it saves between services in one cluster (measured: ~20% of a 2 KiB GetSegmentProvenance). Default 1 KiB.
+    compressMinBytes: COMPRESS_MIN_BYTES,
     contextValues: (req) => createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(undefined)),
     shutdownSignal: shutdown.signal,
     fallback: (req, res) => sendJson(res as NodeResponse, 404, { code: "not_found", message: `no route for ${req.method} ${req.url}` }),
