@@ -279,3 +279,26 @@ describe("CompleteReceipts", () => {
     for (const id of [a, b]) expect((await h.client.getReceipt({ receiptId: id })).receipt!.status).toBe(ReceiptStatus.RUNNING);
   });
 });
+
+describe("completion keeps the receipt on its page", () => {
+  it("generation_receipts leaves room for the completion update (fillfactor 45), so it stays on the same page", async () => {
+    const { rows: opts } = await h.sql.query(`SELECT reloptions FROM pg_class WHERE oid = 'receipts.generation_receipts'::regclass`);
+    expect(opts[0].reloptions).toContain("fillfactor=45");
+    const created = await h.client.createReceipts({
+      receipts: Array.from({ length: 20 }, () => receiptRequest({ projectId: "p-page" })),
+    });
+    const ids = created.results.map((r) => r.receipt!.receiptId);
+    const pages = async () =>
+      (
+        await h.sql.query(
+          `SELECT (ctid::text::point)[0]::int AS page FROM receipts.generation_receipts WHERE receipt_id = ANY($1::uuid[]) ORDER BY receipt_id`,
+          [ids],
+        )
+      ).rows.map((r) => r.page as number);
+    const before = await pages();
+    await h.client.completeReceipts({
+      receipts: ids.map((receiptId) => ({ receiptId, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: completedAt })),
+    });
+    expect(await pages()).toEqual(before);
+  });
+});

@@ -1,5 +1,6 @@
 import { outboxGrantsMigration, outboxMigration } from "@provenance/shared";
 import { RECEIPTS_APP_ROLE, ReceiptsSchema1732200000000 } from "./1732200000000-receipts-schema.js";
+import { ReceiptsFillfactor1732200000100 } from "./1732200000100-receipts-fillfactor.js";
 
 export { RECEIPTS_APP_ROLE };
 
@@ -8,4 +9,5 @@ export const receiptsMigrations = [
   outboxMigration("receipts"),
   ReceiptsSchema1732200000000,
   outboxGrantsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxGrants1732200000001"),
+  ReceiptsFillfactor1732200000100,
 ];
