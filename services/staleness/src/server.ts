@@ -1,5 +1,6 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
+import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
 import type { Histogram } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
@@ -29,8 +30,19 @@ export interface StalenessServerDeps extends CommonServerDeps {
   detectionLatency?: Histogram;
 }
 
+/**
+ * Makes protobuf-es encode strings with Node's own UTF-8 encoder (`Buffer.from`) instead of a WHATWG TextEncoder: the
+ * same bytes (lone surrogates become U+FFFD in both), at about half the cost per string, which is what a report
+ * listing ~100,000 segment ids spends most of its encoding time on. Process-wide, so once is enough.
+ */
+function encodeStringsNatively(): void {
+  const encoding = getTextEncoding();
+  configureTextEncoding({ ...encoding, encodeUtf8: (text) => Buffer.from(text, "utf8") });
+}
+
 /** Creates the staleness server. */
 export function createServer(deps: StalenessServerDeps): ServiceServer {
+  encodeStringsNatively();
   const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.detectionLatency && ((s) => deps.detectionLatency!.observe(s))));
   const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
   return createServiceServer({

@@ -16,6 +16,45 @@ export interface StalenessGroupRow {
   affectedScenes: number;
 }
 
+/**
+ * A group as the report's query returns it: its segment ids in order, where a segment that used the same version
+ * twice (a LoRA stacked twice) appears twice in a row, and the distinct scenes of its segments instead of their count.
+ */
+export type StaleGroupWithScenes = Omit<StalenessGroupRow, "affectedScenes"> & { sceneIds: string[] };
+
+/** `ids` without adjacent repeats (the order is kept, so a sorted list comes out distinct). */
+function withoutAdjacentRepeats(ids: readonly string[]): string[] {
+  return ids.filter((id, i) => i === 0 || id !== ids[i - 1]);
+}
+
+/**
+ * A report's groups with distinct ids and scene counts, and its totals: distinct stale segments and (project, scene)
+ * pairs over all groups. `rows` come in (project, asset, receipt version) order, in the database's collation; the
+ * groups leave ordered by project, then most segments first, then asset and receipt version.
+ */
+export function reportGroups(rows: readonly StaleGroupWithScenes[]): {
+  groups: StalenessGroupRow[];
+  totalStaleSegments: number;
+  totalStaleScenes: number;
+} {
+  const segments = new Set<string>();
+  const scenes = new Map<string, Set<string>>();
+  const groups = rows.map(({ sceneIds, ...g }) => {
+    const segmentIds = withoutAdjacentRepeats(g.segmentIds);
+    for (const id of segmentIds) segments.add(id);
+    let inProject = scenes.get(g.projectId);
+    if (!inProject) scenes.set(g.projectId, (inProject = new Set()));
+    for (const id of sceneIds) inProject.add(id);
+    return { ...g, segmentIds, affectedScenes: sceneIds.length };
+  });
+  let totalStaleScenes = 0;
+  for (const inProject of scenes.values()) totalStaleScenes += inProject.size;
+  // A stable sort on (project's place, size): ties keep the database's (asset, receipt version) order.
+  const projectRank = new Map([...scenes.keys()].map((p, i) => [p, i]));
+  groups.sort((a, b) => projectRank.get(a.projectId)! - projectRank.get(b.projectId)! || b.segmentIds.length - a.segmentIds.length);
+  return { groups, totalStaleSegments: segments.size, totalStaleScenes };
+}
+
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }

@@ -1,5 +1,6 @@
 import { outboxGrantsMigration, outboxMigration } from "@provenance/shared";
 import { STALENESS_APP_ROLE, StalenessSchema1732300000000 } from "./1732300000000-staleness-schema.js";
+import { StalenessIndexesByProject1732300000002 } from "./1732300000002-staleness-indexes-by-project.js";
 
 export { STALENESS_APP_ROLE };
 
@@ -8,4 +9,5 @@ export const stalenessMigrations = [
   outboxMigration("staleness"),
   StalenessSchema1732300000000,
   outboxGrantsMigration("staleness", STALENESS_APP_ROLE, "StalenessOutboxGrants1732300000001"),
+  StalenessIndexesByProject1732300000002,
 ];
