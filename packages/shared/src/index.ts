@@ -31,6 +31,7 @@ export {
   enqueueEvents,
   ensureStreams,
   markProcessed,
+  markProcessedMany,
   outboxChannel,
   outboxGrantsMigration,
   outboxMigration,

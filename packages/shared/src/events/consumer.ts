@@ -15,6 +15,7 @@ import {
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Delivery, DeliverySource } from "./delivery.js";
+import { batchesOf } from "./delivery-batches.js";
 import { isInProcessBus, type InProcessBus } from "./in-process-bus.js";
 import type { EventConnection } from "./event-connection.js";
 import { STREAM_SUBJECTS, streamName, stripNamespace, subjectFor, subjectMatches, type StreamKind } from "./subjects.js";
@@ -48,7 +49,7 @@ export interface ConsumerOptions {
   filterSubjects: string[];
   /** Message schema per un-namespaced subject, to decode `event` (exact subjects only). */
   eventSchema?: Record<string, DescMessage>;
-  /** At most this many handlers run at once (default 8). */
+  /** At most this many handlers run at once (default 8); with `handleBatch`, this many batches (default 1). */
   concurrency?: number;
   /** Deliveries before a failing message is terminated (default 10). */
   maxDeliver?: number;
@@ -57,8 +58,19 @@ export interface ConsumerOptions {
   /** How long JetStream waits for an ack before redelivering, in ms (default 30 s). */
   ackWaitMs?: number;
   logger: Logger;
-  /** Handles one event; resolve to ack, throw to retry later. Must be idempotent and order-independent. */
-  handle: (msg: ConsumedEvent) => Promise<void>;
+  /** Handles one event; resolve to ack, throw to retry later. Must be idempotent and order-independent. Give this or `handleBatch`. */
+  handle?: (msg: ConsumedEvent) => Promise<void>;
+  /**
+   * Handles several events at once (in delivery order, each decoded); resolve to ack them all. When it throws for a
+   * batch of several, each of its events is handed to it again alone (a batch of one), so one bad event does not hold
+   * back the others: those that succeed are acked, the failing one is retried later like a `handle` failure. Must be
+   * idempotent and independent of the order of events within and across batches. Give this or `handle`.
+   */
+  handleBatch?: (events: ConsumedEvent[]) => Promise<void>;
+  /** With `handleBatch`: at most this many events per batch, also the JetStream pull size (default 500). */
+  batchSize?: number;
+  /** With `handleBatch`: how long the first event of a batch waits for more before the batch is handled, in ms (default 10). */
+  batchWaitMs?: number;
 }
 
 /** A running consumer. */
@@ -70,67 +82,113 @@ export interface RunningConsumer {
 }
 
 const DEFAULT_BACKOFF_MS = [100, 1_000, 5_000, 15_000, 30_000];
+const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_BATCH_WAIT_MS = 10;
 
 /**
  * Creates (or updates) a durable pull consumer with explicit acks and consumes it: at most
  * `concurrency` handlers in flight, ack when the handler resolves, nak with growing delay when it
  * throws, term (with an error log) after `maxDeliver` deliveries or when the event cannot be decoded.
  * No ordering is promised when concurrency > 1.
+ *
+ * With `handleBatch` instead of `handle`, events are pulled `batchSize` at a time and handled in batches, at most
+ * `concurrency` batches at once (default 1; more only if the handler's transactions take their locks in one fixed
+ * order): a batch is handed over when full or when its first event has waited `batchWaitMs`, and the next batch fills
+ * while the others are handled. A batch of several runs under no request id (its events came from many requests); a
+ * batch of one, including each event retried alone after its batch failed, runs under that event's request id.
  */
 export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
-  const concurrency = Math.max(1, opts.concurrency ?? 8);
+  if (!opts.handle === !opts.handleBatch) throw new Error(`startConsumer(${opts.durable}): give exactly one of handle and handleBatch`);
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_BATCH_SIZE));
+  const concurrency = Math.max(1, opts.concurrency ?? (opts.handleBatch ? 1 : 8));
   const maxDeliver = opts.maxDeliver ?? 10;
   const backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : DEFAULT_BACKOFF_MS;
   const stream = streamName(opts.namespace, opts.stream);
   const log = opts.logger.child({ component: "consumer", stream, durable: opts.durable });
   const filters = opts.filterSubjects.map((s) => subjectFor(opts.namespace, s));
   if (filters.length === 0) throw new Error(`startConsumer(${opts.durable}): filterSubjects is empty`);
+  // Messages held at once: the handlers in flight, or the batches in hand plus the next one filling.
+  const window = opts.handleBatch ? { pull: batchSize, inFlight: (concurrency + 1) * batchSize } : { pull: concurrency, inFlight: concurrency };
   const { source, lag, clientFilters } = isInProcessBus(opts.nc)
-    ? inProcessSource(opts.nc, opts, filters, concurrency)
-    : await jetStreamSource(opts.nc, opts, filters, concurrency, maxDeliver, log);
-  const inFlight = new Set<Promise<void>>();
-  let slotFreed: (() => void) | undefined;
+    ? inProcessSource(opts.nc, opts, filters, window.inFlight)
+    : await jetStreamSource(opts.nc, opts, filters, window.pull, maxDeliver, log);
 
-  const handleOne = async (m: Delivery): Promise<void> => {
+  const contextOf = (m: Delivery, subject: string) => ({ subject, eventId: m.headers["Nats-Msg-Id"] ?? "", streamSeq: m.seq, attempt: m.deliveryCount });
+
+  /** The event a delivery carries, decoded; undefined when it was settled here (not ours, or undecodable). */
+  const prepare = (m: Delivery): ConsumedEvent | undefined => {
     if (clientFilters && !clientFilters.some((f) => subjectMatches(f, m.subject))) {
       m.ack();
-      return;
+      return undefined;
     }
     const subject = stripNamespace(opts.namespace, m.subject);
     const headers = m.headers;
     const eventId = headers["Nats-Msg-Id"] ?? "";
-    const attempt = m.deliveryCount;
-    const ctx = { subject, eventId, streamSeq: m.seq, attempt };
     let event: Message | undefined;
     const schema = opts.eventSchema?.[subject];
     if (schema) {
       try {
         event = fromBinary(schema, m.data);
       } catch (err) {
-        log.error({ ...ctx, err }, `cannot decode ${schema.typeName}; terminating the message`);
+        log.error({ ...contextOf(m, subject), err }, `cannot decode ${schema.typeName}; terminating the message`);
         m.term();
-        return;
+        return undefined;
       }
     }
+    return { subject, eventId, data: m.data, headers, redeliveryCount: m.deliveryCount - 1, event };
+  };
+
+  /** Naks a delivery whose handling failed, with the backoff of its attempt, or terms it after `maxDeliver`. */
+  const failed = (m: Delivery, e: ConsumedEvent, err: unknown): void => {
+    const ctx = contextOf(m, e.subject);
+    const attempt = m.deliveryCount;
+    if (attempt >= maxDeliver) {
+      log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
+      m.term();
+      return;
+    }
+    const delay = backoff[Math.min(attempt - 1, backoff.length - 1)]!;
+    log.warn({ ...ctx, err, retryInMs: delay }, "handler failed; will retry");
+    m.nak(delay);
+  };
+
+  const requestIdOf = (e: ConsumedEvent) => e.headers[EVENT_REQUEST_ID_HEADER] || e.eventId;
+
+  /** Handles one event alone (with `handle`, or as a batch of one), under its request id; acks or fails it. */
+  const handleOne = async (m: Delivery, e: ConsumedEvent): Promise<void> => {
     try {
-      const requestId = headers[EVENT_REQUEST_ID_HEADER] || eventId;
-      await runWithRequestId(requestId, () => opts.handle({ subject, eventId, data: m.data, headers, redeliveryCount: attempt - 1, event }));
+      await runWithRequestId(requestIdOf(e), () => (opts.handle ? opts.handle(e) : opts.handleBatch!([e])));
       m.ack();
     } catch (err) {
-      if (attempt >= maxDeliver) {
-        log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
-        m.term();
-        return;
-      }
-      const delay = backoff[Math.min(attempt - 1, backoff.length - 1)]!;
-      log.warn({ ...ctx, err, retryInMs: delay }, "handler failed; will retry");
-      m.nak(delay);
+      failed(m, e, err);
     }
   };
 
+  const handleBatch = async (deliveries: Delivery[]): Promise<void> => {
+    const ready: { m: Delivery; e: ConsumedEvent }[] = [];
+    for (const m of deliveries) {
+      const e = prepare(m);
+      if (e) ready.push({ m, e });
+    }
+    if (ready.length > 1) {
+      try {
+        await opts.handleBatch!(ready.map((r) => r.e));
+        for (const r of ready) r.m.ack();
+        return;
+      } catch (err) {
+        const seqs = { firstSeq: ready[0]!.m.seq, lastSeq: ready[ready.length - 1]!.m.seq };
+        log.warn({ err, events: ready.length, ...seqs }, "batch handler failed; handling its events one by one");
+      }
+    }
+    for (const r of ready) await handleOne(r.m, r.e);
+  };
+
   let stopping = false;
-  const loop = (async () => {
-    for await (const m of source) {
+  const inFlight = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+  /** Takes each unit of work (a delivery or a batch) from `units` and runs it with at most `concurrency` in flight. */
+  const run = async <U>(units: AsyncIterable<U>, work: (u: U) => Promise<void>, handBack: (u: U) => void) => {
+    for await (const u of units) {
       while (inFlight.size >= concurrency) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
@@ -138,10 +196,10 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
       }
       // Pulled but not started when stop() came: hand it back at once rather than after ack_wait.
       if (stopping) {
-        m.nak();
+        handBack(u);
         continue;
       }
-      const p: Promise<void> = handleOne(m)
+      const p: Promise<void> = work(u)
         .catch((err: unknown) => log.error({ err }, "consumer handler crashed"))
         .finally(() => {
           inFlight.delete(p);
@@ -151,9 +209,23 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
         });
       inFlight.add(p);
     }
-  })().catch((err: unknown) => log.error({ err }, "consumer stopped with an error"));
+  };
+  const loop = (
+    opts.handleBatch
+      ? run(batchesOf(source, { size: batchSize, maxWaitMs: opts.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS }), handleBatch, (batch) => {
+          for (const m of batch) m.nak();
+        })
+      : run(
+          source,
+          async (m) => {
+            const e = prepare(m);
+            if (e) await handleOne(m, e);
+          },
+          (m) => m.nak(),
+        )
+  ).catch((err: unknown) => log.error({ err }, "consumer stopped with an error"));
 
-  log.info({ filterSubjects: opts.filterSubjects, concurrency }, "consumer started");
+  log.info({ filterSubjects: opts.filterSubjects, concurrency, ...(opts.handleBatch ? { batchSize } : {}) }, "consumer started");
   return {
     async stop() {
       stopping = true;
@@ -177,9 +249,9 @@ interface Acquired {
   clientFilters?: string[];
 }
 
-function inProcessSource(bus: InProcessBus, opts: ConsumerOptions, filters: string[], concurrency: number): Acquired {
+function inProcessSource(bus: InProcessBus, opts: ConsumerOptions, filters: string[], maxInFlight: number): Acquired {
   return {
-    source: bus.consume(opts.namespace, opts.stream, opts.durable, filters, concurrency),
+    source: bus.consume(opts.namespace, opts.stream, opts.durable, filters, maxInFlight),
     lag: async () => bus.lag(opts.namespace, opts.stream, opts.durable),
   };
 }
@@ -205,7 +277,7 @@ async function jetStreamSource(
   nc: NatsConnection,
   opts: ConsumerOptions,
   filters: string[],
-  concurrency: number,
+  pullSize: number,
   maxDeliver: number,
   log: Logger,
 ): Promise<Acquired> {
@@ -240,8 +312,8 @@ async function jetStreamSource(
     });
   }
   const consumer = await js.consumers.get(stream, opts.durable);
-  // Pull no more than can run, so waiting messages are not held (and their ack_wait spent) here.
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: concurrency });
+  // Pull no more than can run (or fill one batch), so waiting messages are not held (and their ack_wait spent) here.
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: pullSize });
   return {
     source: {
       async *[Symbol.asyncIterator]() {

@@ -10,7 +10,7 @@ export { OutboxRelay } from "./outbox-relay.js";
 export type { OutboxRelayOptions } from "./outbox-relay.js";
 export { startConsumer } from "./consumer.js";
 export type { ConsumedEvent, ConsumerOptions, RunningConsumer } from "./consumer.js";
-export { markProcessed } from "./inbox.js";
+export { markProcessed, markProcessedMany } from "./inbox.js";
 export { connectEvents, eventsReachable, isInProcessBusUrl } from "./event-connection.js";
 export type { EventConnection } from "./event-connection.js";
 export { InProcessBus, IN_PROCESS_BUS_URL, isInProcessBus } from "./in-process-bus.js";
