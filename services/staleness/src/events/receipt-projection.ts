@@ -6,11 +6,12 @@ import {
   type Logger,
   type ReceiptCompleted,
   type ReceiptCreated,
+  type ConsumedEvent,
   type EventConnection,
   type RunningConsumer,
 } from "@provenance/shared";
 import { projectReceipt } from "../domain/projected-receipt.js";
-import { PROJECTION_CONSUMER, type ProjectionRepository } from "../persistence/projection-repository.js";
+import { PROJECTION_CONSUMER, type ProjectionEvent, type ProjectionRepository } from "../persistence/projection-repository.js";
 
 /** What the projection consumer needs. */
 export interface ReceiptProjectionOptions {
@@ -18,12 +19,32 @@ export interface ReceiptProjectionOptions {
   namespace: string;
   projection: ProjectionRepository;
   logger: Logger;
+  /** Events applied per transaction at most (default 500). */
+  batchSize?: number;
+  /**
+   * Batches applied at once (default 2: one in the database while the next is decoded and sent). Safe at any number,
+   * as are replicas sharing the durable: {@link ProjectionRepository.applyBatch} takes its row locks in a fixed order.
+   */
   concurrency?: number;
+}
+
+/** The projection's view of a receipt event; undefined for an event without a receipt. */
+export function projectionEventOf(msg: ConsumedEvent): ProjectionEvent | undefined {
+  // The event id inside the message is its identity, even if it was re-published under another Nats-Msg-Id.
+  if (msg.subject === "provenance.receipt.completed") {
+    const e = msg.event as ReceiptCompleted;
+    return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt, e.supersededSegmentId) } : undefined;
+  }
+  if (msg.subject === "provenance.receipt.created") {
+    const e = msg.event as ReceiptCreated;
+    return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt) } : undefined;
+  }
+  return undefined;
 }
 
 /**
  * Starts (or resumes) the durable consumer; whatever was published while the service was down is delivered now.
- * Each event is applied with its inbox mark in one transaction, so redeliveries change nothing.
+ * Events are applied in batches, each in one transaction with the events' inbox marks, so redeliveries change nothing.
  */
 export async function startReceiptProjection(opts: ReceiptProjectionOptions): Promise<RunningConsumer> {
   return startConsumer({
@@ -36,19 +57,12 @@ export async function startReceiptProjection(opts: ReceiptProjectionOptions): Pr
       "provenance.receipt.created": ReceiptCreatedSchema,
       "provenance.receipt.completed": ReceiptCompletedSchema,
     },
-    concurrency: opts.concurrency ?? 8,
+    batchSize: opts.batchSize ?? 500,
+    concurrency: opts.concurrency ?? 2,
     logger: opts.logger,
-    handle: async (msg) => {
-      if (msg.subject === "provenance.receipt.completed") {
-        // The event id inside the message is its identity, even if it was re-published under another Nats-Msg-Id.
-        const e = msg.event as ReceiptCompleted;
-        if (!e.receipt) return;
-        await opts.projection.apply(e.eventId || msg.eventId, projectReceipt(e.receipt, e.supersededSegmentId));
-      } else if (msg.subject === "provenance.receipt.created") {
-        const e = msg.event as ReceiptCreated;
-        if (!e.receipt) return;
-        await opts.projection.apply(e.eventId || msg.eventId, projectReceipt(e.receipt));
-      }
+    handleBatch: async (msgs) => {
+      const events = msgs.map(projectionEventOf).filter((e): e is ProjectionEvent => e !== undefined);
+      if (events.length > 0) await opts.projection.applyBatch(events);
     },
   });
 }
