@@ -1,7 +1,6 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
-import type { Histogram } from "prom-client";
 import type { DataSource } from "typeorm";
 import {
   commonServerOptions,
@@ -26,8 +25,8 @@ export interface StalenessServerDeps extends CommonServerDeps {
   dataSource: DataSource;
   /** Feeds WatchStaleness. */
   hub: StalenessHub;
-  /** Where detection latencies are observed (staleness_detection_latency_seconds). */
-  detectionLatency?: Histogram;
+  /** Called after a change of an asset's current version has committed (wakes the detector). */
+  onCurrentChanged?: () => void;
 }
 
 /**
@@ -43,7 +42,7 @@ function encodeStringsNatively(): void {
 /** Creates the staleness server. */
 export function createServer(deps: StalenessServerDeps): ServiceServer {
   encodeStringsNatively();
-  const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.detectionLatency && ((s) => deps.detectionLatency!.observe(s))));
+  const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.onCurrentChanged));
   const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
   return createServiceServer({
     name: "staleness",

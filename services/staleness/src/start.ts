@@ -1,4 +1,4 @@
-/** Wires the staleness service from its config: the shared service runtime, the receipt projection, the watch hub, the server. */
+/** Wires the staleness service from its config: the shared service runtime, the receipt projection, the detector, the watch hub, the server. */
 import {
   createLogger,
   detectionLatencyHistogram,
@@ -10,8 +10,10 @@ import {
   type ServiceConfig,
 } from "@provenance/shared";
 import { startReceiptProjection } from "./events/receipt-projection.js";
+import { StalenessDetector, type StalenessDetectorOptions } from "./events/staleness-detector.js";
 import { StalenessHub } from "./events/staleness-hub.js";
 import { STALENESS_SCHEMA } from "./persistence/asset-repository.js";
+import { DetectionRepository } from "./persistence/detection-repository.js";
 import { STALENESS_APP_ROLE, stalenessMigrations } from "./persistence/migrations/index.js";
 import { PROJECTION_CONSUMER, ProjectionRepository } from "./persistence/projection-repository.js";
 import { createServer } from "./server.js";
@@ -31,10 +33,16 @@ export async function migrateStaleness(config: ServiceConfig, logger: Logger): P
   await migrateService(runtimeOptions(config, logger));
 }
 
+/** Tuning that is not configuration: the detector's poll interval and concurrency, and a hook tests interrupt it with. */
+export interface StalenessOptions {
+  detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency" | "afterProject">;
+}
+
 /** Starts the staleness service; `config.port` 0 picks a free port. */
 export async function startStaleness(
   config: ServiceConfig,
   logger: Logger = createLogger("staleness", config.logLevel),
+  options: StalenessOptions = {},
 ): Promise<RunningStaleness> {
   const runtime = await startServiceRuntime(runtimeOptions(config, logger));
   try {
@@ -49,6 +57,13 @@ export async function startStaleness(
     });
     runtime.onStop(() => projection.stop());
     observeConsumers(runtime.metrics, { [PROJECTION_CONSUMER]: projection });
+    const detectionLatency = detectionLatencyHistogram(runtime.metrics);
+    const detector = new StalenessDetector({
+      ...options.detector,
+      repository: new DetectionRepository(runtime.dataSource),
+      logger,
+      observeDetection: (seconds) => detectionLatency.observe(seconds),
+    });
     const server = createServer({
       dataSource: runtime.dataSource,
       hub,
@@ -56,9 +71,13 @@ export async function startStaleness(
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
-      detectionLatency: detectionLatencyHistogram(runtime.metrics),
+      onCurrentChanged: () => detector.wake(),
     });
     const running = await runtime.listen(server);
+    // Resumes what a previous run left unfinished. Stopped first on the way down: a change committed while requests
+    // drain stays queued for the next start or another replica.
+    detector.start();
+    runtime.onStop(() => detector.stop());
     return { ...running, projectionLag: () => projection.lag() };
   } catch (err) {
     await runtime.close();

@@ -21,7 +21,7 @@ import {
   type StalenessDetected,
 } from "@provenance/shared";
 import { createTestDatabase, createTestNats, type TestNats } from "@provenance/shared/testing";
-import { startStaleness, type RunningStaleness } from "../src/start.js";
+import { startStaleness, type RunningStaleness, type StalenessOptions } from "../src/start.js";
 import { startReceipts, type RunningReceipts } from "../../receipts/src/start.js";
 
 /** A content hash derived from a label, for readable tests. */
@@ -49,8 +49,11 @@ export interface StalenessHarness {
   close(): Promise<void>;
 }
 
-/** Starts the harness; `withReceipts` also runs the real receipts service on the same database and namespace. */
-export async function startStalenessHarness(opts: { withReceipts?: boolean } = {}): Promise<StalenessHarness> {
+/**
+ * Starts the harness; `withReceipts` also runs the real receipts service on the same database and namespace;
+ * `staleness` is passed to every start of the staleness service.
+ */
+export async function startStalenessHarness(opts: { withReceipts?: boolean; staleness?: StalenessOptions } = {}): Promise<StalenessHarness> {
   const db = await createTestDatabase("staleness_test");
   const nats = await createTestNats();
   const env = {
@@ -73,7 +76,7 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean } = {
     config,
     nats,
     sql,
-    staleness: await startStaleness(config, logger),
+    staleness: await startStaleness(config, logger, opts.staleness),
     receipts: undefined,
     assets: undefined as never,
     report: undefined as never,
@@ -83,7 +86,7 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean } = {
       h.staleness = undefined;
     },
     async startStaleness() {
-      h.staleness = await startStaleness(config, logger);
+      h.staleness = await startStaleness(config, logger, opts.staleness);
       Object.assign(h, clientsFor(h.staleness.url));
     },
     async settle(timeoutMs = 10_000) {

@@ -248,8 +248,11 @@ describe("the story", () => {
       summary: "12 segments across 3 scenes used anna_lora v1 — you are on v2",
     });
     expect(report.byAsset[0]!.segmentIds).toEqual(annaSegments.sort());
-    const metrics = await (await fetch(`${h.staleness!.url}/metrics`)).text();
-    expect(metrics).toMatch(/staleness_detection_latency_seconds_count\{service="staleness"\} [1-9]/);
+    // The detector observes the latency once the project's transaction has committed, which may be after the relay published it.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${h.staleness!.url}/metrics`)).text();
+      return /staleness_detection_latency_seconds_count\{service="staleness"\} [1-9]/.test(text) ? text : undefined;
+    });
     expect(metrics).toMatch(/consumer_lag\{consumer="[^"]+",service="staleness"\} \d+/);
 
     const rest = await fetch(`${h.staleness!.url}/api/projects/${p}/staleness-report`);

@@ -1,17 +1,15 @@
-/** Every read and write of assets and versions, and the detection that runs with a current-version change. */
+/** Every read and write of assets and versions; a current-version change also queues its staleness detection. */
 import type { DataSource, EntityManager } from "typeorm";
 import {
   AssetCurrentChangedSchema,
   AssetVersionPublishedSchema,
-  StalenessDetectedSchema,
   alreadyExists,
+  currentRequestId,
   enqueueEvent,
   notFound,
 } from "@provenance/shared";
 import { assetKindOf, type AssetKindName } from "../domain/asset-kinds.js";
 import type { AssetRecord, VersionRecord } from "../domain/asset-records.js";
-import { detectedSubject } from "../domain/detected-subject.js";
-import { detectChanges, type AffectedInput, type CurrentChange, type DetectedChange } from "../domain/staleness-groups.js";
 import { rowsOf, type Row } from "@provenance/shared";
 
 /** The schema this service owns. */
@@ -28,15 +26,12 @@ export interface PublishResult {
   version: VersionRecord;
   asset: AssetRecord;
   created: boolean;
-  /** The changes pushed for this publish (empty when the current version did not change). */
-  detected: DetectedChange[];
 }
 
 /** SetCurrentVersion's outcome. */
 export interface SetCurrentResult {
   asset: AssetRecord;
   previousVersion: number;
-  detected: DetectedChange[];
 }
 
 const ASSET_SELECT = `
@@ -81,12 +76,12 @@ function versionOf(row: Row): VersionRecord {
   };
 }
 
-/** Reads and writes assets and their versions; emits asset and staleness events through the outbox. */
+/** Reads and writes assets and their versions; emits asset events through the outbox and queues detection. */
 export class AssetRepository {
   constructor(
     private readonly ds: DataSource,
-    /** Told how long each detection took, in seconds (the staleness_detection_latency_seconds histogram). */
-    private readonly observeDetection?: (seconds: number) => void,
+    /** Called after a change of an asset's current version has committed (wakes the detector). */
+    private readonly onCurrentChanged?: () => void,
   ) {}
 
   private async asset(m: EntityManager, assetId: string): Promise<AssetRecord | undefined> {
@@ -176,11 +171,12 @@ export class AssetRepository {
     const known = await this.get(assetId);
     if (!known) throw notFound("asset", assetId);
     const existing = await this.versionRow(this.ds.manager, assetId, "v.content_hash = $2", contentHash);
-    if (existing) return { version: existing, asset: known, created: false, detected: [] };
-    return this.ds.transaction(async (m) => {
+    if (existing) return { version: existing, asset: known, created: false };
+    let changed = false;
+    const result = await this.ds.transaction(async (m): Promise<PublishResult> => {
       const asset = await this.lockAsset(m, assetId);
       const raced = await this.versionRow(m, assetId, "v.content_hash = $2", contentHash);
-      if (raced) return { version: raced, asset, created: false, detected: [] };
+      if (raced) return { version: raced, asset, created: false };
       const [latest] = rowsOf(await m.query(`SELECT max(version) AS v FROM staleness.asset_versions WHERE asset_id = $1`, [assetId]));
       const previous = (latest?.v as number | null) ?? null;
       const version = (previous ?? 0) + 1;
@@ -208,29 +204,35 @@ export class AssetRepository {
         },
         requestId,
       });
-      const detected = current
-        ? await this.currentChanged(m, asset, { version, contentHash }, requestId)
-        : [];
       const after = (await this.asset(m, assetId))!;
       const published = (await this.versionRow(m, assetId, "v.version = $2", version))!;
-      return { version: published, asset: after, created: true, detected };
+      if (current) await this.currentChanged(m, asset, { version, contentHash }, requestId);
+      changed = current;
+      return { version: published, asset: after, created: true };
     });
+    if (changed) this.onCurrentChanged?.();
+    return result;
   }
 
   /** Makes an existing version current (promote or roll back); a no-op when it already is. */
   async setCurrent(assetId: string, version: number, requestId?: string): Promise<SetCurrentResult> {
-    return this.ds.transaction(async (m) => {
+    let changed = false;
+    const result = await this.ds.transaction(async (m): Promise<SetCurrentResult> => {
       // The row lock serialises concurrent calls on one asset; the partial unique index is the backstop.
       const asset = await this.lockAsset(m, assetId);
       const target = await this.versionRow(m, assetId, "v.version = $2", version);
       if (!target) throw notFound("asset version", `${assetId} v${version}`);
-      if (asset.currentVersion === version) return { asset, previousVersion: version, detected: [] };
+      if (asset.currentVersion === version) return { asset, previousVersion: version };
       await m.query(`UPDATE staleness.asset_versions SET is_current = false WHERE asset_id = $1 AND is_current`, [assetId]);
       await m.query(`UPDATE staleness.asset_versions SET is_current = true WHERE asset_id = $1 AND version = $2`, [assetId, version]);
       await this.touch(m, assetId);
-      const detected = await this.currentChanged(m, asset, { version, contentHash: target.contentHash }, requestId);
-      return { asset: (await this.asset(m, assetId))!, previousVersion: asset.currentVersion, detected };
+      const after = (await this.asset(m, assetId))!;
+      await this.currentChanged(m, asset, { version, contentHash: target.contentHash }, requestId);
+      changed = true;
+      return { asset: after, previousVersion: asset.currentVersion };
     });
+    if (changed) this.onCurrentChanged?.();
+    return result;
   }
 
   private async touch(m: EntityManager, assetId: string): Promise<void> {
@@ -244,71 +246,37 @@ export class AssetRepository {
   }
 
   /**
-   * In the transaction of a current-version change: emits provenance.asset.current_changed, computes the affected
-   * active segments from this asset's inputs alone (segment_inputs_asset_hash_idx), and enqueues
-   * provenance.staleness.detected.<project_id> per affected project, so the push commits with the change.
+   * The last statements of a current-version change's transaction: emits provenance.asset.current_changed and queues
+   * the change for detection (staleness.detection_tasks), so both commit with the change or not at all. The detector
+   * (events/staleness-detector.ts) turns the task into provenance.staleness.detected.<project_id> events after the
+   * commit, project by project; the task's created_at, written here, is what detection latency is measured from.
    */
   private async currentChanged(
     m: EntityManager,
     before: AssetRecord,
     now: { version: number; contentHash: string },
     requestId?: string,
-  ): Promise<DetectedChange[]> {
-    const startedAt = performance.now();
-    const change: CurrentChange = {
-      assetId: before.assetId,
-      assetName: before.name,
-      kind: before.kind,
-      previousVersion: before.currentVersion,
-      previousContentHash: before.currentContentHash,
-      currentVersion: now.version,
-      currentContentHash: now.contentHash,
-    };
+  ): Promise<void> {
     await enqueueEvent(m, {
       schema: STALENESS_SCHEMA,
       subject: "provenance.asset.current_changed",
       eventSchema: AssetCurrentChangedSchema,
       event: {
-        assetId: change.assetId,
-        kind: assetKindOf(change.kind),
-        assetName: change.assetName,
+        assetId: before.assetId,
+        kind: assetKindOf(before.kind),
+        assetName: before.name,
         projectId: before.projectId ?? "",
-        previousVersion: change.previousVersion,
-        previousContentHash: change.previousContentHash,
-        currentVersion: change.currentVersion,
-        currentContentHash: change.currentContentHash,
+        previousVersion: before.currentVersion,
+        previousContentHash: before.currentContentHash,
+        currentVersion: now.version,
+        currentContentHash: now.contentHash,
       },
       requestId,
     });
-    const rows = rowsOf(
-      await m.query(
-        `SELECT i.project_id, i.scene_id, i.segment_id, i.content_hash, COALESCE(v.version, 0) AS receipt_version
-           FROM staleness.segment_inputs i
-           LEFT JOIN staleness.asset_versions v ON v.asset_id = i.asset_id AND v.content_hash = i.content_hash
-          WHERE i.asset_id = $1 AND i.active`,
-        [change.assetId],
-      ),
+    await m.query(
+      `INSERT INTO staleness.detection_tasks (asset_id, previous_version, previous_content_hash, current_version, current_content_hash, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [before.assetId, before.currentVersion, before.currentContentHash, now.version, now.contentHash, requestId || currentRequestId() || ""],
     );
-    const inputs: AffectedInput[] = rows.map((r) => ({
-      projectId: r.project_id as string,
-      sceneId: (r.scene_id as string | null) ?? "",
-      segmentId: r.segment_id as string,
-      contentHash: r.content_hash as string,
-      receiptVersion: r.receipt_version as number,
-    }));
-    const detected = detectChanges(change, inputs);
-    const latencyMs = Math.max(0, Math.round(performance.now() - startedAt));
-    this.observeDetection?.(latencyMs / 1000);
-    for (const d of detected) {
-      d.detectionLatencyMs = latencyMs;
-      await enqueueEvent(m, {
-        schema: STALENESS_SCHEMA,
-        subject: detectedSubject(d.projectId),
-        eventSchema: StalenessDetectedSchema,
-        event: d,
-        requestId,
-      });
-    }
-    return detected;
   }
 }
