@@ -43,6 +43,8 @@ export class StalenessHub {
   }
 
   private deliver(data: Uint8Array, subject: string): void {
+    // A detection sends one event per project, each with up to thousands of ids: decode only for someone.
+    if (this.listeners.size === 0) return;
     let change: StalenessDetected;
     try {
       change = fromBinary(StalenessDetectedSchema, data);
