@@ -107,11 +107,15 @@ export async function floorReport(): Promise<{ run: FloorReport; sql: string; se
   return { sql, setup: [], run: (db, projectId) => db.query(sql, [projectId]) };
 }
 
-/** The detection statement PublishVersion runs in its transaction, read from services/staleness. $1: asset id. */
-export function floorDetectionSql(): Promise<string> {
-  return extract(
-    "services/staleness/src/persistence/asset-repository.ts",
-    /`(SELECT [si]\.project_id, [si]\.scene_id, [si]\.segment_id[\s\S]*?)`/,
-    "the detection query",
-  );
+/**
+ * The statement detection runs per affected project (after the change commits), from the built staleness service's
+ * exported `PROJECT_INPUTS_SQL`. $1: project id, $2: asset id.
+ */
+export async function floorDetectionSql(): Promise<string> {
+  const built = pathToFileURL(`${REPO_ROOT}services/staleness/dist/persistence/detection-repository.js`).href;
+  const mod = (await import(built)) as { PROJECT_INPUTS_SQL?: string };
+  if (typeof mod.PROJECT_INPUTS_SQL !== "string") {
+    throw new Error("services/staleness/dist/persistence/detection-repository.js exports no PROJECT_INPUTS_SQL; build first");
+  }
+  return mod.PROJECT_INPUTS_SQL;
 }

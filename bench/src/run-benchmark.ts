@@ -270,7 +270,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       "floor reverse LoRA": await explain(floorUsageSql(false, PAGE), [lora]),
       "floor reverse LoRA version": await explain(floorUsageSql(true, PAGE), [lora, loraOldHash]),
       "floor report, big project": await explain(report.sql, [bigProject], report.setup),
-      "floor detection query (popular LoRA)": await explain(detectionSql, [lora]),
+      "floor detection query (popular LoRA, big project)": await explain(detectionSql, [bigProject, lora]),
       "reference forward": await explain(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(1))]),
       "reference reverse LoRA": await explain(REFERENCE_REVERSE_LORA_SQL, [ref.versionRowsOf(lora), PAGE]),
       "reference reverse LoRA version": await explain(REFERENCE_REVERSE_LORA_VERSION_SQL, [ref.versionRowOf(lora, loraOldVersion), PAGE]),

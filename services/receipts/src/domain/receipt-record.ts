@@ -83,8 +83,23 @@ export function toSegmentMessage(s: SegmentRecord): Segment {
   });
 }
 
-/** Maps a stored receipt to the API message. */
+/** Messages already built, per record: a write builds one for its event and the same one answers the call. */
+const messages = new WeakMap<ReceiptRecord, Receipt>();
+
+/**
+ * Maps a stored receipt to the API message. Records are never mutated (a completion makes a new one), so the message
+ * of a record is built once and shared; callers must not mutate it either.
+ */
 export function toReceiptMessage(r: ReceiptRecord): Receipt {
+  let message = messages.get(r);
+  if (!message) {
+    message = buildReceiptMessage(r);
+    messages.set(r, message);
+  }
+  return message;
+}
+
+function buildReceiptMessage(r: ReceiptRecord): Receipt {
   const single = (role: InputRoleName) => r.inputs.find((i) => i.role === role);
   const variant = single("variant_image");
   return create(ReceiptSchema, {
