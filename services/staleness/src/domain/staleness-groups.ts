@@ -22,9 +22,12 @@ export interface StalenessGroupRow {
  */
 export type StaleGroupWithScenes = Omit<StalenessGroupRow, "affectedScenes"> & { sceneIds: string[] };
 
-/** `ids` without adjacent repeats (the order is kept, so a sorted list comes out distinct). */
-function withoutAdjacentRepeats(ids: readonly string[]): string[] {
-  return ids.filter((id, i) => i === 0 || id !== ids[i - 1]);
+/** `ids` without adjacent repeats (the order is kept, so a sorted list comes out distinct); `ids` itself when it has none. */
+function withoutAdjacentRepeats(ids: string[]): string[] {
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i] === ids[i - 1]) return ids.filter((id, k) => k === 0 || id !== ids[k - 1]);
+  }
+  return ids;
 }
 
 /**
