@@ -107,11 +107,14 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   const log = opts.logger.child({ component: "consumer", stream, durable: opts.durable });
   const filters = opts.filterSubjects.map((s) => subjectFor(opts.namespace, s));
   if (filters.length === 0) throw new Error(`startConsumer(${opts.durable}): filterSubjects is empty`);
-  // Messages held at once: the handlers in flight, or the batches in hand plus the next one filling.
-  const window = opts.handleBatch ? { pull: batchSize, inFlight: (concurrency + 1) * batchSize } : { pull: concurrency, inFlight: concurrency };
+  // Messages held at once: the handlers in flight, or the batches in hand plus the next one filling (and, on
+  // JetStream, one more pull on its way); the durable must let that many be unacknowledged.
+  const window = opts.handleBatch
+    ? { pull: batchSize, inFlight: (concurrency + 1) * batchSize, maxAckPending: (concurrency + 2) * batchSize }
+    : { pull: concurrency, inFlight: concurrency };
   const { source, lag, clientFilters } = isInProcessBus(opts.nc)
     ? inProcessSource(opts.nc, opts, filters, window.inFlight)
-    : await jetStreamSource(opts.nc, opts, filters, window.pull, maxDeliver, log);
+    : await jetStreamSource(opts.nc, opts, filters, window, maxDeliver, log);
 
   const contextOf = (m: Delivery, subject: string) => ({ subject, eventId: m.headers["Nats-Msg-Id"] ?? "", streamSeq: m.seq, attempt: m.deliveryCount });
 
@@ -186,14 +189,21 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
-  /** Takes each unit of work (a delivery or a batch) from `units` and runs it with at most `concurrency` in flight. */
+  /**
+   * Takes each unit of work (a delivery or a batch) from `units` and runs it with at most `concurrency` in flight. The
+   * next unit is taken only once there is room for it, so a batch keeps filling until it can be handled.
+   */
   const run = async <U>(units: AsyncIterable<U>, work: (u: U) => Promise<void>, handBack: (u: U) => void) => {
-    for await (const u of units) {
+    const iterator = units[Symbol.asyncIterator]();
+    for (;;) {
       while (inFlight.size >= concurrency) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
         });
       }
+      const next = await iterator.next();
+      if (next.done) break;
+      const u = next.value;
       // Pulled but not started when stop() came: hand it back at once rather than after ack_wait.
       if (stopping) {
         handBack(u);
@@ -277,7 +287,7 @@ async function jetStreamSource(
   nc: NatsConnection,
   opts: ConsumerOptions,
   filters: string[],
-  pullSize: number,
+  window: { pull: number; maxAckPending?: number },
   maxDeliver: number,
   log: Logger,
 ): Promise<Acquired> {
@@ -297,7 +307,13 @@ async function jetStreamSource(
   } else {
     throw new Error(`startConsumer(${opts.durable}): several filter subjects on ${stream} need nats-server 2.10 or later`);
   }
-  const updatable = { ...filterConfig, ack_wait: nanos(opts.ackWaitMs ?? 30_000), max_deliver: maxDeliver };
+  const updatable = {
+    ...filterConfig,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    max_deliver: maxDeliver,
+    // The server's default (1000) would starve a batch consumer with batches in flight.
+    ...(window.maxAckPending ? { max_ack_pending: window.maxAckPending } : {}),
+  };
   try {
     await jsm.consumers.info(stream, opts.durable);
     await jsm.consumers.update(stream, opts.durable, updatable);
@@ -313,7 +329,7 @@ async function jetStreamSource(
   }
   const consumer = await js.consumers.get(stream, opts.durable);
   // Pull no more than can run (or fill one batch), so waiting messages are not held (and their ack_wait spent) here.
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: pullSize });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: window.pull });
   return {
     source: {
       async *[Symbol.asyncIterator]() {

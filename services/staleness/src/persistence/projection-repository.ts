@@ -85,7 +85,6 @@ export class ProjectionRepository {
       // creates the row, fills in placement where only a supersession had recorded it, records the supersession, and
       // makes the batch's latest SUCCEEDED receipt of the segment current if it is later (by created_at, then
       // receipt_id, compared in SQL so receipt ids order by the database's collation as always) than the stored one.
-      // The promoted segments' inputs go. `segment_id = ANY(…)` gives the planner the index path whatever its estimates.
       const promoted = rowsOf(
         await m.query(
           `WITH latest AS (
@@ -119,11 +118,8 @@ export class ProjectionRepository {
              -- second, differently identified success event of one receipt, which the receipts service never sends.)
              SELECT w.segment_id, w.current_receipt_id FROM upserted w JOIN latest l
                  ON l.segment_id = w.segment_id AND l.receipt_id = w.current_receipt_id
-           ), replaced AS (
-             DELETE FROM staleness.segment_inputs i USING promoted p
-              WHERE i.segment_id = ANY($7::text[]) AND i.segment_id = p.segment_id
            )
-           SELECT current_receipt_id AS receipt_id FROM promoted`,
+           SELECT segment_id, current_receipt_id AS receipt_id FROM promoted`,
           [
             rows.map(([id]) => id),
             rows.map(([, x]) => x.projectId),
@@ -142,7 +138,11 @@ export class ProjectionRepository {
         const byReceipt = new Map(succeeded.map((r) => [r.receiptId, r]));
         const current = promoted.map((p) => byReceipt.get(p.receipt_id as string)!);
         const inputs = current.flatMap((r) => r.inputs.map((i) => ({ r, i })));
-        // Placement and the active flag come from the segment row, as written above.
+        // A statement of its own, after the upsert: its snapshot must include the inputs a concurrent batch committed
+        // while this one waited for the segment's lock, which the upsert's snapshot predates.
+        await m.query(`DELETE FROM staleness.segment_inputs WHERE segment_id = ANY($1::text[])`, [current.map((r) => r.segmentId)]);
+        // Placement and the active flag come from the segment row, as written above. (`segment_id = ANY(…)` gives the
+        // planner the index path whatever its row estimates.)
         await m.query(
           `INSERT INTO staleness.segment_inputs (segment_id, receipt_id, project_id, scene_id, active, role, position, asset_id, content_hash)
            SELECT u.segment_id, u.receipt_id, s.project_id, s.scene_id, s.superseded_by_segment_id IS NULL,
