@@ -4,7 +4,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import pg from "pg";
-import { AssetService, ReceiptService, StalenessService } from "@provenance/shared";
+import { AssetService, ReceiptService, StalenessService, encodeStringsNatively } from "@provenance/shared";
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } from "./dataset-shape.js";
 import { measureDetection } from "./detection-latency.js";
@@ -78,6 +78,8 @@ function plans(receipts: number) {
 /** Runs the benchmark end to end and returns the results (the caller writes them). */
 export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // The client encodes its requests as the services encode their answers (Node's UTF-8 encoder; same bytes).
+  encodeStringsNatively();
   setProgressEnabled(opts.progress ?? true);
   const runId = randomBytes(4).toString("hex");
   const dataset = new Dataset(shapeFor(opts.receipts));

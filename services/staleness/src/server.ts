@@ -1,6 +1,5 @@
 /** The staleness server: AssetService and StalenessService routes, health and the REST report on one port. Never listens itself. */
 import { create, toJson } from "@bufbuild/protobuf";
-import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
 import type { DataSource } from "typeorm";
 import {
   commonServerOptions,
@@ -29,19 +28,8 @@ export interface StalenessServerDeps extends CommonServerDeps {
   onCurrentChanged?: () => void;
 }
 
-/**
- * Makes protobuf-es encode strings with Node's own UTF-8 encoder (`Buffer.from`) instead of a WHATWG TextEncoder: the
- * same bytes (lone surrogates become U+FFFD in both), at about half the cost per string, which is what a report
- * listing ~100,000 segment ids spends most of its encoding time on. Process-wide, so once is enough.
- */
-function encodeStringsNatively(): void {
-  const encoding = getTextEncoding();
-  configureTextEncoding({ ...encoding, encodeUtf8: (text) => Buffer.from(text, "utf8") });
-}
-
 /** Creates the staleness server. */
 export function createServer(deps: StalenessServerDeps): ServiceServer {
-  encodeStringsNatively();
   const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.onCurrentChanged));
   const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
   return createServiceServer({

@@ -1,4 +1,5 @@
 export { createServiceServer } from "./service-server.js";
+export { encodeStringsNatively } from "./native-utf8.js";
 export { LIVENESS_SERVICE } from "./health.js";
 export type { ServiceServer, ServiceServerOptions } from "./service-server.js";
 export type { RestErrorBody, RestRequest, RestRoute } from "./rest-routes.js";

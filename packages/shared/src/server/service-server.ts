@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { applyCors, type CorsOptions } from "./cors.js";
+import { encodeStringsNatively } from "./native-utf8.js";
 import { HealthState, healthService } from "./health.js";
 import { registerReflection } from "./reflection.js";
 import { runWithRequestId } from "../logging/request-context.js";
@@ -96,6 +97,7 @@ function sleep(ms: number): Promise<void> {
 
 /** Creates a service's server: its routes, grpc.health.v1, reflection, /healthz, /readyz, /metrics and REST on one port. */
 export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
+  encodeStringsNatively();
   const logger = opts.logger;
   const health = new HealthState(new Set([...opts.services, Health.typeName]), opts.readiness ?? (async () => true), logger);
   const metrics = opts.metricsRegistry ?? new Registry();
