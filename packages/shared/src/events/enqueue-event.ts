@@ -1,5 +1,5 @@
 import { currentRequestId } from "../logging/request-context.js";
-import { randomUUID } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { EntityManager } from "typeorm";
@@ -64,7 +64,9 @@ export async function enqueueEvents<T extends DescMessage>(manager: EntityManage
   const ids: string[] = [];
   const payloads: Buffer[] = [];
   for (const event of args.events) {
-    const eventId = randomUUID();
+    // Time-ordered (UUIDv7): outbox and inbox keys grow at the right edge of their indexes instead of landing on
+    // random pages, which at millions of events is most of the insert cost.
+    const eventId = uuidv7();
     const message = create(eventSchema, event);
     Object.assign(message, { eventId, occurredAt, requestId });
     ids.push(eventId);

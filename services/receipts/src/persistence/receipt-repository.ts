@@ -1,5 +1,5 @@
 /** Every read and write of the receipts schema. SQL lives here and nowhere else. */
-import { randomUUID } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import type { DataSource, EntityManager } from "typeorm";
 import type { JsonObject } from "@bufbuild/protobuf";
 import {
@@ -207,7 +207,8 @@ export class ReceiptRepository {
           segs.map((s) => s.characterName), segs.map((s) => s.sequenceIndex), segs.map((s) => s.supersedesSegmentId),
         ],
       );
-      const receiptIds = drafts.map(() => randomUUID());
+      // Time-ordered ids (UUIDv7): new receipts and their inputs append to the primary keys' right edge.
+      const receiptIds = drafts.map(() => uuidv7());
       const inserted = rowsOf(
         await m.query(
           `INSERT INTO receipts.generation_receipts (
