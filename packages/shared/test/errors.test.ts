@@ -10,6 +10,7 @@ import {
   invalidArgument,
   notFound,
   toConnectError,
+  withFieldPrefix,
   unavailable,
   unavailableDependency,
 } from "../src/errors/index.js";
@@ -114,5 +115,28 @@ describe("httpStatusFor", () => {
     expect(codeName(Code.NotFound)).toBe("not_found");
     expect(codeName(Code.FailedPrecondition)).toBe("failed_precondition");
     expect(codeName(Code.Internal)).toBe("internal");
+  });
+});
+
+describe("withFieldPrefix", () => {
+  it("puts a batch entry in front of an INVALID_ARGUMENT's field and message, and leaves other errors alone", () => {
+    expect(withFieldPrefix("receipts[2].", () => 7)).toBe(7);
+    let caught: unknown;
+    try {
+      withFieldPrefix("receipts[2].", () => {
+        throw invalidArgument("loras[0].weight", "must be finite");
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DomainError);
+    expect((caught as DomainError).field).toBe("receipts[2].loras[0].weight");
+    expect((caught as DomainError).message).toBe("receipts[2].loras[0].weight: must be finite");
+    const other = notFound("receipt", "r-1");
+    expect(() =>
+      withFieldPrefix("receipts[2].", () => {
+        throw other;
+      }),
+    ).toThrow(other);
   });
 });

@@ -22,6 +22,22 @@ export function invalidArgument(field: string, message: string): DomainError {
   return new DomainError("invalid_argument", `${field}: ${message}`, { field });
 }
 
+/**
+ * Runs `f`; an INVALID_ARGUMENT it throws is re-thrown with its field under `prefix` (e.g. `receipts[3].` for an entry
+ * of a batch request: `model.content_hash` becomes `receipts[3].model.content_hash`). Other errors pass unchanged.
+ */
+export function withFieldPrefix<T>(prefix: string, f: () => T): T {
+  if (prefix === "") return f();
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof DomainError && err.code === "invalid_argument" && err.field !== undefined) {
+      throw invalidArgument(`${prefix}${err.field}`, err.message.slice(err.field.length + 2));
+    }
+    throw err;
+  }
+}
+
 /** An unknown id: `notFound("receipt", "r-1")` reads `receipt "r-1" not found`. */
 export function notFound(what: string, id: string): DomainError {
   return new DomainError("not_found", `${what} "${id}" not found`);

@@ -6,6 +6,7 @@ export {
   isDomainError,
   notFound,
   unavailable,
+  withFieldPrefix,
 } from "./domain-error.js";
 export type { DomainErrorCode } from "./domain-error.js";
 export {

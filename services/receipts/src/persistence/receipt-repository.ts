@@ -5,13 +5,13 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import {
   ReceiptCompletedSchema,
   ReceiptCreatedSchema,
-  DomainError,
   alreadyExists,
   enqueueEvents,
   failedPrecondition,
   invalidArgument,
   notFound,
   rowsOf,
+  withFieldPrefix,
   type Row,
 } from "@provenance/shared";
 import type { InputRoleName, InputRow, ReceiptDraft } from "../domain/new-receipt.js";
@@ -48,19 +48,6 @@ export interface Completion {
   outputHash: string | null;
   /** The duration from the stored start; throws INVALID_ARGUMENT when the completion is before it. */
   durationOf: (startedAt: Date) => number;
-}
-
-/** Runs `f`, naming a batch entry in the field of an INVALID_ARGUMENT it throws. */
-export function prefixed<T>(prefix: string, f: () => T): T {
-  if (prefix === "") return f();
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof DomainError && err.code === "invalid_argument" && err.field !== undefined) {
-      throw invalidArgument(`${prefix}${err.field}`, err.message.slice(err.field.length + 2));
-    }
-    throw err;
-  }
 }
 
 /** Where a page of usage ends: the last row's sort key. */
@@ -400,7 +387,7 @@ export class ReceiptRepository {
         if (current.status !== "RUNNING") {
           throw failedPrecondition(`${entry(i)}receipt ${c.receiptId} is already completed (${current.status}); receipts are immutable`);
         }
-        const durationMs = prefixed(entry(i), () => c.durationOf(current.generationStartedAt));
+        const durationMs = withFieldPrefix(entry(i), () => c.durationOf(current.generationStartedAt));
         const receipt: ReceiptRecord = {
           ...current,
           status: c.status,

@@ -29,10 +29,11 @@ import {
   type GetReceiptRequest,
   type GetSegmentProvenanceRequest,
   type ReceiptService,
+  withFieldPrefix,
 } from "@provenance/shared";
 import { draftReceipt, generationDurationMs, type InputRoleName } from "../domain/new-receipt.js";
 import { inputRoleOf, receiptStatusOf, toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js";
-import { prefixed, type Completion, type ReceiptRepository, type UsageCursor } from "../persistence/receipt-repository.js";
+import type { Completion, ReceiptRepository, UsageCursor } from "../persistence/receipt-repository.js";
 import type { AssetVersionLookup } from "./asset-versions.js";
 
 const ROLES: readonly InputRoleName[] = ["source_image", "variant_image", "workflow", "model", "lora"];
@@ -94,7 +95,7 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
 
   async createReceipts(req: CreateReceiptsRequest, ctx: HandlerContext) {
     distinct(req.receipts.map((r) => r.idempotencyKey), "idempotency_key");
-    const drafts = req.receipts.map((r, i) => prefixed(entry(i), () => draftReceipt(r)));
+    const drafts = req.receipts.map((r, i) => withFieldPrefix(entry(i), () => draftReceipt(r)));
     const results = await this.receipts.createMany(drafts, ctx.values.get(requestIdKey), entry);
     return create(CreateReceiptsResponseSchema, {
       results: results.map(({ receipt, created }) => ({ receipt: toReceiptMessage(receipt), created })),
