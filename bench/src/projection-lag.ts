@@ -13,7 +13,7 @@ export const PROJECTION_DURABLE = "staleness-receipt-projection";
 export async function projectionBacklog(nc: NatsConnection, namespace: string, db: pg.Pool): Promise<{ outbox: number; lag: number }> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.consumers.info(streamName(namespace, "PROVENANCE"), PROJECTION_DURABLE);
-  const { rows } = await db.query(`SELECT count(*)::int AS n FROM receipts.outbox WHERE published_at IS NULL`);
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM receipts.outbox`);
   return { outbox: rows[0].n as number, lag: info.num_pending + info.num_ack_pending };
 }
 

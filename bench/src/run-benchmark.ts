@@ -77,7 +77,13 @@ function plans(receipts: number) {
 
 /** Runs the benchmark end to end and returns the results (the caller writes them). */
 export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const startedMs = Date.now();
+  // Each line carries the time since the start, so a run's log shows what each phase cost.
+  const elapsed = () => {
+    const s = Math.round((Date.now() - startedMs) / 1000);
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  };
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[${elapsed()}] ${line}\n`));
   // The client encodes its requests as the services encode their answers (Node's UTF-8 encoder; same bytes).
   encodeStringsNatively();
   setProgressEnabled(opts.progress ?? true);

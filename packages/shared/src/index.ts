@@ -33,6 +33,7 @@ export {
   markProcessed,
   markProcessedMany,
   outboxChannel,
+  outboxDeletesRelayedMigration,
   outboxGrantsMigration,
   outboxMigration,
   startConsumer,

@@ -231,14 +231,16 @@ describe("durable consumers", () => {
           seen.push(currentRequestId());
         },
       });
-      await runWithRequestId("req-42", () =>
-        h.ds.transaction((tx) =>
-          enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-rid" } } }),
-        ),
+      // The row as committed (the relay deletes it once published).
+      const row = await runWithRequestId("req-42", () =>
+        h.ds.transaction(async (tx) => {
+          await enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-rid" } } });
+          const [r] = await tx.query(`SELECT headers FROM ${SCHEMA}.outbox ORDER BY seq DESC LIMIT 1`);
+          return r as { headers: Record<string, string> };
+        }),
       );
       await eventually(() => seen.length === 1);
       expect(seen).toEqual(["req-42"]);
-      const [row] = await h.ds.query(`SELECT headers FROM ${SCHEMA}.outbox ORDER BY seq DESC LIMIT 1`);
       expect(row.headers["X-Request-Id"]).toBe("req-42");
     } finally {
       await relay.stop();

@@ -5,7 +5,7 @@ import { OutboxRelay, enqueueEvent, ensureStreams, markProcessed, startConsumer 
 import { connectEvents } from "../src/events/event-connection.js";
 import { InProcessBus } from "../src/events/in-process-bus.js";
 import { currentRequestId, runWithRequestId } from "../src/logging/request-context.js";
-import { SCHEMA, eventually, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
+import { SCHEMA, eventually, restoreOutboxRows, startOutboxHarness, testLogger, type OutboxHarness, type OutboxRows } from "./outbox-harness.js";
 
 let h: OutboxHarness;
 beforeAll(async () => {
@@ -49,18 +49,23 @@ describe("the outbox over the in-process bus (npm start without NATS)", () => {
       },
     });
     try {
-      await runWithRequestId("req-bus", () =>
+      // The rows as committed, to put back below.
+      const committed: OutboxRows = await runWithRequestId("req-bus", () =>
         h.ds.transaction(async (tx) => {
           for (const id of ["r1", "r2", "r3"]) {
             await enqueueEvent(tx, { schema: SCHEMA, subject: "provenance.receipt.created", eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: id } } });
           }
+          return tx.query(`SELECT id, seq::text AS seq, subject, payload, headers FROM ${SCHEMA}.outbox ORDER BY seq`);
         }),
       );
+      expect(committed).toHaveLength(3);
       await eventually(async () => applied.length === 3 && (await consumer.lag()) === 0);
       expect(applied.map((a) => a.id).sort()).toEqual(["r1", "r2", "r3"]);
       expect(applied.every((a) => a.requestId === "req-bus")).toBe(true);
-      // A relay that republishes (crash between publish and mark) changes nothing.
-      await h.sql.query(`UPDATE ${SCHEMA}.outbox SET published_at = NULL`);
+      // A relay that republishes (crash between publish and delete) changes nothing.
+      await eventually(async () => (await relay.backlog()) === 0);
+      await restoreOutboxRows(h.sql, committed);
+      expect(await relay.backlog()).toBe(3);
       await relay.relayOnce();
       await new Promise((r) => setTimeout(r, 50));
       expect(applied).toHaveLength(3);

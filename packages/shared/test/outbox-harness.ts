@@ -4,7 +4,7 @@ import pg from "pg";
 import type { DataSource, MigrationInterface, QueryRunner } from "typeorm";
 import { pino } from "pino";
 import { ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
-import { outboxMigration } from "../src/events/index.js";
+import { outboxDeletesRelayedMigration, outboxMigration } from "../src/events/index.js";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../src/testing/index.js";
 
 export const SCHEMA = "svc";
@@ -17,7 +17,6 @@ function grantsMigration(role: string) {
       await q.query(`CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)`);
       await ensureRole(q, role);
       await q.query(`GRANT SELECT, INSERT ON items, outbox, inbox TO "${role}"`);
-      await q.query(`GRANT UPDATE (published_at) ON outbox TO "${role}"`);
       await q.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${SCHEMA} TO "${role}"`);
     }
     async down(): Promise<void> {}
@@ -40,7 +39,7 @@ export const testLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 export async function startOutboxHarness(): Promise<OutboxHarness> {
   const db = await createTestDatabase("outbox_test");
   const role = `t_svc_${randomBytes(4).toString("hex")}`;
-  const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role)], appRole: role };
+  const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role), outboxDeletesRelayedMigration(SCHEMA, role, "SvcOutboxDeletesRelayed1710000000001")], appRole: role };
   await migrateDatabase(opts);
   const ds = await openDatabase(opts);
   const nats = await createTestNats();
@@ -71,5 +70,30 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Outbox rows as stored, to put back later. */
+export type OutboxRows = { id: string; seq: string; subject: string; payload: Buffer; headers: unknown }[];
+
+/** Copies the outbox rows with these ids (all when omitted), so a test can put them back after the relay deleted them. */
+export async function copyOutboxRows(sql: pg.Client, ids?: string[]): Promise<OutboxRows> {
+  const { rows } = await sql.query(
+    `SELECT id, seq::text AS seq, subject, payload, headers FROM ${SCHEMA}.outbox WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) ORDER BY seq`,
+    [ids ?? null],
+  );
+  return rows as OutboxRows;
+}
+
+/** Puts copied rows back as they were, as a relay that published them but crashed before its delete committed leaves them. */
+export async function restoreOutboxRows(sql: pg.Client, rows: OutboxRows): Promise<void> {
+  for (const r of rows) {
+    await sql.query(`INSERT INTO ${SCHEMA}.outbox (id, seq, subject, payload, headers) VALUES ($1, $2, $3, $4, $5)`, [
+      r.id,
+      r.seq,
+      r.subject,
+      r.payload,
+      r.headers,
+    ]);
   }
 }

@@ -12,7 +12,7 @@ import {
   subjectFor,
 } from "../src/events/index.js";
 import { collectMessages, createTestNamespace } from "../src/testing/index.js";
-import { SCHEMA, eventually, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
+import { SCHEMA, copyOutboxRows, eventually, restoreOutboxRows, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
 
 const SUBJECT = "provenance.receipt.created";
 
@@ -109,6 +109,17 @@ describe("transactional outbox and relay", () => {
     expect(await onStream()).toEqual([]);
   });
 
+  it("never lets the service change an outbox row: written once, deleted once by the relay", async () => {
+    const [id] = await enqueueMany(1);
+    // The app role may lock rows (PostgreSQL asks UPDATE privilege for FOR UPDATE) but not change them.
+    await expect(h.ds.query(`UPDATE ${SCHEMA}.outbox SET id = id WHERE id = $1`, [id])).rejects.toThrow(/never updated/);
+    await expect(h.ds.query(`UPDATE ${SCHEMA}.outbox SET subject = 'x' WHERE id = $1`, [id])).rejects.toThrow(/permission denied/);
+    const r = relay();
+    expect(await r.relayOnce()).toBe(1);
+    expect(await r.backlog()).toBe(0);
+    expect((await onStream(1)).map((m) => m.msgId)).toContain(id);
+  });
+
   it("relays N events as exactly N messages, Nats-Msg-Id = event id, woken by the commit's NOTIFY", async () => {
     const r = relay({ pollIntervalMs: 60_000 }); // polling off for the test: only NOTIFY can wake it
     await r.start();
@@ -132,13 +143,18 @@ describe("transactional outbox and relay", () => {
     await r.stop();
   });
 
-  it("re-publishes after a crash between publish and mark without doubling a message", async () => {
+  it("re-publishes after a crash between publish and delete without doubling a message", async () => {
     const ids = await enqueueMany(30);
+    const relayed = await copyOutboxRows(h.sql, ids.slice(0, 20));
     const r = relay({ batchSize: 10 });
     expect(await r.relayOnce()).toBe(10);
     expect(await r.relayOnce()).toBe(10);
-    // The crash: these were published but their marks were lost.
-    await h.sql.query(`UPDATE ${SCHEMA}.outbox SET published_at = NULL WHERE id = ANY($1::uuid[])`, [ids.slice(0, 20)]);
+    // Relayed rows are gone from the outbox: JetStream has them.
+    expect(await r.backlog()).toBe(10);
+    const left = await h.sql.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox WHERE id = ANY($1::uuid[])`, [ids.slice(0, 20)]);
+    expect(left.rows[0].n).toBe(0);
+    // The crash: these were published but their deletes were lost.
+    await restoreOutboxRows(h.sql, relayed);
     expect(await r.backlog()).toBe(30);
     await r.start();
     await eventually(async () => (await r.backlog()) === 0);

@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptStatus, computeInputsHash } from "@provenance/shared";
 import { collectMessages } from "@provenance/shared/testing";
-import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
+import { countRows, enqueuedEvents, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 let h: ReceiptsHarness;
 
@@ -26,8 +26,10 @@ async function failure(p: Promise<unknown>): Promise<{ code: Code; message: stri
   throw new Error("expected the call to fail");
 }
 
+/** Rows of each table, and events ever enqueued (the relay deletes what it published, so not the outbox's rows). */
 async function counts(): Promise<number[]> {
-  return Promise.all((["segments", "generation_receipts", "receipt_inputs", "outbox"] as const).map((t) => countRows(h.sql, t)));
+  const rows = await Promise.all((["segments", "generation_receipts", "receipt_inputs"] as const).map((t) => countRows(h.sql, t)));
+  return [...rows, await enqueuedEvents(h)];
 }
 
 const completedAt = timestampFromDate(new Date("2026-11-21T10:05:00Z"));

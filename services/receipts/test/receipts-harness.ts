@@ -10,6 +10,8 @@ import {
   ReceiptService,
   createLogger,
   loadConfig,
+  streamName,
+  subjectFor,
   type CreateReceiptRequest,
   type ServiceConfig,
 } from "@provenance/shared";
@@ -108,7 +110,22 @@ export function receiptRequest(overrides: Partial<ReceiptInit> = {}): CreateRece
 }
 
 /** Counts rows of a receipts table. */
-export async function countRows(sql: pg.Client, table: "segments" | "generation_receipts" | "receipt_inputs" | "outbox"): Promise<number> {
+export async function countRows(sql: pg.Client, table: "segments" | "generation_receipts" | "receipt_inputs"): Promise<number> {
   const res = await sql.query(`SELECT count(*)::int AS n FROM receipts.${table}`);
   return res.rows[0].n as number;
+}
+
+/**
+ * How many receipt events were ever committed: once the relay has drained the outbox (it deletes what it published),
+ * the number of receipt events on the stream.
+ */
+export async function enqueuedEvents(h: ReceiptsHarness): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while ((await h.sql.query(`SELECT count(*)::int AS n FROM receipts.outbox`)).rows[0].n > 0) {
+    if (Date.now() > deadline) throw new Error("the receipts outbox did not drain in 10 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const filter = subjectFor(h.nats.namespace, "provenance.receipt.>");
+  const info = await h.nats.jsm.streams.info(streamName(h.nats.namespace, "PROVENANCE"), { subjects_filter: filter });
+  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
 }

@@ -4,7 +4,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputRole, ReceiptStatus } from "@provenance/shared";
-import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
+import { countRows, enqueuedEvents, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 let h: ReceiptsHarness;
 const versions = new Map<string, string>([
@@ -124,11 +124,11 @@ describe("CreateReceipt", () => {
   ];
   for (const [field, overrides] of invalid) {
     it(`rejects a bad ${field} with INVALID_ARGUMENT naming it, writing nothing`, async () => {
-      const before = await Promise.all([countRows(h.sql, "segments"), countRows(h.sql, "generation_receipts"), countRows(h.sql, "outbox")]);
+      const before = await Promise.all([countRows(h.sql, "segments"), countRows(h.sql, "generation_receipts"), enqueuedEvents(h)]);
       const err = await codeOf(h.client.createReceipt(receiptRequest(overrides)));
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.message).toContain(field);
-      const after = await Promise.all([countRows(h.sql, "segments"), countRows(h.sql, "generation_receipts"), countRows(h.sql, "outbox")]);
+      const after = await Promise.all([countRows(h.sql, "segments"), countRows(h.sql, "generation_receipts"), enqueuedEvents(h)]);
       expect(after).toEqual(before);
     });
   }

@@ -112,9 +112,9 @@ export async function startLoop(): Promise<LoopHarness> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const unrelayed = await count(`SELECT
-            (SELECT count(*) FROM receipts.outbox WHERE published_at IS NULL)
-          + (SELECT count(*) FROM staleness.outbox WHERE published_at IS NULL)
-          + (SELECT count(*) FROM regeneration.outbox WHERE published_at IS NULL) AS n`);
+            (SELECT count(*) FROM receipts.outbox)
+          + (SELECT count(*) FROM staleness.outbox)
+          + (SELECT count(*) FROM regeneration.outbox) AS n`);
         const lags = [
           h.staleness ? await h.staleness.projectionLag() : 0,
           await h.regeneration.lifecycleLag(),

@@ -93,7 +93,7 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean; stal
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const unrelayed = h.receipts
-          ? ((await sql.query(`SELECT count(*)::int AS n FROM receipts.outbox WHERE published_at IS NULL`)).rows[0].n as number)
+          ? ((await sql.query(`SELECT count(*)::int AS n FROM receipts.outbox`)).rows[0].n as number)
           : 0;
         const lag = h.staleness ? await h.staleness.projectionLag() : 0;
         if (unrelayed === 0 && lag === 0) return;

@@ -5,4 +5,5 @@ export { openDatabase, checkDatabase } from "./open-database.js";
 export { ensureRole } from "./ensure-role.js";
 export { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
 export { rowsOf } from "./sql-rows.js";
+export { useKeyedPlans } from "./keyed-plans.js";
 export type { Row } from "./sql-rows.js";

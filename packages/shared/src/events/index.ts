@@ -3,7 +3,7 @@ export { streamName, subjectFor, stripNamespace, subjectMatches, STREAM_SUBJECTS
 export type { StreamKind } from "./subjects.js";
 export { ensureStreams, streamConfig, DUPLICATE_WINDOW_MS } from "./streams.js";
 export { connectNats } from "./nats-connection.js";
-export { outboxGrantsMigration, outboxMigration, OUTBOX_MIGRATION_NAME } from "./outbox-migration.js";
+export { outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration, OUTBOX_MIGRATION_NAME } from "./outbox-migration.js";
 export { enqueueEvent, enqueueEvents, outboxChannel, EVENT_REQUEST_ID_HEADER } from "./enqueue-event.js";
 export type { EnqueueEventArgs, EnqueueEventsArgs } from "./enqueue-event.js";
 export { OutboxRelay } from "./outbox-relay.js";

@@ -75,3 +75,50 @@ export function outboxGrantsMigration(schema: string, role: string, name: string
   Object.defineProperty(migration, "name", { value: name });
   return migration;
 }
+
+/**
+ * A migration class making the relay delete what it has relayed instead of marking it: JetStream holds a relayed event
+ * (the stream is the log; a receipt's state is in its own tables), so keeping the row only doubled every event's bytes
+ * and, through the non-HOT `published_at` update, wrote each payload a second time with new index entries. Rows already
+ * relayed are removed, `published_at` and its partial index go, and `role` may delete. Every row left is waiting;
+ * `seq`'s unique index keeps the relay's order. The relay still claims rows with FOR UPDATE SKIP LOCKED, which
+ * PostgreSQL allows only with UPDATE privilege on some column, so `role` keeps UPDATE on `id` and a trigger rejects
+ * every update: an outbox row is written once and deleted once. Runs after {@link outboxGrantsMigration}.
+ */
+export function outboxDeletesRelayedMigration(schema: string, role: string, name: string): MigrationClass {
+  if (!/\d{13}$/.test(name)) throw new Error(`outboxDeletesRelayedMigration: name "${name}" must end in a 13-digit timestamp`);
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(role);
+  const migration = class implements MigrationInterface {
+    name = name;
+
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`
+        DELETE FROM ${s}.outbox WHERE published_at IS NOT NULL;
+        DROP INDEX ${s}.outbox_unpublished_idx;
+        ALTER TABLE ${s}.outbox DROP COLUMN published_at;
+        GRANT DELETE, UPDATE (id) ON ${s}.outbox TO ${r};
+        CREATE FUNCTION ${s}.outbox_reject_update() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'outbox rows are never updated: the relay deletes what JetStream acknowledged'
+            USING ERRCODE = 'P0001', HINT = 'outbox_immutable';
+        END $$;
+        CREATE TRIGGER outbox_no_update BEFORE UPDATE ON ${s}.outbox
+          FOR EACH ROW EXECUTE FUNCTION ${s}.outbox_reject_update();
+      `);
+    }
+
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`
+        DROP TRIGGER outbox_no_update ON ${s}.outbox;
+        DROP FUNCTION ${s}.outbox_reject_update();
+        REVOKE DELETE, UPDATE (id) ON ${s}.outbox FROM ${r};
+        ALTER TABLE ${s}.outbox ADD COLUMN published_at timestamptz;
+        CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (seq) WHERE published_at IS NULL;
+        GRANT UPDATE (published_at) ON ${s}.outbox TO ${r};
+      `);
+    }
+  };
+  Object.defineProperty(migration, "name", { value: name });
+  return migration;
+}

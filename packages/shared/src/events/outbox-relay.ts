@@ -40,8 +40,9 @@ const LISTENER_RETRY_MS = 1_000;
 /**
  * Relays committed outbox rows to JetStream, in `seq` order, with the event id as Nats-Msg-Id:
  * woken by NOTIFY `<schema>_outbox` and by a poll. Rows are claimed with FOR UPDATE SKIP LOCKED
- * (replicas never race) and marked published only after JetStream acked them; a crash in between
- * re-publishes the same id, which JetStream drops as a duplicate. When NATS is down it backs off.
+ * (replicas never race) and deleted only after JetStream acked them (the stream now holds the event);
+ * a crash in between re-publishes the same id, which JetStream drops as a duplicate. When NATS is
+ * down it backs off.
  */
 export class OutboxRelay {
   private readonly js: JetStreamClient | undefined;
@@ -97,13 +98,12 @@ export class OutboxRelay {
     this.log.info("outbox relay stopped");
   }
 
-  /** Publishes one batch of unpublished rows and marks them; returns how many were published (for tests). */
+  /** Publishes one batch of waiting rows and deletes them; returns how many were published (for tests). */
   async relayOnce(): Promise<number> {
     let failure: unknown;
     const published = await this.opts.dataSource.transaction(async (m) => {
       const rows: OutboxRow[] = await m.query(
-        `SELECT id, subject, payload, headers FROM ${this.table}
-         WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT id, subject, payload, headers FROM ${this.table} ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
@@ -113,18 +113,18 @@ export class OutboxRelay {
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       failure = rejected?.reason;
       if (done.length > 0) {
-        await m.query(`UPDATE ${this.table} SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
+        await m.query(`DELETE FROM ${this.table} WHERE id = ANY($1::uuid[])`, [done]);
       }
       return done.length;
     });
-    // Thrown after the commit, so what did get published stays marked.
+    // Thrown after the commit, so what did get published stays deleted.
     if (failure !== undefined) throw failure;
     return published;
   }
 
   /** How many outbox rows are not yet published. */
   async backlog(): Promise<number> {
-    const [row] = (await this.opts.dataSource.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE published_at IS NULL`)) as {
+    const [row] = (await this.opts.dataSource.query(`SELECT count(*)::int AS n FROM ${this.table}`)) as {
       n: number;
     }[];
     return row?.n ?? 0;

@@ -11,6 +11,7 @@ import {
   invalidArgument,
   notFound,
   rowsOf,
+  useKeyedPlans,
   withFieldPrefix,
   type Row,
 } from "@provenance/shared";
@@ -182,6 +183,7 @@ export class ReceiptRepository {
   async createMany(drafts: ReceiptDraft[], requestId?: string, entry: (i: number) => string = () => ""): Promise<CreateResult[]> {
     if (drafts.length === 0) return [];
     return this.ds.transaction(async (m) => {
+      await useKeyedPlans(m);
       await this.checkSupersedes(m, drafts, entry);
       const segs = drafts.map((d) => d.segment);
       await m.query(
@@ -372,6 +374,7 @@ export class ReceiptRepository {
       if (!isReceiptId(c.receiptId)) throw notFound("receipt", c.receiptId);
     });
     return this.ds.transaction(async (m) => {
+      await useKeyedPlans(m);
       const locked = await this.load(
         m,
         "r.receipt_id = ANY($1::uuid[])",

@@ -1,6 +1,6 @@
 /** The projection of segment inputs: every write it makes, applied once per receipt event, many events per transaction. */
 import type { DataSource } from "typeorm";
-import { markProcessedMany, rowsOf } from "@provenance/shared";
+import { markProcessedMany, rowsOf, useKeyedPlans } from "@provenance/shared";
 import type { ProjectedReceipt } from "../domain/projected-receipt.js";
 import { STALENESS_SCHEMA } from "./asset-repository.js";
 
@@ -46,13 +46,10 @@ export class ProjectionRepository {
   async applyBatch(events: readonly ProjectionEvent[]): Promise<ApplyOutcome[]> {
     if (events.length === 0) return [];
     return this.ds.transaction(async (m) => {
-      // Every statement here is a keyed lookup or write of at most a batch of rows. During a bulk load the tables
-      // grow much faster than autovacuum re-analyzes them, and with stale statistics the planner estimated a batch's
-      // `segment_id = ANY($1)` at ~1.5M rows and chose a sequential scan of all inputs (~600 ms per batch at a
-      // million receipts, measured with EXPLAIN ANALYZE on the bench database), which stalled the projection.
-      // Keyed plans are right whatever the estimates; JIT is never worth it for a batch.
-      await m.query(`SET LOCAL enable_seqscan = off`);
-      await m.query(`SET LOCAL jit = off`);
+      // Every statement here is a keyed lookup or write of at most a batch of rows. With stale statistics the planner
+      // estimated a batch's `segment_id = ANY($1)` at ~1.5M rows and chose a sequential scan of all inputs (~600 ms per
+      // batch at a million receipts, measured with EXPLAIN ANALYZE on the bench database), which stalled the projection.
+      await useKeyedPlans(m);
       const fresh = await markProcessedMany(
         m,
         STALENESS_SCHEMA,
