@@ -1,37 +1,12 @@
 /**
- * The floor: our services' own SQL run straight on PostgreSQL, without gRPC, handlers or mapping. The staleness
- * statements are read from the service source at run time so they cannot drift; the receipts statements are
- * assembled in the service from fragments, so they are reproduced here as the repository builds them for these calls.
+ * The floor: our services' own SQL run straight on PostgreSQL, without gRPC, handlers or mapping. The forward, report
+ * and detection statements are imported from the built services at run time so they cannot drift; reverse usage is
+ * assembled in the service from fragments, so it is reproduced here as the repository builds it for these calls.
  */
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import type pg from "pg";
 import { REPO_ROOT } from "./service-processes.js";
-
-/** ReceiptRepository.segmentHistory: the segment row (statement 1 of 3). */
-export const FLOOR_FORWARD_SEGMENT_SQL = `
-  SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
-         superseded_by_segment_id, created_at AS segment_created_at
-    FROM receipts.segments WHERE segment_id = $1`;
-
-/** ReceiptRepository.load for "r.segment_id = $1" (statement 2 of 3). */
-export const FLOOR_FORWARD_RECEIPTS_SQL = `
-  SELECT r.receipt_id, r.seq, r.workflow_version, r.prompt_text, r.negative_prompt, r.cfg_scale, r.seed::text AS seed,
-         r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
-         r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash,
-         r.regeneration_job_id, r.supersedes_segment_id AS r_supersedes_segment_id, r.idempotency_key,
-         r.request_fingerprint, r.created_at,
-         s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
-         s.superseded_by_segment_id, s.created_at AS segment_created_at
-    FROM receipts.generation_receipts r
-    JOIN receipts.segments s ON s.segment_id = r.segment_id
-   WHERE r.segment_id = $1
-   ORDER BY r.seq DESC`;
-
-/** ReceiptRepository.load: the inputs of those receipts (statement 3 of 3). */
-export const FLOOR_FORWARD_INPUTS_SQL = `
-  SELECT receipt_id, role, position, asset_id, content_hash, version, weight
-    FROM receipts.receipt_inputs WHERE receipt_id = ANY($1::uuid[])`;
 
 /** ReceiptRepository.usage, first page: $1 asset, $2 content hash or NULL (the version filter, resolved). */
 export function floorUsageSql(withHash: boolean, limit: number): string {
@@ -48,18 +23,24 @@ export function floorUsageSql(withHash: boolean, limit: number): string {
    ORDER BY i.receipt_seq DESC, i.role DESC, i.position DESC`;
 }
 
-/** Runs the three statements of GetSegmentProvenance on one connection, as the service does. */
-export async function floorForward(db: pg.Pool, segmentId: string): Promise<number> {
-  const c = await db.connect();
-  try {
-    const seg = await c.query(FLOOR_FORWARD_SEGMENT_SQL, [segmentId]);
-    if (seg.rowCount === 0) throw new Error(`no segment ${segmentId}`);
-    const receipts = await c.query(FLOOR_FORWARD_RECEIPTS_SQL, [segmentId]);
-    const inputs = await c.query(FLOOR_FORWARD_INPUTS_SQL, [receipts.rows.map((r) => r.receipt_id)]);
-    return inputs.rowCount ?? 0;
-  } finally {
-    c.release();
+/**
+ * GetSegmentProvenance's statement, from the built receipts service the bench runs (services/receipts/dist): its
+ * exported `SEGMENT_HISTORY_SQL`. $1: segment id.
+ */
+export async function floorForwardSql(): Promise<string> {
+  const built = pathToFileURL(`${REPO_ROOT}services/receipts/dist/persistence/receipt-repository.js`).href;
+  const mod = (await import(built)) as { SEGMENT_HISTORY_SQL?: string };
+  if (typeof mod.SEGMENT_HISTORY_SQL !== "string") {
+    throw new Error("services/receipts/dist/persistence/receipt-repository.js exports no SEGMENT_HISTORY_SQL; build first");
   }
+  return mod.SEGMENT_HISTORY_SQL;
+}
+
+/** Runs GetSegmentProvenance's statement bare; returns the number of receipts. */
+export async function floorForward(db: pg.Pool, sql: string, segmentId: string): Promise<number> {
+  const res = await db.query(sql, [segmentId]);
+  if (res.rowCount === 0) throw new Error(`no segment ${segmentId}`);
+  return res.rowCount ?? 0;
 }
 
 async function extract(file: string, pattern: RegExp, what: string): Promise<string> {

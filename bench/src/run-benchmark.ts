@@ -8,7 +8,7 @@ import { AssetService, ReceiptService, StalenessService, encodeStringsNatively }
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } from "./dataset-shape.js";
 import { measureDetection } from "./detection-latency.js";
-import { FLOOR_FORWARD_RECEIPTS_SQL, floorDetectionSql, floorForward, floorReport, floorUsageSql } from "./floor-queries.js";
+import { floorDetectionSql, floorForward, floorForwardSql, floorReport, floorUsageSql } from "./floor-queries.js";
 import { measureAtRate, measureClosedLoop, type ClosedLoopPlan } from "./latency-stats.js";
 import { loadAssets, loadReceipts, writeReceipt, writeReceiptBatch } from "./loader.js";
 import { CpuMeter } from "./cpu-meter.js";
@@ -96,6 +96,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
   // The services' own SQL for the floor, read before anything is loaded so a mismatch fails fast.
   const report = await floorReport();
   const detectionSql = await floorDetectionSql();
+  const forwardSql = await floorForwardSql();
   const code = await codeVersion();
   const database = await createTestDatabase("bench");
   const nats = await createTestNats();
@@ -197,7 +198,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       plan.forward,
       plan.forward,
       (i) => receiptClient.getSegmentProvenance({ segmentId: seg(i) }),
-      (i) => floorForward(db, seg(i)),
+      (i) => floorForward(db, forwardSql, seg(i)),
       (i) => refPool.query(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(i))]),
     );
     await compare(
@@ -274,7 +275,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       }
     };
     const plansText: Record<string, string> = {
-      "floor forward (receipts of a segment)": await explain(FLOOR_FORWARD_RECEIPTS_SQL, [seg(1)]),
+      "floor forward (GetSegmentProvenance's statement)": await explain(forwardSql, [seg(1)]),
       "floor reverse LoRA": await explain(floorUsageSql(false, PAGE), [lora]),
       "floor reverse LoRA version": await explain(floorUsageSql(true, PAGE), [lora, loraOldHash]),
       "floor report, big project": await explain(report.sql, [bigProject], report.setup),

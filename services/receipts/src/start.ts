@@ -36,6 +36,7 @@ export async function startReceipts(
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
+      compressMinBytes: config.compressMinBytes,
       assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl),
     });
     return await runtime.listen(server);

@@ -56,6 +56,7 @@ export async function startRegeneration(
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
+      compressMinBytes: config.compressMinBytes,
       sources: overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl }),
     });
     const running = await runtime.listen(server);

@@ -71,6 +71,7 @@ export async function startStaleness(
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
+      compressMinBytes: config.compressMinBytes,
       onCurrentChanged: () => detector.wake(),
     });
     const running = await runtime.listen(server);

@@ -14,18 +14,21 @@ export interface CommonServerDeps {
   metrics?: Registry;
   /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
   corsOrigins?: readonly string[] | "*";
+  /** Smallest response compressed (ServiceConfig.compressMinBytes; default: none). */
+  compressMinBytes?: number;
 }
 
 /** Logger, readiness, metrics, CORS, and the interceptors: errors mapped outermost, then the rule tables. */
 export function commonServerOptions(
   deps: CommonServerDeps,
   rules: readonly RuleTable[],
-): Pick<ServiceServerOptions, "logger" | "readiness" | "metricsRegistry" | "cors" | "interceptors"> {
+): Pick<ServiceServerOptions, "logger" | "readiness" | "metricsRegistry" | "cors" | "interceptors" | "compressMinBytes"> {
   return {
     logger: deps.logger,
     readiness: deps.readiness,
     metricsRegistry: deps.metrics,
     cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(rules)],
+    compressMinBytes: deps.compressMinBytes,
   };
 }

@@ -17,8 +17,6 @@ import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js"
 import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
 import { endStreamsOn, observeRpcs, rpcDurationHistogram } from "./rpc-observer.js";
 
-/** Responses smaller than this are sent uncompressed. */
-const COMPRESS_MIN_BYTES = 64 * 1024;
 
 /** What a service hands to {@link createServiceServer}. */
 export interface ServiceServerOptions {
@@ -46,6 +44,8 @@ export interface ServiceServerOptions {
   maxRestBodyBytes?: number;
   /** Lets browsers on these origins call every path (RPCs, REST, health); absent = no CORS headers at all. */
   cors?: CorsOptions;
+  /** Responses at least this many bytes are compressed when the client accepts it (default: never). */
+  compressMinBytes?: number;
 }
 
 /** A service's server; it listens only when told to. */
@@ -115,9 +115,9 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
       registerReflection(router, opts.registry);
     },
     interceptors: [observeRpcs(logger, histogram), endStreamsOn(drain.signal), ...(opts.interceptors ?? [])],
-    // Compress only large responses (reports, batches): below this, gzip costs more CPU on both ends than the bytes
-    // it saves between services in one cluster (measured: ~20% of a 2 KiB GetSegmentProvenance). Default 1 KiB.
-    compressMinBytes: COMPRESS_MIN_BYTES,
+    // Not connect's 1 KiB default: between services in one cluster gzip costs more CPU on both ends than the bytes it
+    // saves (~20% of a 2 KiB GetSegmentProvenance; ~120 ms of a 2.3 MB report). ServiceConfig.compressMinBytes.
+    compressMinBytes: opts.compressMinBytes ?? Number.POSITIVE_INFINITY,
     contextValues: (req) => createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(undefined)),
     shutdownSignal: shutdown.signal,
     fallback: (req, res) => sendJson(res as NodeResponse, 404, { code: "not_found", message: `no route for ${req.method} ${req.url}` }),

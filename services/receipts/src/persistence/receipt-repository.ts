@@ -75,6 +75,22 @@ const RECEIPT_COLUMNS = `
   s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
   s.superseded_by_segment_id, s.created_at AS segment_created_at`;
 
+/**
+ * GetSegmentProvenance in one statement (one round trip): the segment, each of its receipts newest first, and each
+ * receipt's inputs as one JSON array from the receipt_inputs primary key. No row: no such segment. $1: segment id.
+ */
+export const SEGMENT_HISTORY_SQL = `
+  SELECT ${RECEIPT_COLUMNS}, inp.inputs
+    FROM receipts.segments s
+    LEFT JOIN receipts.generation_receipts r ON r.segment_id = s.segment_id
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object('role', i.role, 'position', i.position, 'asset_id', i.asset_id,
+                                        'content_hash', i.content_hash, 'version', i.version, 'weight', i.weight)
+                      ORDER BY i.role, i.position) AS inputs
+        FROM receipts.receipt_inputs i WHERE i.receipt_id = r.receipt_id) inp ON r.receipt_id IS NOT NULL
+   WHERE s.segment_id = $1
+   ORDER BY r.seq DESC`;
+
 function segmentOf(row: Row): SegmentRecord {
   return {
     segmentId: row.segment_id as string,
@@ -458,15 +474,10 @@ export class ReceiptRepository {
 
   /** A segment and all its receipts, newest first; undefined when the segment is unknown. */
   async segmentHistory(segmentId: string): Promise<{ segment: SegmentRecord; receipts: ReceiptRecord[] } | undefined> {
-    const [seg] = (await this.ds.query(
-      `SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
-              superseded_by_segment_id, created_at AS segment_created_at
-         FROM receipts.segments WHERE segment_id = $1`,
-      [segmentId],
-    )) as Row[];
-    if (!seg) return undefined;
-    const receipts = await this.load(this.ds.manager, "r.segment_id = $1", [segmentId]);
-    return { segment: segmentOf(seg), receipts };
+    const rows = (await this.ds.query(SEGMENT_HISTORY_SQL, [segmentId])) as Row[];
+    if (rows.length === 0) return undefined;
+    const receipts = rows.filter((r) => r.receipt_id !== null).map((r) => receiptOf(r, ((r.inputs as Row[] | null) ?? []).map(inputOf)));
+    return { segment: segmentOf(rows[0]!), receipts };
   }
 
   /** Receipts with one inputs hash, newest first, keyset-paged on seq. */
