@@ -61,8 +61,10 @@ export interface TargetCheck {
   met: boolean;
 }
 
+/** a ÷ b to one decimal, or to two significant digits below 1 (0.04×, not 0×). */
 function ratio(a: number, b: number): number {
-  return Math.round((a / b) * 10) / 10;
+  const x = a / b;
+  return x >= 1 ? Math.round(x * 10) / 10 : Number(x.toPrecision(2));
 }
 
 /** The targets, checked. Query times are ours through gRPC, p99. */

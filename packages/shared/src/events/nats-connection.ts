@@ -14,6 +14,9 @@ export async function connectNats(url: string, name: string, logger?: Logger): P
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       timeout: 5_000,
+      // Without this every request (each JetStream publish the relay makes) builds a RequestError and a TimeoutError
+      // up front to keep the caller's stack: ~2% of the receipts service's CPU under load. Errors still say what failed.
+      noAsyncTraces: true,
     });
   } catch (err) {
     throw new Error(`NATS at ${url} is unreachable: ${(err as Error).message}`, { cause: err });
