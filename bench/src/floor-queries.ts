@@ -27,13 +27,16 @@ export function floorUsageSql(withHash: boolean, limit: number): string {
  * GetSegmentProvenance's statement, from the built receipts service the bench runs (services/receipts/dist): its
  * exported `SEGMENT_HISTORY_SQL`. $1: segment id.
  */
-export async function floorForwardSql(): Promise<string> {
-  const built = pathToFileURL(`${REPO_ROOT}services/receipts/dist/persistence/receipt-repository.js`).href;
-  const mod = (await import(built)) as { SEGMENT_HISTORY_SQL?: string };
-  if (typeof mod.SEGMENT_HISTORY_SQL !== "string") {
-    throw new Error("services/receipts/dist/persistence/receipt-repository.js exports no SEGMENT_HISTORY_SQL; build first");
-  }
-  return mod.SEGMENT_HISTORY_SQL;
+export function floorForwardSql(): Promise<string> {
+  return builtStatement("services/receipts/dist/persistence/receipt-repository.js", "SEGMENT_HISTORY_SQL");
+}
+
+/** The string a built service module (`file`, from the repository root) exports as `name`: one of its statements. */
+async function builtStatement(file: string, name: string): Promise<string> {
+  const mod = (await import(pathToFileURL(`${REPO_ROOT}${file}`).href)) as Record<string, unknown>;
+  const sql = mod[name];
+  if (typeof sql !== "string") throw new Error(`${file} exports no ${name}; build first`);
+  return sql;
 }
 
 /** Runs GetSegmentProvenance's statement bare; returns the number of receipts. */
@@ -92,11 +95,6 @@ export async function floorReport(): Promise<{ run: FloorReport; sql: string; se
  * The statement detection runs per affected project (after the change commits), from the built staleness service's
  * exported `PROJECT_INPUTS_SQL`. $1: project id, $2: asset id.
  */
-export async function floorDetectionSql(): Promise<string> {
-  const built = pathToFileURL(`${REPO_ROOT}services/staleness/dist/persistence/detection-repository.js`).href;
-  const mod = (await import(built)) as { PROJECT_INPUTS_SQL?: string };
-  if (typeof mod.PROJECT_INPUTS_SQL !== "string") {
-    throw new Error("services/staleness/dist/persistence/detection-repository.js exports no PROJECT_INPUTS_SQL; build first");
-  }
-  return mod.PROJECT_INPUTS_SQL;
+export function floorDetectionSql(): Promise<string> {
+  return builtStatement("services/staleness/dist/persistence/detection-repository.js", "PROJECT_INPUTS_SQL");
 }

@@ -2,6 +2,27 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
 import type { MigrationClass } from "../db/database-options.js";
 import { quoteIdentifier } from "../db/sql-identifier.js";
 
+/**
+ * A migration class named `name` (which must end in a 13-digit timestamp, as TypeORM requires; `maker` names the
+ * function that was given a bad one) running `up` and `down`.
+ */
+function sqlMigration(
+  maker: string,
+  name: string,
+  up: (q: QueryRunner) => Promise<void>,
+  down: (q: QueryRunner) => Promise<void>,
+): MigrationClass {
+  if (!/\d{13}$/.test(name)) throw new Error(`${maker}: name "${name}" must end in a 13-digit timestamp`);
+  const migration = class implements MigrationInterface {
+    name = name;
+    up = up;
+    down = down;
+  };
+  // Readable in stack traces and TypeORM logs.
+  Object.defineProperty(migration, "name", { value: name });
+  return migration;
+}
+
 /** The default name (and timestamp) of the outbox migration; early, so it runs before a service's own. */
 export const OUTBOX_MIGRATION_NAME = "Outbox1700000000000";
 
@@ -11,12 +32,11 @@ export const OUTBOX_MIGRATION_NAME = "Outbox1700000000000";
  * 13-digit timestamp, as TypeORM requires.
  */
 export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_NAME): MigrationClass {
-  if (!/\d{13}$/.test(name)) throw new Error(`outboxMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);
-  const migration = class implements MigrationInterface {
-    name = name;
-
-    async up(q: QueryRunner): Promise<void> {
+  return sqlMigration(
+    "outboxMigration",
+    name,
+    async (q) => {
       await q.query(`
         CREATE TABLE ${s}.outbox (
           id           uuid PRIMARY KEY,
@@ -36,16 +56,12 @@ export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_
           processed_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (consumer, event_id)
         )`);
-    }
-
-    async down(q: QueryRunner): Promise<void> {
+    },
+    async (q) => {
       await q.query(`DROP TABLE ${s}.inbox`);
       await q.query(`DROP TABLE ${s}.outbox`);
-    }
-  };
-  // Readable in stack traces and TypeORM logs.
-  Object.defineProperty(migration, "name", { value: name });
-  return migration;
+    },
+  );
 }
 
 /**
@@ -54,26 +70,22 @@ export function outboxMigration(schema: string, name: string = OUTBOX_MIGRATION_
  * {@link outboxMigration} and after the migration that creates `role`.
  */
 export function outboxGrantsMigration(schema: string, role: string, name: string): MigrationClass {
-  if (!/\d{13}$/.test(name)) throw new Error(`outboxGrantsMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);
   const r = quoteIdentifier(role);
-  const migration = class implements MigrationInterface {
-    name = name;
-
-    async up(q: QueryRunner): Promise<void> {
+  return sqlMigration(
+    "outboxGrantsMigration",
+    name,
+    async (q) => {
       await q.query(`
         GRANT SELECT, INSERT ON ${s}.outbox, ${s}.inbox TO ${r};
         GRANT UPDATE (published_at) ON ${s}.outbox TO ${r};
         GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${s} TO ${r};
       `);
-    }
-
-    async down(q: QueryRunner): Promise<void> {
+    },
+    async (q) => {
       await q.query(`REVOKE ALL ON ${s}.outbox, ${s}.inbox FROM ${r}`);
-    }
-  };
-  Object.defineProperty(migration, "name", { value: name });
-  return migration;
+    },
+  );
 }
 
 /**
@@ -86,13 +98,12 @@ export function outboxGrantsMigration(schema: string, role: string, name: string
  * every update: an outbox row is written once and deleted once. Runs after {@link outboxGrantsMigration}.
  */
 export function outboxDeletesRelayedMigration(schema: string, role: string, name: string): MigrationClass {
-  if (!/\d{13}$/.test(name)) throw new Error(`outboxDeletesRelayedMigration: name "${name}" must end in a 13-digit timestamp`);
   const s = quoteIdentifier(schema);
   const r = quoteIdentifier(role);
-  const migration = class implements MigrationInterface {
-    name = name;
-
-    async up(q: QueryRunner): Promise<void> {
+  return sqlMigration(
+    "outboxDeletesRelayedMigration",
+    name,
+    async (q) => {
       await q.query(`
         DELETE FROM ${s}.outbox WHERE published_at IS NOT NULL;
         DROP INDEX ${s}.outbox_unpublished_idx;
@@ -106,9 +117,8 @@ export function outboxDeletesRelayedMigration(schema: string, role: string, name
         CREATE TRIGGER outbox_no_update BEFORE UPDATE ON ${s}.outbox
           FOR EACH ROW EXECUTE FUNCTION ${s}.outbox_reject_update();
       `);
-    }
-
-    async down(q: QueryRunner): Promise<void> {
+    },
+    async (q) => {
       await q.query(`
         DROP TRIGGER outbox_no_update ON ${s}.outbox;
         DROP FUNCTION ${s}.outbox_reject_update();
@@ -117,8 +127,6 @@ export function outboxDeletesRelayedMigration(schema: string, role: string, name
         CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (seq) WHERE published_at IS NULL;
         GRANT UPDATE (published_at) ON ${s}.outbox TO ${r};
       `);
-    }
-  };
-  Object.defineProperty(migration, "name", { value: name });
-  return migration;
+    },
+  );
 }
