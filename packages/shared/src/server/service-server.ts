@@ -17,7 +17,6 @@ import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js"
 import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
 import { endStreamsOn, observeRpcs, rpcDurationHistogram } from "./rpc-observer.js";
 
-
 /** What a service hands to {@link createServiceServer}. */
 export interface ServiceServerOptions {
   /** The service's short name, for logs. */
