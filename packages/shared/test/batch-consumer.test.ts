@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ReceiptCreatedSchema, type ReceiptCreated } from "../src/gen/provenance/v1/events_pb.js";
 import {
   EVENT_REQUEST_ID_HEADER,
@@ -8,67 +8,34 @@ import {
   ensureStreams,
   markProcessedMany,
   startConsumer,
-  streamName,
   subjectFor,
   type ConsumedEvent,
   type ConsumerOptions,
-  type RunningConsumer,
 } from "../src/events/index.js";
 import { currentRequestId } from "../src/logging/request-context.js";
-import { SCHEMA, eventually, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
+import { CREATED, useConsumerFixture } from "./consumer-fixture.js";
+import { SCHEMA, eventually, testLogger } from "./outbox-harness.js";
 
-const CREATED = "provenance.receipt.created";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const encoded = (id: string) => toBinary(ReceiptCreatedSchema, create(ReceiptCreatedSchema, { eventId: id, receipt: { receiptId: `r-${id}` } }));
 
 type BatchOptions = Partial<ConsumerOptions> & Pick<ConsumerOptions, "handleBatch">;
 
 describe("batch consumers on JetStream", () => {
-  let h: OutboxHarness;
-  let durableSeq = 0;
-  const running: RunningConsumer[] = [];
+  const f = useConsumerFixture("b");
+  const consume = (opts: BatchOptions) => f.consume({ eventSchema: { [CREATED]: ReceiptCreatedSchema }, ...opts });
 
   async function publish(count: number, prefix = "e"): Promise<string[]> {
-    const ids = Array.from({ length: count }, (_, i) => `${prefix}-${durableSeq}-${i}`);
+    const ids = Array.from({ length: count }, (_, i) => `${prefix}-${f.durableSeq}-${i}`);
     await Promise.all(
       ids.map((id) => {
         const hdrs = natsHeaders();
         hdrs.set(EVENT_REQUEST_ID_HEADER, `req-${id}`);
-        return h.nats.js.publish(subjectFor(h.nats.namespace, CREATED), encoded(id), { msgID: id, headers: hdrs });
+        return f.h.nats.js.publish(subjectFor(f.h.nats.namespace, CREATED), encoded(id), { msgID: id, headers: hdrs });
       }),
     );
     return ids;
   }
-
-  async function consume(opts: BatchOptions): Promise<RunningConsumer> {
-    const c = await startConsumer({
-      nc: h.nats.nc,
-      namespace: h.nats.namespace,
-      stream: "PROVENANCE",
-      durable: `b${durableSeq}`,
-      filterSubjects: [CREATED],
-      eventSchema: { [CREATED]: ReceiptCreatedSchema },
-      logger: testLogger,
-      backoffMs: [20],
-      ...opts,
-    });
-    running.push(c);
-    return c;
-  }
-
-  beforeAll(async () => {
-    h = await startOutboxHarness();
-  });
-
-  afterEach(async () => {
-    for (const c of running.splice(0)) await c.stop();
-    durableSeq += 1;
-    await h.nats.jsm.streams.purge(streamName(h.nats.namespace, "PROVENANCE"));
-  });
-
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it("delivers every event once, decoded, in batches of at most batchSize, and acks them all", async () => {
     const ids = await publish(1_200);
@@ -98,11 +65,11 @@ describe("batch consumers on JetStream", () => {
     let loseFirstAck = true;
     const c = await consume({
       handleBatch: async (events) => {
-        await h.ds.transaction(async (tx) => {
+        await f.h.ds.transaction(async (tx) => {
           const fresh = await markProcessedMany(
             tx,
             SCHEMA,
-            `batch-${durableSeq}`,
+            `batch-${f.durableSeq}`,
             events.map((e) => e.eventId),
           );
           for (const e of events) if (fresh.has(e.eventId)) applied.push(e.eventId);
@@ -123,7 +90,7 @@ describe("batch consumers on JetStream", () => {
   it("isolates a poison event: the rest of its batch is acked, it is retried alone and terminated after maxDeliver", async () => {
     // Waiting before the consumer starts, and given time to gather, so that they arrive as one batch.
     const before = await publish(30, "good-a");
-    await h.nats.js.publish(subjectFor(h.nats.namespace, CREATED), encoded("poison"), { msgID: "poison" });
+    await f.h.nats.js.publish(subjectFor(f.h.nats.namespace, CREATED), encoded("poison"), { msgID: "poison" });
     const after = await publish(30, "good-b");
     const done: string[] = [];
     const poisonAttempts: number[] = [];
@@ -158,7 +125,7 @@ describe("batch consumers on JetStream", () => {
       },
     });
     const [first] = await publish(1, "ok-a");
-    await h.nats.js.publish(subjectFor(h.nats.namespace, CREATED), new Uint8Array([0xff, 0xff, 0xff]), { msgID: `garbage-${durableSeq}` });
+    await f.h.nats.js.publish(subjectFor(f.h.nats.namespace, CREATED), new Uint8Array([0xff, 0xff, 0xff]), { msgID: `garbage-${f.durableSeq}` });
     const [last] = await publish(1, "ok-b");
     await eventually(async () => seen.length >= 2 && (await c.lag()) === 0);
     await sleep(100);
@@ -180,12 +147,12 @@ describe("batch consumers on JetStream", () => {
   });
 
   it("markProcessedMany returns the ids not processed before, each once, and rolls back with the effect", async () => {
-    const mark = (ids: string[]) => h.ds.transaction((tx) => markProcessedMany(tx, SCHEMA, "many", ids));
+    const mark = (ids: string[]) => f.h.ds.transaction((tx) => markProcessedMany(tx, SCHEMA, "many", ids));
     expect([...(await mark(["a", "b", "a"]))].sort()).toEqual(["a", "b"]);
     expect([...(await mark(["b", "c", "c", "d"]))].sort()).toEqual(["c", "d"]);
     expect(await mark([])).toEqual(new Set());
     await expect(
-      h.ds.transaction(async (tx) => {
+      f.h.ds.transaction(async (tx) => {
         expect([...(await markProcessedMany(tx, SCHEMA, "many", ["e", "a"]))]).toEqual(["e"]);
         throw new Error("effect failed");
       }),

@@ -1,71 +1,37 @@
 import { currentRequestId, runWithRequestId } from "../src/logging/request-context.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ReceiptCreatedSchema, type ReceiptCreated } from "../src/gen/provenance/v1/events_pb.js";
 import {
   OutboxRelay,
   enqueueEvent,
   markProcessed,
-  startConsumer,
-  streamName,
   subjectFor,
   type ConsumedEvent,
   type ConsumerOptions,
-  type RunningConsumer,
 } from "../src/events/index.js";
-import { SCHEMA, eventually, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
+import { CREATED, useConsumerFixture } from "./consumer-fixture.js";
+import { SCHEMA, eventually, testLogger } from "./outbox-harness.js";
 
-const CREATED = "provenance.receipt.created";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("durable consumers", () => {
-  let h: OutboxHarness;
-  let durableSeq = 0;
-  const running: RunningConsumer[] = [];
+  const f = useConsumerFixture("d");
+  const consume = (opts: Partial<ConsumerOptions> & Pick<ConsumerOptions, "handle">) => f.consume(opts);
 
   async function publish(subject: string, count: number, prefix = "e"): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const id = `${prefix}-${durableSeq}-${i}`;
+      const id = `${prefix}-${f.durableSeq}-${i}`;
       const hdrs = natsHeaders();
       hdrs.set("X-Request-Id", `req-${i}`);
       const data = toBinary(ReceiptCreatedSchema, create(ReceiptCreatedSchema, { eventId: id, receipt: { receiptId: `r-${i}` } }));
-      await h.nats.js.publish(subjectFor(h.nats.namespace, subject), data, { msgID: id, headers: hdrs });
+      await f.h.nats.js.publish(subjectFor(f.h.nats.namespace, subject), data, { msgID: id, headers: hdrs });
       ids.push(id);
     }
     return ids;
   }
-
-  async function consume(opts: Partial<ConsumerOptions> & Pick<ConsumerOptions, "handle">): Promise<RunningConsumer> {
-    const c = await startConsumer({
-      nc: h.nats.nc,
-      namespace: h.nats.namespace,
-      stream: "PROVENANCE",
-      durable: `d${durableSeq}`,
-      filterSubjects: [CREATED],
-      logger: testLogger,
-      backoffMs: [20],
-      ...opts,
-    });
-    running.push(c);
-    return c;
-  }
-
-  beforeAll(async () => {
-    h = await startOutboxHarness();
-  });
-
-  afterEach(async () => {
-    for (const c of running.splice(0)) await c.stop();
-    durableSeq += 1;
-    // Each test's new durable starts from the beginning of the stream: start it empty.
-    await h.nats.jsm.streams.purge(streamName(h.nats.namespace, "PROVENANCE"));
-  });
-
-  afterAll(async () => {
-    await h?.close();
-  });
 
   it("acks what the handler accepted, once each, decoding per subject", async () => {
     const seen: ConsumedEvent[] = [];
@@ -127,7 +93,7 @@ describe("durable consumers", () => {
         calls += 1;
       },
     });
-    await h.nats.js.publish(subjectFor(h.nats.namespace, CREATED), new Uint8Array([0xff, 0xff, 0xff]), { msgID: "garbage" });
+    await f.h.nats.js.publish(subjectFor(f.h.nats.namespace, CREATED), new Uint8Array([0xff, 0xff, 0xff]), { msgID: "garbage" });
     await publish(CREATED, 1, "ok");
     await eventually(async () => (await c.lag()) === 0);
     await sleep(100);
@@ -189,7 +155,7 @@ describe("durable consumers", () => {
   });
 
   it("carries an event from the outbox to a handler that applies it exactly once", async () => {
-    const relay = new OutboxRelay({ dataSource: h.ds, schema: SCHEMA, nc: h.nats.nc, namespace: h.nats.namespace, logger: testLogger });
+    const relay = new OutboxRelay({ dataSource: f.h.ds, schema: SCHEMA, nc: f.h.nats.nc, namespace: f.h.nats.namespace, logger: testLogger });
     await relay.start();
     const applied: string[] = [];
     let firstAttempt = true;
@@ -197,7 +163,7 @@ describe("durable consumers", () => {
       await consume({
         eventSchema: { [CREATED]: ReceiptCreatedSchema },
         handle: async (m) => {
-          await h.ds.transaction(async (tx) => {
+          await f.h.ds.transaction(async (tx) => {
             if (!(await markProcessed(tx, SCHEMA, "projector", m.eventId))) return;
             applied.push((m.event as ReceiptCreated).receipt!.receiptId);
             // The effect commits but the ack is lost: the redelivery must be a no-op.
@@ -208,7 +174,7 @@ describe("durable consumers", () => {
           }
         },
       });
-      await h.ds.transaction((tx) =>
+      await f.h.ds.transaction((tx) =>
         enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-x" } } }),
       );
       await eventually(() => applied.length === 1);
@@ -221,7 +187,7 @@ describe("durable consumers", () => {
   });
 
   it("runs each handler under the event's request id, so its logs and its own events carry it", async () => {
-    const relay = new OutboxRelay({ dataSource: h.ds, schema: SCHEMA, nc: h.nats.nc, namespace: h.nats.namespace, logger: testLogger });
+    const relay = new OutboxRelay({ dataSource: f.h.ds, schema: SCHEMA, nc: f.h.nats.nc, namespace: f.h.nats.namespace, logger: testLogger });
     await relay.start();
     const seen: (string | undefined)[] = [];
     try {
@@ -233,7 +199,7 @@ describe("durable consumers", () => {
       });
       // The row as committed (the relay deletes it once published).
       const row = await runWithRequestId("req-42", () =>
-        h.ds.transaction(async (tx) => {
+        f.h.ds.transaction(async (tx) => {
           await enqueueEvent(tx, { schema: SCHEMA, subject: CREATED, eventSchema: ReceiptCreatedSchema, event: { receipt: { receiptId: "r-rid" } } });
           const [r] = await tx.query(`SELECT headers FROM ${SCHEMA}.outbox ORDER BY seq DESC LIMIT 1`);
           return r as { headers: Record<string, string> };
@@ -248,16 +214,16 @@ describe("durable consumers", () => {
   });
 
   it("markProcessed says false for an event a consumer already processed", async () => {
-    expect(await h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-1"))).toBe(true);
-    expect(await h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-1"))).toBe(false);
-    expect(await h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c2", "ev-1"))).toBe(true);
+    expect(await f.h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-1"))).toBe(true);
+    expect(await f.h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-1"))).toBe(false);
+    expect(await f.h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c2", "ev-1"))).toBe(true);
     await expect(
-      h.ds.transaction(async (tx) => {
+      f.h.ds.transaction(async (tx) => {
         expect(await markProcessed(tx, SCHEMA, "c1", "ev-2")).toBe(true);
         throw new Error("effect failed");
       }),
     ).rejects.toThrow("effect failed");
     // Rolled back with the effect: still unprocessed.
-    expect(await h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-2"))).toBe(true);
+    expect(await f.h.ds.transaction((tx) => markProcessed(tx, SCHEMA, "c1", "ev-2"))).toBe(true);
   });
 });
