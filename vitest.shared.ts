@@ -1,14 +1,17 @@
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-/** One vitest configuration for every package: tests run against source, serially per file, against real services. */
+/** Vite's default conditions for code run in Node (its `defaultServerConditions`), after our own. */
+const SERVER_CONDITIONS = ["source", "module", "node", "development|production"];
+
+/**
+ * One vitest configuration for every package: tests run against source, serially per file, against real services.
+ * Workspace packages export their TypeScript source under the `source` condition (next to `types` and `default`,
+ * which point at dist/), so a test imports another workspace by its package name — a declared dependency — and runs
+ * its source, with no aliases and no relative paths across workspaces.
+ */
 export const sharedConfig = defineConfig({
-  resolve: {
-    alias: {
-      "@provenance/shared/testing": fileURLToPath(new URL("./packages/shared/src/testing/index.ts", import.meta.url)),
-      "@provenance/shared": fileURLToPath(new URL("./packages/shared/src/index.ts", import.meta.url)),
-    },
-  },
+  resolve: { conditions: ["source"] },
+  ssr: { resolve: { conditions: SERVER_CONDITIONS } },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 60_000,

@@ -13,10 +13,10 @@ import {
   type CreateReceiptRequest,
 } from "@provenance/shared";
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
-import { startReceipts } from "../../../services/receipts/src/start.js";
-import { startRegeneration } from "../../../services/regeneration/src/start.js";
-import { startPipelineSimulator } from "../../../services/regeneration/src/simulator/pipeline-simulator.js";
-import { startStaleness } from "../../../services/staleness/src/start.js";
+import { startReceipts } from "@provenance/receipts/start";
+import { startRegeneration } from "@provenance/regeneration/start";
+import { startPipelineSimulator } from "@provenance/pipeline-simulator";
+import { startStaleness } from "@provenance/staleness/start";
 import { main } from "../src/main.js";
 
 /** A content hash derived from a label, for readable tests. */

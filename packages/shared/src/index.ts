@@ -15,6 +15,17 @@ export * from "./validation/index.js";
 export * from "./server/index.js";
 export * from "./db/index.js";
 export {
+  ASSET_CURRENT_CHANGED,
+  ASSET_VERSION_PUBLISHED,
+  EVENT_MESSAGES,
+  GENERATION_STREAM,
+  JOB_REQUESTED,
+  PROVENANCE_STREAM,
+  RECEIPT_COMPLETED,
+  RECEIPT_CREATED,
+  STALENESS_DETECTED_ALL,
+  STALENESS_DETECTED_PREFIX,
+  stalenessDetectedSubject,
   DUPLICATE_WINDOW_MS,
   EVENT_REQUEST_ID_HEADER,
   OUTBOX_MIGRATION_NAME,

@@ -22,9 +22,9 @@ import {
   type Receipt,
 } from "@provenance/shared";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
-import { startReceipts, type RunningReceipts } from "../../receipts/src/start.js";
-import { startStaleness, type RunningStaleness } from "../../staleness/src/start.js";
-import { startPipelineSimulator, type PipelineSimulatorOptions, type RunningPipelineSimulator } from "../src/simulator/pipeline-simulator.js";
+import { startReceipts, type RunningReceipts } from "@provenance/receipts/start";
+import { startStaleness, type RunningStaleness } from "@provenance/staleness/start";
+import { startPipelineSimulator, type PipelineSimulatorOptions, type RunningPipelineSimulator } from "@provenance/pipeline-simulator";
 import { startRegeneration, type RunningRegeneration } from "../src/start.js";
 
 /** A content hash derived from a label, for readable tests. */

@@ -22,7 +22,7 @@ import {
 } from "@provenance/shared";
 import { createTestDatabase, createTestNats, type TestNats } from "@provenance/shared/testing";
 import { startStaleness, type RunningStaleness, type StalenessOptions } from "../src/start.js";
-import { startReceipts, type RunningReceipts } from "../../receipts/src/start.js";
+import { startReceipts, type RunningReceipts } from "@provenance/receipts/start";
 
 /** A content hash derived from a label, for readable tests. */
 export function sha(label: string): string {

@@ -1,6 +1,19 @@
 /** Events: namespaced JetStream streams, the transactional outbox and its relay, durable idempotent consumers. */
 export { streamName, subjectFor, stripNamespace, subjectMatches, STREAM_SUBJECTS } from "./subjects.js";
 export type { StreamKind } from "./subjects.js";
+export {
+  ASSET_CURRENT_CHANGED,
+  ASSET_VERSION_PUBLISHED,
+  EVENT_MESSAGES,
+  GENERATION_STREAM,
+  JOB_REQUESTED,
+  PROVENANCE_STREAM,
+  RECEIPT_COMPLETED,
+  RECEIPT_CREATED,
+  STALENESS_DETECTED_ALL,
+  STALENESS_DETECTED_PREFIX,
+  stalenessDetectedSubject,
+} from "./catalog.js";
 export { ensureStreams, streamConfig, DUPLICATE_WINDOW_MS } from "./streams.js";
 export { connectNats } from "./nats-connection.js";
 export { outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration, OUTBOX_MIGRATION_NAME } from "./outbox-migration.js";

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/receipts.proto.
  */
 export const file_provenance_v1_receipts: GenFile = /*@__PURE__*/
-  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMsQGCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USXQoOQ3JlYXRlUmVjZWlwdHMSJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVxdWVzdBolLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRJjChBDb21wbGV0ZVJlY2VpcHRzEiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVxdWVzdBonLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlElYKCkdldFJlY2VpcHQSIC5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXF1ZXN0GiEucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVzcG9uc2UiA5ACARJ0ChRHZXRTZWdtZW50UHJvdmVuYW5jZRIqLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlc3BvbnNlIgOQAgESXwoNR2V0QXNzZXRVc2FnZRIjLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXNwb25zZSIDkAIBEoABChhGaW5kUmVjZWlwdHNCeUlucHV0c0hhc2gSLi5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QaLy5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkygAgKDlJlY2VpcHRTZXJ2aWNlEloKDUNyZWF0ZVJlY2VpcHQSIy5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2USYAoPQ29tcGxldGVSZWNlaXB0EiUucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRSZXNwb25zZRJdCg5DcmVhdGVSZWNlaXB0cxIkLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXF1ZXN0GiUucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0c1Jlc3BvbnNlEmMKEENvbXBsZXRlUmVjZWlwdHMSJi5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdHNSZXF1ZXN0GicucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVzcG9uc2USVgoKR2V0UmVjZWlwdBIgLnByb3ZlbmFuY2UudjEuR2V0UmVjZWlwdFJlcXVlc3QaIS5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXNwb25zZSIDkAIBEnQKFEdldFNlZ21lbnRQcm92ZW5hbmNlEioucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2UiA5ACARJfCg1HZXRBc3NldFVzYWdlEiMucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVxdWVzdBokLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlc3BvbnNlIgOQAgESgAEKGEZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaBIuLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVxdWVzdBovLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2UiA5ACARJcCgxMaXN0UHJvamVjdHMSIi5wcm92ZW5hbmNlLnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaIy5wcm92ZW5hbmNlLnYxLkxpc3RQcm9qZWN0c1Jlc3BvbnNlIgOQAgESXAoMTGlzdFNlZ21lbnRzEiIucHJvdmVuYW5jZS52MS5MaXN0U2VnbWVudHNSZXF1ZXN0GiMucHJvdmVuYW5jZS52MS5MaXN0U2VnbWVudHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * @generated from message provenance.v1.CreateReceiptRequest
@@ -585,6 +585,194 @@ export const FindReceiptsByInputsHashResponseSchema: GenMessage<FindReceiptsByIn
   messageDesc(file_provenance_v1_receipts, 16);
 
 /**
+ * @generated from message provenance.v1.ListProjectsRequest
+ */
+export type ListProjectsRequest = Message<"provenance.v1.ListProjectsRequest"> & {
+  /**
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListProjectsRequest.
+ * Use `create(ListProjectsRequestSchema)` to create a new message.
+ */
+export const ListProjectsRequestSchema: GenMessage<ListProjectsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 17);
+
+/**
+ * A project as the receipts know it.
+ *
+ * @generated from message provenance.v1.ProjectSummary
+ */
+export type ProjectSummary = Message<"provenance.v1.ProjectSummary"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: uint32 scene_count = 2;
+   */
+  sceneCount: number;
+
+  /**
+   * Segments not superseded by a regeneration.
+   *
+   * @generated from field: uint32 active_segment_count = 3;
+   */
+  activeSegmentCount: number;
+
+  /**
+   * @generated from field: uint32 superseded_segment_count = 4;
+   */
+  supersededSegmentCount: number;
+
+  /**
+   * When its newest receipt was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp last_recorded_at = 5;
+   */
+  lastRecordedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.ProjectSummary.
+ * Use `create(ProjectSummarySchema)` to create a new message.
+ */
+export const ProjectSummarySchema: GenMessage<ProjectSummary> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 18);
+
+/**
+ * @generated from message provenance.v1.ListProjectsResponse
+ */
+export type ListProjectsResponse = Message<"provenance.v1.ListProjectsResponse"> & {
+  /**
+   * @generated from field: repeated provenance.v1.ProjectSummary projects = 1;
+   */
+  projects: ProjectSummary[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListProjectsResponse.
+ * Use `create(ListProjectsResponseSchema)` to create a new message.
+ */
+export const ListProjectsResponseSchema: GenMessage<ListProjectsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 19);
+
+/**
+ * @generated from message provenance.v1.ListSegmentsRequest
+ */
+export type ListSegmentsRequest = Message<"provenance.v1.ListSegmentsRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * Only this scene; empty = every scene of the project.
+   *
+   * @generated from field: string scene_id = 2;
+   */
+  sceneId: string;
+
+  /**
+   * Also list superseded segments (default: active ones only).
+   *
+   * @generated from field: bool include_superseded = 3;
+   */
+  includeSuperseded: boolean;
+
+  /**
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListSegmentsRequest.
+ * Use `create(ListSegmentsRequestSchema)` to create a new message.
+ */
+export const ListSegmentsRequestSchema: GenMessage<ListSegmentsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 20);
+
+/**
+ * One segment with what a list needs to show about its receipts.
+ *
+ * @generated from message provenance.v1.SegmentListing
+ */
+export type SegmentListing = Message<"provenance.v1.SegmentListing"> & {
+  /**
+   * @generated from field: provenance.v1.Segment segment = 1;
+   */
+  segment?: Segment | undefined;
+
+  /**
+   * The latest SUCCEEDED receipt's id; empty when none has succeeded.
+   *
+   * @generated from field: string current_receipt_id = 2;
+   */
+  currentReceiptId: string;
+
+  /**
+   * The status of the segment's newest receipt.
+   *
+   * @generated from field: provenance.v1.ReceiptStatus latest_status = 3;
+   */
+  latestStatus: ReceiptStatus;
+
+  /**
+   * @generated from field: uint32 receipt_count = 4;
+   */
+  receiptCount: number;
+};
+
+/**
+ * Describes the message provenance.v1.SegmentListing.
+ * Use `create(SegmentListingSchema)` to create a new message.
+ */
+export const SegmentListingSchema: GenMessage<SegmentListing> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 21);
+
+/**
+ * @generated from message provenance.v1.ListSegmentsResponse
+ */
+export type ListSegmentsResponse = Message<"provenance.v1.ListSegmentsResponse"> & {
+  /**
+   * @generated from field: repeated provenance.v1.SegmentListing segments = 1;
+   */
+  segments: SegmentListing[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListSegmentsResponse.
+ * Use `create(ListSegmentsResponseSchema)` to create a new message.
+ */
+export const ListSegmentsResponseSchema: GenMessage<ListSegmentsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 22);
+
+/**
  * Immutable generation receipts, segments, and reverse usage.
  *
  * @generated from service provenance.v1.ReceiptService
@@ -666,6 +854,27 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof FindReceiptsByInputsHashRequestSchema;
     output: typeof FindReceiptsByInputsHashResponseSchema;
+  },
+  /**
+   * Every project that has segments, with its counts, ordered by project id.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.ListProjects
+   */
+  listProjects: {
+    methodKind: "unary";
+    input: typeof ListProjectsRequestSchema;
+    output: typeof ListProjectsResponseSchema;
+  },
+  /**
+   * The segments of a project (optionally one scene), by scene then sequence index, each with its latest receipt's
+   * status and its current receipt's id; whatever their inputs, registered as assets or not.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.ListSegments
+   */
+  listSegments: {
+    methodKind: "unary";
+    input: typeof ListSegmentsRequestSchema;
+    output: typeof ListSegmentsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_provenance_v1_receipts, 0);

@@ -7,7 +7,8 @@ import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type LogLe
 import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
 import { startRegeneration } from "@provenance/regeneration/start";
-import { startPipelineSimulator } from "@provenance/regeneration/simulator";
+import { startPipelineSimulator } from "@provenance/pipeline-simulator";
+import { serveConsole } from "@provenance/console/serve";
 import { startEmbeddedDatabase } from "./embedded-database.js";
 import { findNatsServer, startPrivateNats } from "./private-nats.js";
 import { freePort, portFree } from "./ports.js";
@@ -157,8 +158,6 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       say("pipeline     simulator consuming generation.jobs.requested (demo only; PIPELINE_SIMULATOR=0 turns it off)");
     }
     if (opts.consolePort !== false) {
-      // Loaded by name, not declared as a dependency: the console's own browser tests start this system.
-      const { serveConsole } = await import("@provenance/console/serve");
       const web = await serveConsole({ port: consolePort, host, servicesConfig: urls });
       stops.push(() => web.close());
       say(`console      ${web.url}`);

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -15,7 +15,7 @@ import { AssetKind, AssetService, CreateReceiptRequestSchema, ReceiptService, Re
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { startSystem } from "@provenance/system";
 import { build } from "vite";
-import { serveConsole } from "../serve.mjs";
+import { serveConsole } from "@provenance/console/serve";
 
 /** A content hash derived from a label. */
 export function sha(label: string): string {
@@ -39,7 +39,8 @@ export interface SystemUnderTest {
   stop(): Promise<void>;
 }
 
-const appDir = fileURLToPath(new URL("..", import.meta.url));
+/** The console workspace, found through its package (a declared dependency). */
+const appDir = dirname(fileURLToPath(import.meta.resolve("@provenance/console/package.json")));
 
 /** Builds the console with its own vite config into dist/, as `npm run build` does. */
 export async function buildConsole(): Promise<string> {

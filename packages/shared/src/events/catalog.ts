@@ -1,0 +1,51 @@
+/**
+ * The event catalog: every subject the platform publishes, the stream that holds it and the protobuf message it
+ * carries, defined once. Publishers, consumers, tests and tools name subjects through these constants.
+ */
+import type { DescMessage } from "@bufbuild/protobuf";
+import {
+  AssetCurrentChangedSchema,
+  AssetVersionPublishedSchema,
+  GenerationJobRequestedSchema,
+  ReceiptCompletedSchema,
+  ReceiptCreatedSchema,
+  StalenessDetectedSchema,
+} from "../gen/provenance/v1/events_pb.js";
+import type { StreamKind } from "./subjects.js";
+
+/** The stream of provenance facts (subjects `provenance.>`, limits retention). */
+export const PROVENANCE_STREAM: StreamKind = "PROVENANCE";
+/** The stream of work for the pipeline (subjects `generation.>`, work-queue retention). */
+export const GENERATION_STREAM: StreamKind = "GENERATION";
+
+/** Un-namespaced subjects. */
+export const RECEIPT_CREATED = "provenance.receipt.created";
+export const RECEIPT_COMPLETED = "provenance.receipt.completed";
+export const ASSET_VERSION_PUBLISHED = "provenance.asset.version_published";
+export const ASSET_CURRENT_CHANGED = "provenance.asset.current_changed";
+/** Prefix of `provenance.staleness.detected.<project_id>` (see {@link stalenessDetectedSubject}). */
+export const STALENESS_DETECTED_PREFIX = "provenance.staleness.detected";
+/** Every project's staleness changes, for subscribers. */
+export const STALENESS_DETECTED_ALL = `${STALENESS_DETECTED_PREFIX}.>`;
+export const JOB_REQUESTED = "generation.jobs.requested";
+
+/** The message each subject carries (staleness subjects by their prefix). */
+export const EVENT_MESSAGES = {
+  [RECEIPT_CREATED]: ReceiptCreatedSchema,
+  [RECEIPT_COMPLETED]: ReceiptCompletedSchema,
+  [ASSET_VERSION_PUBLISHED]: AssetVersionPublishedSchema,
+  [ASSET_CURRENT_CHANGED]: AssetCurrentChangedSchema,
+  [STALENESS_DETECTED_PREFIX]: StalenessDetectedSchema,
+  [JOB_REQUESTED]: GenerationJobRequestedSchema,
+} as const satisfies Record<string, DescMessage>;
+
+/**
+ * `provenance.staleness.detected.<project_id>`. Ids are used as given when they are one valid subject token; an id
+ * containing `.`, `*`, `>` or other characters NATS cannot carry in a token is percent-encoded.
+ */
+export function stalenessDetectedSubject(projectId: string): string {
+  const token = /^[A-Za-z0-9_\-:@+=~]+$/.test(projectId)
+    ? projectId
+    : encodeURIComponent(projectId).replace(/[.*>!'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${STALENESS_DETECTED_PREFIX}.${token}`;
+}
