@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputRole, ReceiptStatus } from "@provenance/shared";
+import { readSpecJson } from "@provenance/shared/testing";
 import { countRows, enqueuedEvents, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 let h: ReceiptsHarness;
@@ -38,10 +37,9 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: Code; message: strin
 }
 
 describe("inputs hash vectors through CreateReceipt", () => {
-  const path = fileURLToPath(new URL("../../../../shared/spec/inputs-hash-vectors.json", import.meta.url));
-  const { vectors } = JSON.parse(readFileSync(path, "utf8")) as {
-    vectors: { name: string; document: Record<string, any>; inputs_hash: string }[];
-  };
+  const { vectors } = readSpecJson<{ vectors: { name: string; document: Record<string, any>; inputs_hash: string }[] }>(
+    "inputs-hash-vectors.json",
+  );
   for (const v of vectors) {
     it(`${v.name}`, async () => {
       const d = v.document;

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { readSpecJson } from "../testing/spec-files.js";
 import { buildInputsDocument, canonicalInputs, computeInputsHash, hashInputsDocument, type InputsDocument } from "./inputs-hash.js";
 
 interface Vector {
@@ -10,8 +9,7 @@ interface Vector {
   inputs_hash: string;
 }
 
-const vectorsPath = fileURLToPath(new URL("../../../../../shared/spec/inputs-hash-vectors.json", import.meta.url));
-const { vectors } = JSON.parse(readFileSync(vectorsPath, "utf8")) as { vectors: Vector[] };
+const { vectors } = readSpecJson<{ vectors: Vector[] }>("inputs-hash-vectors.json");
 
 /** The API-shaped inputs equivalent to a spec document. */
 function apiInputsOf(doc: InputsDocument) {

@@ -1,5 +1,5 @@
 /**
- * The canonical inputs hash, spec `provenance/inputs/v1` (../shared/spec/inputs-hash.md):
+ * The canonical inputs hash, spec `provenance/inputs/v1` (docs/spec/inputs-hash.md):
  * an RFC 8785 (JCS) document of everything that can change the pixels, hashed with SHA-256.
  */
 import { createHash } from "node:crypto";
