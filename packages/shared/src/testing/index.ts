@@ -5,4 +5,4 @@ export { createTestNamespace, createTestNats, testNatsUrl } from "./test-nats.js
 export type { TestNats } from "./test-nats.js";
 export { collectMessages } from "./collect-messages.js";
 export type { CollectOptions, CollectedMessage } from "./collect-messages.js";
-export { readSpecJson, specPath } from "./spec-files.js";
+export { readSpecJson, repositoryRoot, specPath } from "./spec-files.js";
