@@ -4,7 +4,7 @@ import pg from "pg";
 import type { DataSource, MigrationInterface, QueryRunner } from "typeorm";
 import { pino } from "pino";
 import { ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
-import { outboxDeletesRelayedMigration, outboxMigration } from "../src/events/index.js";
+import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxMigration } from "../src/events/index.js";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../src/testing/index.js";
 
 export const SCHEMA = "svc";
@@ -39,7 +39,7 @@ export const testLogger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 export async function startOutboxHarness(): Promise<OutboxHarness> {
   const db = await createTestDatabase("outbox_test");
   const role = `t_svc_${randomBytes(4).toString("hex")}`;
-  const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role), outboxDeletesRelayedMigration(SCHEMA, role, "SvcOutboxDeletesRelayed1710000000001")], appRole: role };
+  const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role), outboxDeletesRelayedMigration(SCHEMA, role, "SvcOutboxDeletesRelayed1710000000001"), outboxAttemptsMigration(SCHEMA, role, "SvcOutboxAttempts1710000000002")], appRole: role };
   await migrateDatabase(opts);
   const ds = await openDatabase(opts);
   const nats = await createTestNats();

@@ -8,6 +8,7 @@ import {
   connectNats,
   enqueueEvent,
   ensureStreams,
+  streamConfig,
   streamName,
   subjectFor,
 } from "../src/events/index.js";
@@ -205,5 +206,82 @@ describe("transactional outbox and relay", () => {
       await h.nats.jsm.streams.delete(streamName(ns, "PROVENANCE")).catch(() => undefined);
       await h.nats.jsm.streams.delete(streamName(ns, "GENERATION")).catch(() => undefined);
     }
+  });
+
+  describe("after an outage longer than the duplicate window", () => {
+    // Streams of their own with a 2 s duplicate window, so "longer than the window" takes seconds, not minutes.
+    const WINDOW_MS = 2_000;
+    let ns: string;
+
+    beforeAll(async () => {
+      ns = createTestNamespace();
+      for (const kind of ["PROVENANCE", "GENERATION"] as const) {
+        await h.nats.jsm.streams.add({ ...streamConfig(ns, kind), duplicate_window: WINDOW_MS * 1_000_000 });
+      }
+    });
+
+    afterAll(async () => {
+      for (const kind of ["PROVENANCE", "GENERATION"] as const) await h.nats.jsm.streams.delete(streamName(ns, kind)).catch(() => undefined);
+    });
+
+    beforeEach(async () => {
+      await h.nats.jsm.streams.purge(streamName(ns, "PROVENANCE"));
+      await h.sql.query(`DELETE FROM ${SCHEMA}.outbox_attempts`);
+    });
+
+    const onOwnStream = (atLeast?: number) =>
+      collectMessages({ js: h.nats.js, jsm: h.nats.jsm, namespace: ns, stream: "PROVENANCE", subject: SUBJECT, atLeast, timeoutMs: 3_000 });
+
+    /** Relays `n` events, then puts them back as a relay that crashed before its delete committed leaves them. */
+    async function relayThenCrash(n: number, withAttemptRecord: boolean): Promise<string[]> {
+      const ids = await enqueueMany(n);
+      const rows = await copyOutboxRows(h.sql, ids);
+      const r = relay({ namespace: ns, batchSize: n });
+      expect(await r.relayOnce()).toBe(n);
+      expect(await r.backlog()).toBe(0);
+      // The relay cleans its attempt records up with its delete; a crash would have left them.
+      expect((await h.sql.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox_attempts`)).rows[0].n).toBe(0);
+      await restoreOutboxRows(h.sql, rows);
+      if (withAttemptRecord) {
+        await h.sql.query(`INSERT INTO ${SCHEMA}.outbox_attempts (first_seq, last_seq, attempted_at) VALUES ($1, $2, now())`, [rows[0]!.seq, rows.at(-1)!.seq]);
+      }
+      await new Promise((res) => setTimeout(res, WINDOW_MS + 500)); // JetStream has forgotten the ids
+      return ids;
+    }
+
+    it("finds what it had published on the stream and deletes it instead of publishing it again", async () => {
+      const ids = await relayThenCrash(20, true);
+      const r = relay({ namespace: ns });
+      expect(await r.relayOnce()).toBe(20);
+      expect(await r.backlog()).toBe(0);
+      const msgs = await onOwnStream(20);
+      expect(msgs).toHaveLength(20);
+      expect(msgs.map((m) => m.msgId)).toEqual(ids);
+      expect((await h.sql.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox_attempts`)).rows[0].n).toBe(0);
+    });
+
+    it("(the setup is real: without the attempt record the same rows would be published twice)", async () => {
+      const ids = await relayThenCrash(5, false);
+      const r = relay({ namespace: ns });
+      expect(await r.relayOnce()).toBe(5);
+      const msgs = await onOwnStream(10);
+      expect(msgs.map((m) => m.msgId)).toEqual([...ids, ...ids]);
+    });
+
+    it("publishes once what an attempt recorded but never published, and mixes both in one batch", async () => {
+      const published = await relayThenCrash(3, true);
+      // Rows the crashed relay had claimed and recorded but not yet published.
+      const unpublished = await enqueueMany(4);
+      const seqs = (await copyOutboxRows(h.sql, unpublished)).map((row) => row.seq);
+      await h.sql.query(`INSERT INTO ${SCHEMA}.outbox_attempts (first_seq, last_seq, attempted_at) VALUES ($1, $2, now() - interval '1 hour')`, [
+        seqs[0],
+        seqs.at(-1),
+      ]);
+      const r = relay({ namespace: ns });
+      expect(await r.relayOnce()).toBe(7);
+      const msgs = await onOwnStream(7);
+      expect(msgs.map((m) => m.msgId)).toEqual([...published, ...unpublished]);
+      expect(await r.backlog()).toBe(0);
+    });
   });
 });

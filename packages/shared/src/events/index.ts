@@ -1,5 +1,5 @@
 /** Events: namespaced JetStream streams, the transactional outbox and its relay, durable idempotent consumers. */
-export { streamName, subjectFor, stripNamespace, subjectMatches, STREAM_SUBJECTS } from "./subjects.js";
+export { streamName, streamOf, subjectFor, stripNamespace, subjectMatches, STREAM_SUBJECTS } from "./subjects.js";
 export type { StreamKind } from "./subjects.js";
 export {
   ASSET_CURRENT_CHANGED,
@@ -16,7 +16,13 @@ export {
 } from "./catalog.js";
 export { ensureStreams, streamConfig, DUPLICATE_WINDOW_MS } from "./streams.js";
 export { connectNats } from "./nats-connection.js";
-export { outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration, OUTBOX_MIGRATION_NAME } from "./outbox-migration.js";
+export {
+  outboxAttemptsMigration,
+  outboxDeletesRelayedMigration,
+  outboxGrantsMigration,
+  outboxMigration,
+  OUTBOX_MIGRATION_NAME,
+} from "./outbox-migration.js";
 export { enqueueEvent, enqueueEvents, outboxChannel, EVENT_REQUEST_ID_HEADER } from "./enqueue-event.js";
 export type { EnqueueEventArgs, EnqueueEventsArgs } from "./enqueue-event.js";
 export { OutboxRelay } from "./outbox-relay.js";

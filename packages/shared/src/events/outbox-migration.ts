@@ -130,3 +130,35 @@ export function outboxDeletesRelayedMigration(schema: string, role: string, name
     },
   );
 }
+
+/**
+ * A migration class adding `<schema>.outbox_attempts`: one row per batch the relay is about to publish (the seq range it
+ * claimed and when), committed before the publish. A relay that dies after publishing and before its delete commits
+ * leaves the rows and this record; when the rows are picked up again later than JetStream's duplicate window, the
+ * record tells the relay they may already be on the stream, so it looks there before publishing them again (see
+ * OutboxRelay) — exactly once for any length of outage. `role` may insert, read and delete these records. Runs after
+ * {@link outboxDeletesRelayedMigration}.
+ */
+export function outboxAttemptsMigration(schema: string, role: string, name: string): MigrationClass {
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(role);
+  return sqlMigration(
+    "outboxAttemptsMigration",
+    name,
+    async (q) => {
+      await q.query(`
+        CREATE TABLE ${s}.outbox_attempts (
+          first_seq    bigint NOT NULL,
+          last_seq     bigint NOT NULL,
+          attempted_at timestamptz NOT NULL DEFAULT now(),
+          CHECK (first_seq <= last_seq)
+        );
+        CREATE INDEX outbox_attempts_range_idx ON ${s}.outbox_attempts (first_seq, last_seq);
+        GRANT SELECT, INSERT, DELETE ON ${s}.outbox_attempts TO ${r};
+      `);
+    },
+    async (q) => {
+      await q.query(`DROP TABLE ${s}.outbox_attempts`);
+    },
+  );
+}

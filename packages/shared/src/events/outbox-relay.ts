@@ -1,4 +1,4 @@
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { EventConnection } from "./event-connection.js";
 import { isInProcessBus } from "./in-process-bus.js";
@@ -7,7 +7,8 @@ import type { Logger } from "pino";
 import type { DataSource } from "typeorm";
 import { quoteIdentifier } from "../db/sql-identifier.js";
 import { outboxChannel } from "./enqueue-event.js";
-import { subjectFor } from "./subjects.js";
+import { DUPLICATE_WINDOW_MS } from "./streams.js";
+import { streamName, streamOf, subjectFor } from "./subjects.js";
 
 /** What an OutboxRelay needs: the schema's database, and where to publish. */
 export interface OutboxRelayOptions {
@@ -29,10 +30,28 @@ export interface OutboxRelayOptions {
 
 interface OutboxRow {
   id: string;
+  seq: string;
   subject: string;
   payload: Buffer;
   headers: Record<string, string> | null;
 }
+
+/** An earlier relay's record that it was about to publish the rows of a seq range (outbox_attempts). */
+interface AttemptRow {
+  first_seq: string;
+  last_seq: string;
+  attempted_at: Date;
+  now: Date;
+}
+
+/**
+ * How much of JetStream's duplicate window the relay relies on: a row first attempted longer ago than the window
+ * minus this margin (clock skew between PostgreSQL and NATS, a slow publish) is looked up on the stream before it is
+ * published again.
+ */
+const WINDOW_MARGIN_MS = 30_000;
+/** How far before the earliest attempt the stream is searched (clock skew between PostgreSQL and NATS). */
+const SEARCH_SKEW_MS = 10_000;
 
 const MAX_BACKOFF_MS = 5_000;
 const LISTENER_RETRY_MS = 1_000;
@@ -40,13 +59,17 @@ const LISTENER_RETRY_MS = 1_000;
 /**
  * Relays committed outbox rows to JetStream, in `seq` order, with the event id as Nats-Msg-Id:
  * woken by NOTIFY `<schema>_outbox` and by a poll. Rows are claimed with FOR UPDATE SKIP LOCKED
- * (replicas never race) and deleted only after JetStream acked them (the stream now holds the event);
- * a crash in between re-publishes the same id, which JetStream drops as a duplicate. When NATS is
- * down it backs off.
+ * (replicas never race) and deleted only after JetStream acked them (the stream now holds the event).
+ * A crash in between leaves them to be published again: within the stream's duplicate window JetStream
+ * drops the repeated id; after it (a long outage), the relay knows from `outbox_attempts` that they may
+ * have been published and first looks for their ids on the stream, deleting what it finds instead of
+ * publishing it twice. When NATS is down it backs off.
  */
 export class OutboxRelay {
   private readonly js: JetStreamClient | undefined;
   private readonly table: string;
+  private readonly attempts: string;
+  private duplicateWindow: Promise<number> | undefined;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly publishTimeoutMs: number;
@@ -64,6 +87,7 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.js = isInProcessBus(opts.nc) ? undefined : jetstream(opts.nc);
     this.table = `${quoteIdentifier(opts.schema)}.outbox`;
+    this.attempts = `${quoteIdentifier(opts.schema)}.outbox_attempts`;
     this.batchSize = opts.batchSize ?? 500;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
@@ -98,28 +122,134 @@ export class OutboxRelay {
     this.log.info("outbox relay stopped");
   }
 
-  /** Publishes one batch of waiting rows and deletes them; returns how many were published (for tests). */
+  /** Publishes one batch of waiting rows and deletes them; returns how many were relayed (for tests). */
   async relayOnce(): Promise<number> {
     let failure: unknown;
     const published = await this.opts.dataSource.transaction(async (m) => {
       const rows: OutboxRow[] = await m.query(
-        `SELECT id, subject, payload, headers FROM ${this.table} ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT o.id, o.seq::text AS seq, o.subject, o.payload, o.headers FROM ${this.table} o ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
+      const first = rows[0]!.seq;
+      const last = rows.at(-1)!.seq;
+      const onStream = await this.alreadyOnStream(m, rows, first, last);
+      const pending = rows.filter((row) => !onStream.has(row.id));
+      // Committed before anything is published, so a crash after the publish leaves a trace (see the class comment).
+      if (pending.length > 0 && this.js) {
+        await this.opts.dataSource.query(`INSERT INTO ${this.attempts} (first_seq, last_seq) VALUES ($1, $2)`, [first, last]);
+      }
       // Pipelined on one connection, so the stream keeps the outbox order.
-      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
-      const done = rows.filter((_, i) => results[i]!.status === "fulfilled").map((row) => row.id);
+      const results = await Promise.allSettled(pending.map((row) => this.publish(row)));
+      const done = [...onStream, ...pending.filter((_, i) => results[i]!.status === "fulfilled").map((row) => row.id)];
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       failure = rejected?.reason;
       if (done.length > 0) {
         await m.query(`DELETE FROM ${this.table} WHERE id = ANY($1::uuid[])`, [done]);
+      }
+      if (this.js) {
+        // Attempt records whose rows are all gone (seen with this transaction's deletes) have served their purpose.
+        await m.query(
+          `DELETE FROM ${this.attempts} a
+            WHERE a.first_seq <= $1
+              AND NOT EXISTS (SELECT 1 FROM ${this.table} o WHERE o.seq BETWEEN a.first_seq AND a.last_seq)`,
+          [last],
+        );
       }
       return done.length;
     });
     // Thrown after the commit, so what did get published stays deleted.
     if (failure !== undefined) throw failure;
     return published;
+  }
+
+  /**
+   * The ids among `rows` that are on the stream already: only rows that an earlier relay was about to publish longer
+   * ago than the duplicate window can trust are looked up (by reading the stream from just before that attempt,
+   * headers only); every other row is left to JetStream's de-duplication.
+   */
+  private async alreadyOnStream(
+    m: { query(sql: string, params?: unknown[]): Promise<unknown> },
+    rows: OutboxRow[],
+    first: string,
+    last: string,
+  ): Promise<Set<string>> {
+    if (!this.js) return new Set();
+    const attempts = (await m.query(
+      `SELECT first_seq::text AS first_seq, last_seq::text AS last_seq, attempted_at, now() AS now
+         FROM ${this.attempts} WHERE first_seq <= $2 AND last_seq >= $1`,
+      [first, last],
+    )) as AttemptRow[];
+    if (attempts.length === 0) return new Set();
+    const trustMs = Math.max(0, (await this.duplicateWindowMs()) - WINDOW_MARGIN_MS);
+    const earliest = new Map<string, Date>();
+    for (const row of rows) {
+      const seq = BigInt(row.seq);
+      for (const a of attempts) {
+        if (seq < BigInt(a.first_seq) || seq > BigInt(a.last_seq)) continue;
+        if (a.now.getTime() - a.attempted_at.getTime() <= trustMs) continue;
+        const seen = earliest.get(row.id);
+        if (!seen || a.attempted_at < seen) earliest.set(row.id, a.attempted_at);
+      }
+    }
+    if (earliest.size === 0) return new Set();
+    const since = new Date(Math.min(...[...earliest.values()].map((d) => d.getTime())) - SEARCH_SKEW_MS);
+    const suspects = rows.filter((row) => earliest.has(row.id));
+    const found = new Set<string>();
+    for (const subject of new Set(suspects.map((row) => row.subject))) {
+      const wanted = new Set(suspects.filter((row) => row.subject === subject).map((row) => row.id));
+      for (const id of await this.idsOnStream(subject, since, wanted)) found.add(id);
+    }
+    this.log.warn(
+      { uncertain: suspects.length, alreadyOnStream: found.size, since },
+      "relaying rows first attempted longer ago than the duplicate window: looked them up on the stream",
+    );
+    return found;
+  }
+
+  /** Which of `wanted` (event ids) were published on `subject` since `since`, reading the stream headers only. */
+  private async idsOnStream(subject: string, since: Date, wanted: Set<string>): Promise<Set<string>> {
+    const js = this.js!;
+    const found = new Set<string>();
+    const consumer = await js.consumers.get(streamName(this.opts.namespace, streamOf(subject)), {
+      filter_subjects: subjectFor(this.opts.namespace, subject),
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: since.toISOString(),
+      headers_only: true,
+    });
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 2_000 });
+      let received = 0;
+      let caughtUp = false;
+      for await (const msg of batch) {
+        received++;
+        const id = msg.headers?.get("Nats-Msg-Id");
+        if (id && wanted.has(id)) found.add(id);
+        if (msg.info.pending === 0) {
+          caughtUp = true;
+          break;
+        }
+      }
+      if (caughtUp || received === 0 || found.size === wanted.size) break;
+    }
+    await consumer.delete().catch(() => undefined);
+    return found;
+  }
+
+  /** The duplicate window of this relay's streams, from the PROVENANCE stream's configuration (cached). */
+  private duplicateWindowMs(): Promise<number> {
+    this.duplicateWindow ??= (async () => {
+      try {
+        const jsm = await jetstreamManager(this.opts.nc as never);
+        const info = await jsm.streams.info(streamName(this.opts.namespace, "PROVENANCE"));
+        return Math.round(Number(info.config.duplicate_window ?? 0) / 1e6) || DUPLICATE_WINDOW_MS;
+      } catch (err) {
+        this.duplicateWindow = undefined;
+        this.log.debug({ err }, "could not read the stream's duplicate window; assuming the default");
+        return DUPLICATE_WINDOW_MS;
+      }
+    })();
+    return this.duplicateWindow;
   }
 
   /** How many outbox rows are not yet published. */

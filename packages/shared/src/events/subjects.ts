@@ -7,6 +7,12 @@ export const STREAM_SUBJECTS: Readonly<Record<StreamKind, string>> = {
   GENERATION: "generation.>",
 };
 
+/** The stream that captures an un-namespaced subject (`provenance.…` → PROVENANCE, `generation.…` → GENERATION). */
+export function streamOf(subject: string): StreamKind {
+  for (const kind of Object.keys(STREAM_SUBJECTS) as StreamKind[]) if (subjectMatches(STREAM_SUBJECTS[kind], subject)) return kind;
+  throw new Error(`no stream captures the subject "${subject}"`);
+}
+
 /** The stream's name in a namespace: `PROVENANCE` when `ns` is empty, else `<NS>_PROVENANCE`. */
 export function streamName(ns: string, kind: StreamKind): string {
   return ns ? `${ns.toUpperCase()}_${kind}` : kind;

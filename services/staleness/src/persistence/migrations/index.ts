@@ -1,4 +1,4 @@
-import { outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration } from "@provenance/shared";
+import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration } from "@provenance/shared";
 import { STALENESS_APP_ROLE, StalenessSchema1732300000000 } from "./1732300000000-staleness-schema.js";
 import { StalenessIndexesByProject1732300000002 } from "./1732300000002-staleness-indexes-by-project.js";
 import { DetectionTasks1732300000003 } from "./1732300000003-detection-tasks.js";
@@ -13,4 +13,5 @@ export const stalenessMigrations = [
   StalenessIndexesByProject1732300000002,
   DetectionTasks1732300000003,
   outboxDeletesRelayedMigration("staleness", STALENESS_APP_ROLE, "StalenessOutboxDeletesRelayed1732300000004"),
+  outboxAttemptsMigration("staleness", STALENESS_APP_ROLE, "StalenessOutboxAttempts1732300000005"),
 ];
