@@ -4,18 +4,25 @@ import type { Asset } from "@gen/assets_pb.js";
 import { useClients } from "./clients.js";
 import { readAllPages } from "./paged.js";
 
-/** Assets by id; empty until loaded (ids are shown meanwhile). */
-export const AssetDirectoryContext = createContext<ReadonlyMap<string, Asset>>(new Map());
+/** Assets by id; undefined until loaded (ids are shown meanwhile, and nothing is called untracked yet). */
+export const AssetDirectoryContext = createContext<ReadonlyMap<string, Asset> | undefined>(undefined);
 
-/** The asset directory (see {@link AssetDirectoryProvider}). */
+const NONE: ReadonlyMap<string, Asset> = new Map();
+
+/** The asset directory (see {@link AssetDirectoryProvider}); empty until loaded. */
 export function useAssetDirectory(): ReadonlyMap<string, Asset> {
-  return useContext(AssetDirectoryContext);
+  return useContext(AssetDirectoryContext) ?? NONE;
+}
+
+/** Whether the directory has loaded, so an asset missing from it is really not registered (untracked). */
+export function useAssetDirectoryLoaded(): boolean {
+  return useContext(AssetDirectoryContext) !== undefined;
 }
 
 /** Loads ListAssets once, and again whenever `changes` moves (a version published or made current). */
 export function AssetDirectoryProvider({ children, changes }: { children: ReactNode; changes: number }) {
   const clients = useClients();
-  const [assets, setAssets] = useState<ReadonlyMap<string, Asset>>(new Map());
+  const [assets, setAssets] = useState<ReadonlyMap<string, Asset> | undefined>(undefined);
   useEffect(() => {
     let cancelled = false;
     readAllPages(async (pageToken) => {

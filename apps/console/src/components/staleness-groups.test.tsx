@@ -98,6 +98,15 @@ describe("StalenessGroups", () => {
     expect(screen.getAllByRole("link", { name: "s1" })[0]!.getAttribute("href")).toBe("/segments/s1");
   });
 
+  it("numbers each segment's shot from 1 (sequence_index 0 is shot 1)", () => {
+    render(
+      <MemoryRouter>
+        <StalenessGroups groups={buildReportGroups(byAsset.slice(2), [create(StaleSegmentSchema, { ...stale[4]!, sequenceIndex: 0, characterName: "ben" })])} selected={new Set()} onChange={() => undefined} />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole("link", { name: "q1" }).nextElementSibling!.textContent).toBe("ben · shot 1");
+  });
+
   it("checks a group, a scene or a segment, with partial groups shown indeterminate", () => {
     render(<Harness />);
     const selected = () => screen.getByTestId("selected").textContent;

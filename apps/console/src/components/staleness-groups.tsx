@@ -1,6 +1,6 @@
 /** The report's groups with checkboxes per group, per scene and per segment. */
 import { Link } from "react-router";
-import { kindLabel, plural, sceneLabel } from "../lib/format.js";
+import { kindLabel, plural, sceneLabel, shotLabel } from "../lib/format.js";
 import { checkState, toggleIds, type ReportGroup } from "../lib/report-groups.js";
 import { StaleIcon } from "./stale-icon.js";
 import { TriCheckbox } from "./tri-checkbox.js";
@@ -56,7 +56,10 @@ export function StalenessGroups({
                         </label>
                         {seg.reasons.length > 0 ? <StaleIcon reasons={seg.reasons} /> : null}
                         <Link to={`/segments/${encodeURIComponent(seg.segmentId)}`}>{seg.segmentId}</Link>
-                        {seg.characterName ? <span className="muted small">{seg.characterName}</span> : null}
+                        {seg.reasons.length > 0 ? (
+                          // only segments the stale list knows carry a real sequence index
+                          <span className="muted small">{[seg.characterName, shotLabel(seg.sequenceIndex)].filter(Boolean).join(" · ")}</span>
+                        ) : null}
                       </li>
                     ))}
                   </ul>

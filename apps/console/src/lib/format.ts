@@ -98,7 +98,20 @@ export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
 
-/** "Scene 3" for an id "3", the id itself when it already says scene ("scene-3"). */
+/** "Scene 3" for an id "3", the id itself when it already says scene ("scene-3", "demo-1.scene-3"). */
 export function sceneLabel(sceneId: string): string {
-  return /^scene/i.test(sceneId) ? sceneId : `Scene ${sceneId}`;
+  return /(^|[^a-z])scene/i.test(sceneId) ? sceneId : `Scene ${sceneId}`;
+}
+
+/**
+ * The shot number people count with, from a segment's 0-based `sequence_index`: 1 for index 0, as the pipeline's prompts
+ * number their shots ("shot 1 of scene 2").
+ */
+export function shotNumber(sequenceIndex: number): number {
+  return sequenceIndex + 1;
+}
+
+/** "shot 1" for a segment's 0-based `sequence_index` 0 (see {@link shotNumber}). */
+export function shotLabel(sequenceIndex: number): string {
+  return `shot ${shotNumber(sequenceIndex)}`;
 }

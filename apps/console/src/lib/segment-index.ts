@@ -1,73 +1,84 @@
-/** Projects, scenes and segments, assembled from reverse provenance (every registered asset's usages). */
-import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { ReceiptStatus } from "@gen/common_pb.js";
-import type { AssetUsage } from "@gen/receipts_pb.js";
+/** A project's segments as the project view shows them: by scene, active ones counted, superseded ones kept apart. */
+import type { ReceiptStatus } from "@gen/common_pb.js";
+import type { SegmentListing } from "@gen/receipts_pb.js";
 
 /** What the project view shows of one segment. */
-export interface SegmentSummary {
+export interface SegmentRow {
   segmentId: string;
   sceneId: string;
   projectId: string;
   characterName: string;
+  /** 0-based, as recorded; shown with `shotNumber`. */
+  sequenceIndex: number;
   active: boolean;
-  /** The status of its latest receipt. */
+  /** The segment that replaced this one, when a regeneration superseded it. */
+  supersededBy: string;
+  /** The status of its newest receipt. */
   status: ReceiptStatus;
-  /** When its latest receipt's generation started, in ms since the epoch. */
-  startedMs: number;
+  /** Its latest SUCCEEDED receipt; empty when none has succeeded. */
+  currentReceiptId: string;
 }
 
-/** One scene and its segments, in id order. */
-export interface SceneSummary {
+/** One scene: its active segments, and apart from them the superseded ones (never counted as current). */
+export interface SceneSegments {
   sceneId: string;
-  segments: SegmentSummary[];
-}
-
-/** One project and its scenes, in id order. */
-export interface ProjectSummary {
-  projectId: string;
-  scenes: SceneSummary[];
-  segmentCount: number;
+  active: SegmentRow[];
+  superseded: SegmentRow[];
 }
 
 const byId = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
+const bySequence = (a: SegmentRow, b: SegmentRow) => a.sequenceIndex - b.sequenceIndex || byId(a.segmentId, b.segmentId);
 
-/** Folds usages (any number per segment) into one summary per segment, taking the latest receipt's status. */
-export function summarizeSegments(usages: readonly AssetUsage[]): Map<string, SegmentSummary> {
-  const out = new Map<string, SegmentSummary>();
-  for (const u of usages) {
-    const startedMs = u.generationStartedAt ? timestampMs(u.generationStartedAt) : 0;
-    const seen = out.get(u.segmentId);
-    if (seen && seen.startedMs > startedMs) continue;
-    if (seen && seen.startedMs === startedMs && seen.status === ReceiptStatus.SUCCEEDED) continue;
-    out.set(u.segmentId, {
-      segmentId: u.segmentId,
-      sceneId: u.sceneId,
-      projectId: u.projectId,
-      characterName: u.characterName,
-      active: u.segmentActive,
-      status: u.status,
-      startedMs,
+/** One row per listing (listings without a segment are skipped). */
+export function segmentRows(listings: readonly SegmentListing[]): SegmentRow[] {
+  const rows: SegmentRow[] = [];
+  for (const l of listings) {
+    const s = l.segment;
+    if (!s) continue;
+    rows.push({
+      segmentId: s.segmentId,
+      sceneId: s.sceneId,
+      projectId: s.projectId,
+      characterName: s.characterName,
+      sequenceIndex: s.sequenceIndex,
+      active: s.active,
+      supersededBy: s.supersededBySegmentId,
+      status: l.latestStatus,
+      currentReceiptId: l.currentReceiptId,
     });
   }
-  return out;
+  return rows;
 }
 
-/** Arranges segments into projects and scenes. */
-export function groupProjects(segments: Iterable<SegmentSummary>): ProjectSummary[] {
-  const projects = new Map<string, Map<string, SegmentSummary[]>>();
-  for (const s of segments) {
-    const scenes = projects.get(s.projectId) ?? new Map<string, SegmentSummary[]>();
-    projects.set(s.projectId, scenes);
-    const list = scenes.get(s.sceneId) ?? [];
-    scenes.set(s.sceneId, list);
-    list.push(s);
+/** Arranges rows into scenes (natural id order), each split into active and superseded, in shot order. */
+export function groupScenes(rows: readonly SegmentRow[]): SceneSegments[] {
+  const scenes = new Map<string, SceneSegments>();
+  for (const r of rows) {
+    let scene = scenes.get(r.sceneId);
+    if (!scene) scenes.set(r.sceneId, (scene = { sceneId: r.sceneId, active: [], superseded: [] }));
+    (r.active ? scene.active : scene.superseded).push(r);
   }
-  return [...projects.entries()]
-    .sort(([a], [b]) => byId(a, b))
-    .map(([projectId, scenes]) => {
-      const list = [...scenes.entries()]
-        .sort(([a], [b]) => byId(a, b))
-        .map(([sceneId, segs]) => ({ sceneId, segments: segs.sort((a, b) => byId(a.segmentId, b.segmentId)) }));
-      return { projectId, scenes: list, segmentCount: list.reduce((n, s) => n + s.segments.length, 0) };
-    });
+  const list = [...scenes.values()].sort((a, b) => byId(a.sceneId, b.sceneId));
+  for (const s of list) {
+    s.active.sort(bySequence);
+    s.superseded.sort(bySequence);
+  }
+  return list;
+}
+
+/** Active and superseded segment counts over `scenes`. */
+export function countSegments(scenes: readonly SceneSegments[]): { active: number; superseded: number } {
+  let active = 0;
+  let superseded = 0;
+  for (const s of scenes) {
+    active += s.active.length;
+    superseded += s.superseded.length;
+  }
+  return { active, superseded };
+}
+
+/** Whether `row` matches a search (segment id or character name, case-insensitive); an empty query matches all. */
+export function matchesQuery(row: SegmentRow, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  return q === "" || row.segmentId.toLowerCase().includes(q) || row.characterName.toLowerCase().includes(q);
 }

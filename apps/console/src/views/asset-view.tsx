@@ -2,66 +2,88 @@
 import { useEffect, useState } from "react";
 import { Link, useParams } from "react-router";
 import type { AssetVersion } from "@gen/assets_pb.js";
+import { loadAssetUsage, loadVersionChangeData } from "../api/asset-usage.js";
 import { useClients } from "../api/clients.js";
 import { readAllPages } from "../api/paged.js";
 import { useStaleness } from "../api/staleness-index.js";
 import { SegmentStatus } from "../components/segment-status.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
+import { VersionChangeDialog, type ImpactState } from "../components/version-change-dialog.js";
 import { VersionTimeline } from "../components/version-timeline.js";
 import { describeError } from "../lib/describe-error.js";
-import { formatTime, kindLabel, plural, roleLabel } from "../lib/format.js";
+import { formatTime, kindLabel, plural, roleLabel, sceneLabel } from "../lib/format.js";
+import { rollbackImpact } from "../lib/rollback-impact.js";
 import { useAsync } from "../lib/use-async.js";
+import { usesBySegment, type SegmentUse } from "../lib/version-usage.js";
 
+function UsageRow({ use }: { use: SegmentUse }) {
+  const project = `/projects/${encodeURIComponent(use.projectId)}`;
+  return (
+    <tr className={use.active ? undefined : "inactive"}>
+      <td className="id-cell">
+        <Link to={`/segments/${encodeURIComponent(use.segmentId)}`}>{use.segmentId}</Link>
+        <span className="cell-sub small">
+          <Link to={`${project}/scenes/${encodeURIComponent(use.sceneId)}`}>{sceneLabel(use.sceneId)}</Link> · <Link to={project}>{use.projectId}</Link>
+        </span>
+      </td>
+      <td>
+        {use.roles.map((r) => `${roleLabel(r.role)}${r.weight ? ` · weight ${r.weight}` : ""}`).join(", ")}
+        {use.receiptCount > 1 ? <span className="cell-sub small muted">in {use.receiptCount} receipts</span> : null}
+      </td>
+      <td>{formatTime(use.generationStartedAt)}</td>
+      <td>
+        <SegmentStatus segmentId={use.segmentId} active={use.active} status={use.status} />
+      </td>
+    </tr>
+  );
+}
+
+/** The segments whose receipts used one version: active ones listed, superseded ones behind a row that shows them. */
 function VersionUsage({ assetId, version }: { assetId: string; version: number }) {
   const clients = useClients();
-  const usage = useAsync(
-    () =>
-      readAllPages(async (pageToken) => {
-        const res = await clients.receipts.getAssetUsage({ assetId, version, pageSize: 500, pageToken });
-        return { items: res.usages, nextPageToken: res.nextPageToken };
-      }),
-    [clients, assetId, version],
-  );
+  const [showSuperseded, setShowSuperseded] = useState(false);
+  useEffect(() => setShowSuperseded(false), [assetId, version]);
+  const usage = useAsync((signal) => loadAssetUsage(clients, assetId, version, signal).then(usesBySegment), [clients, assetId, version]);
   if (usage.loading) return <Loading what={`the segments that used v${version}`} />;
   if (usage.error) return <ErrorState error={usage.error} service="receipts" url={clients.urls.receipts} onRetry={() => usage.reload()} />;
-  const list = usage.data!;
-  if (list.length === 0) return <Empty title={`No segment used v${version}.`}>Receipts that name this version's content will be listed here.</Empty>;
+  const { active, superseded } = usage.data!;
+  if (active.length + superseded.length === 0)
+    return <Empty title={`No segment used v${version}.`}>Receipts that name this version's content will be listed here.</Empty>;
   return (
-    <table className="usage-table" aria-label={`Segments that used v${version}`}>
-      <thead>
-        <tr>
-          <th>Segment</th>
-          <th>Scene</th>
-          <th>Project</th>
-          <th>Role</th>
-          <th>Generated</th>
-          <th>Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {list.map((u) => (
-          <tr key={`${u.receiptId}/${u.role}/${u.position}`}>
-            <td>
-              <Link to={`/segments/${encodeURIComponent(u.segmentId)}`}>{u.segmentId}</Link>
-            </td>
-            <td>
-              <Link to={`/projects/${encodeURIComponent(u.projectId)}/scenes/${encodeURIComponent(u.sceneId)}`}>{u.sceneId}</Link>
-            </td>
-            <td>
-              <Link to={`/projects/${encodeURIComponent(u.projectId)}`}>{u.projectId}</Link>
-            </td>
-            <td>
-              {roleLabel(u.role)}
-              {u.weight ? ` · weight ${u.weight}` : ""}
-            </td>
-            <td>{formatTime(u.generationStartedAt)}</td>
-            <td>
-              <SegmentStatus segmentId={u.segmentId} active={u.segmentActive} status={u.status} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <>
+      <p className="muted" data-testid="usage-counts">
+        {active.length === 0 ? "No active segment uses it now" : `${plural(active.length, "active segment")}`}
+        {superseded.length > 0 ? ` · ${superseded.length} superseded` : ""}
+      </p>
+      <div className="table-scroll">
+        <table className="usage-table" aria-label={`Segments that used v${version}`}>
+          <thead>
+            <tr>
+              <th>Segment · scene · project</th>
+              <th>Role</th>
+              <th>Generated</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {active.map((u) => (
+              <UsageRow key={u.segmentId} use={u} />
+            ))}
+            {superseded.length > 0 ? (
+              <tr className="toggle-row">
+                <td colSpan={4}>
+                  <button type="button" className="link-button" aria-expanded={showSuperseded} onClick={() => setShowSuperseded((on) => !on)}>
+                    {showSuperseded ? "Hide" : "Show"} {plural(superseded.length, "superseded segment")}
+                  </button>{" "}
+                  <span className="muted small">replaced by a regeneration, kept for comparison</span>
+                </td>
+              </tr>
+            ) : null}
+            {showSuperseded ? superseded.map((u) => <UsageRow key={u.segmentId} use={u} />) : null}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 
@@ -83,6 +105,11 @@ export function AssetView() {
   }, [clients, assetId]);
   const [confirming, setConfirming] = useState<AssetVersion | undefined>(undefined);
   const [rollback, setRollback] = useState<{ busy: boolean; error?: { what: string; todo: string }; done?: string }>({ busy: false });
+  // What a version change would do is counted only while its confirmation is open.
+  const changeData = useAsync(
+    (signal) => (confirming ? loadVersionChangeData(clients, assetId, signal) : Promise.resolve(undefined)),
+    [clients, assetId, confirming?.version],
+  );
   const { reload } = data;
   useEffect(() => {
     if (staleness.changes > 0) reload(true);
@@ -92,6 +119,15 @@ export function AssetView() {
   if (data.error && !data.data) return <ErrorState error={data.error} service="staleness" url={clients.urls.staleness} onRetry={() => data.reload()} />;
   const { asset, versions } = data.data!;
   const current = versions.find((v) => v.isCurrent);
+  let impact: ImpactState = { state: "loading" };
+  if (changeData.error) impact = { state: "failed" };
+  else if (confirming && changeData.data && !changeData.loading) {
+    const reasons = new Map([...(staleness.byId?.values() ?? [])].map((s) => [s.segmentId, s.reasons]));
+    impact = {
+      state: "ready",
+      impact: rollbackImpact({ assetId, targetHash: confirming.contentHash, currentHash: current?.contentHash, ...changeData.data, staleReasons: reasons }),
+    };
+  }
 
   const confirm = async (v: AssetVersion) => {
     setRollback({ busy: true });
@@ -141,31 +177,16 @@ export function AssetView() {
         </div>
       </div>
       {confirming ? (
-        <div className="dialog-backdrop">
-          <div className="dialog" role="dialog" aria-modal="true" aria-label="Confirm version change">
-            <h2>
-              {current && confirming.version < current.version ? "Roll back" : "Change current version"}: make v{confirming.version} of {asset.name} current?
-            </h2>
-            <p>
-              Segments made from v{confirming.version} become current again; segments made from {current ? `v${current.version}` : "other versions"} become stale and
-              show up in the staleness report. Nothing is deleted, and you can change it back at any time.
-            </p>
-            {rollback.error ? (
-              <div className="state state-error" role="alert">
-                <strong>{rollback.error.what}</strong>
-                <p>{rollback.error.todo}</p>
-              </div>
-            ) : null}
-            <div className="dialog-actions">
-              <button type="button" onClick={() => (setConfirming(undefined), setRollback({ busy: false }))}>
-                Cancel
-              </button>
-              <button type="button" className="primary" disabled={rollback.busy} onClick={() => void confirm(confirming)}>
-                {rollback.busy ? "Changing…" : `Make v${confirming.version} current`}
-              </button>
-            </div>
-          </div>
-        </div>
+        <VersionChangeDialog
+          assetName={asset.name}
+          target={confirming}
+          current={current}
+          impact={impact}
+          busy={rollback.busy}
+          error={rollback.error}
+          onCancel={() => (setConfirming(undefined), setRollback({ busy: false }))}
+          onConfirm={() => void confirm(confirming)}
+        />
       ) : null}
     </div>
   );

@@ -9,7 +9,7 @@ import { ReceiptPanel } from "../components/receipt-panel.js";
 import { SegmentStatus } from "../components/segment-status.js";
 import { reasonText } from "../components/stale-icon.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
-import { formatTime, receiptStatusLabel, sceneLabel, shortHash } from "../lib/format.js";
+import { formatTime, receiptStatusLabel, sceneLabel, shortHash, shotLabel } from "../lib/format.js";
 import { useAsync } from "../lib/use-async.js";
 
 /** The segment detail page. */
@@ -52,7 +52,8 @@ export function SegmentView() {
           Segment {segment.segmentId} <SegmentStatus segmentId={segment.segmentId} active={segment.active} status={currentReceipt?.status ?? history[0]?.status} />
         </h1>
         <p className="muted">
-          {segment.characterName ? `${segment.characterName} · ` : ""}shot {segment.sequenceIndex} · created {formatTime(segment.createdAt)}
+          {segment.characterName ? `${segment.characterName} · ` : ""}
+          <span data-testid="segment-shot">{shotLabel(segment.sequenceIndex)}</span> · created {formatTime(segment.createdAt)}
         </p>
         {segment.supersededBySegmentId ? (
           <p className="note">
