@@ -84,6 +84,137 @@ export interface RunningConsumer {
 const DEFAULT_BACKOFF_MS = [100, 1_000, 5_000, 15_000, 30_000];
 const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_BATCH_WAIT_MS = 10;
+const DEFAULT_MAX_DELIVER = 10;
+
+/** How a consumer settles what it was handed: decode, handle (alone or in batches), ack, nak with backoff, term. */
+class DeliveryHandler {
+  private readonly backoff: number[];
+  private readonly maxDeliver: number;
+
+  constructor(
+    private readonly opts: ConsumerOptions,
+    private readonly clientFilters: string[] | undefined,
+    private readonly log: Logger,
+  ) {
+    this.backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : DEFAULT_BACKOFF_MS;
+    this.maxDeliver = opts.maxDeliver ?? DEFAULT_MAX_DELIVER;
+  }
+
+  /** What the logs say about one delivery. */
+  private contextOf(m: Delivery, subject: string) {
+    return { subject, eventId: m.headers["Nats-Msg-Id"] ?? "", streamSeq: m.seq, attempt: m.deliveryCount };
+  }
+
+  /** The event a delivery carries, decoded; undefined when it was settled here (not ours, or undecodable). */
+  prepare(m: Delivery): ConsumedEvent | undefined {
+    if (this.clientFilters && !this.clientFilters.some((f) => subjectMatches(f, m.subject))) {
+      m.ack();
+      return undefined;
+    }
+    const subject = stripNamespace(this.opts.namespace, m.subject);
+    const headers = m.headers;
+    const eventId = headers["Nats-Msg-Id"] ?? "";
+    let event: Message | undefined;
+    const schema = this.opts.eventSchema?.[subject];
+    if (schema) {
+      try {
+        event = fromBinary(schema, m.data);
+      } catch (err) {
+        this.log.error({ ...this.contextOf(m, subject), err }, `cannot decode ${schema.typeName}; terminating the message`);
+        m.term();
+        return undefined;
+      }
+    }
+    return { subject, eventId, data: m.data, headers, redeliveryCount: m.deliveryCount - 1, event };
+  }
+
+  /** Naks a delivery whose handling failed, with the backoff of its attempt, or terms it after `maxDeliver`. */
+  private failed(m: Delivery, e: ConsumedEvent, err: unknown): void {
+    const ctx = this.contextOf(m, e.subject);
+    const attempt = m.deliveryCount;
+    if (attempt >= this.maxDeliver) {
+      this.log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
+      m.term();
+      return;
+    }
+    const delay = this.backoff[Math.min(attempt - 1, this.backoff.length - 1)]!;
+    this.log.warn({ ...ctx, err, retryInMs: delay }, "handler failed; will retry");
+    m.nak(delay);
+  }
+
+  /** Handles one event alone (with `handle`, or as a batch of one), under its request id; acks or fails it. */
+  async handleOne(m: Delivery, e: ConsumedEvent): Promise<void> {
+    const requestId = e.headers[EVENT_REQUEST_ID_HEADER] || e.eventId;
+    try {
+      await runWithRequestId(requestId, () => (this.opts.handle ? this.opts.handle(e) : this.opts.handleBatch!([e])));
+      m.ack();
+    } catch (err) {
+      this.failed(m, e, err);
+    }
+  }
+
+  /** Handles deliveries as one batch, acking them all; when the batch fails, each event again alone. */
+  async handleBatch(deliveries: Delivery[]): Promise<void> {
+    const ready: { m: Delivery; e: ConsumedEvent }[] = [];
+    for (const m of deliveries) {
+      const e = this.prepare(m);
+      if (e) ready.push({ m, e });
+    }
+    if (ready.length > 1) {
+      try {
+        await this.opts.handleBatch!(ready.map((r) => r.e));
+        for (const r of ready) r.m.ack();
+        return;
+      } catch (err) {
+        const seqs = { firstSeq: ready[0]!.m.seq, lastSeq: ready[ready.length - 1]!.m.seq };
+        this.log.warn({ err, events: ready.length, ...seqs }, "batch handler failed; handling its events one by one");
+      }
+    }
+    for (const r of ready) await this.handleOne(r.m, r.e);
+  }
+}
+
+/**
+ * Takes each unit of work (a delivery or a batch) from `units` and runs it with at most `concurrency` in flight. The
+ * next unit is taken only once there is room for it, so a batch keeps filling until it can be handled. Once
+ * `stopping()` is true, units taken are handed back at once rather than after ack_wait. Resolves when `units` ends;
+ * `inFlight` holds the work still running.
+ */
+async function runBounded<U>(
+  units: AsyncIterable<U>,
+  concurrency: number,
+  work: (u: U) => Promise<void>,
+  handBack: (u: U) => void,
+  stopping: () => boolean,
+  inFlight: Set<Promise<void>>,
+  log: Logger,
+): Promise<void> {
+  let slotFreed: (() => void) | undefined;
+  const iterator = units[Symbol.asyncIterator]();
+  for (;;) {
+    while (inFlight.size >= concurrency) {
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+    }
+    const next = await iterator.next();
+    if (next.done) break;
+    const u = next.value;
+    if (stopping()) {
+      handBack(u);
+      continue;
+    }
+    const p: Promise<void> = work(u)
+      .catch((err: unknown) => log.error({ err }, "consumer handler crashed"))
+      .finally(() => {
+        inFlight.delete(p);
+        const wakeLoop = slotFreed;
+        slotFreed = undefined;
+        wakeLoop?.();
+      });
+    inFlight.add(p);
+  }
+}
 
 /**
  * Creates (or updates) a durable pull consumer with explicit acks and consumes it: at most
@@ -101,8 +232,6 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   if (!opts.handle === !opts.handleBatch) throw new Error(`startConsumer(${opts.durable}): give exactly one of handle and handleBatch`);
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_BATCH_SIZE));
   const concurrency = Math.max(1, opts.concurrency ?? (opts.handleBatch ? 1 : 8));
-  const maxDeliver = opts.maxDeliver ?? 10;
-  const backoff = opts.backoffMs && opts.backoffMs.length > 0 ? opts.backoffMs : DEFAULT_BACKOFF_MS;
   const stream = streamName(opts.namespace, opts.stream);
   const log = opts.logger.child({ component: "consumer", stream, durable: opts.durable });
   const filters = opts.filterSubjects.map((s) => subjectFor(opts.namespace, s));
@@ -114,124 +243,34 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     : { pull: concurrency, inFlight: concurrency };
   const { source, lag, clientFilters } = isInProcessBus(opts.nc)
     ? inProcessSource(opts.nc, opts, filters, window.inFlight)
-    : await jetStreamSource(opts.nc, opts, filters, window, maxDeliver, log);
-
-  const contextOf = (m: Delivery, subject: string) => ({ subject, eventId: m.headers["Nats-Msg-Id"] ?? "", streamSeq: m.seq, attempt: m.deliveryCount });
-
-  /** The event a delivery carries, decoded; undefined when it was settled here (not ours, or undecodable). */
-  const prepare = (m: Delivery): ConsumedEvent | undefined => {
-    if (clientFilters && !clientFilters.some((f) => subjectMatches(f, m.subject))) {
-      m.ack();
-      return undefined;
-    }
-    const subject = stripNamespace(opts.namespace, m.subject);
-    const headers = m.headers;
-    const eventId = headers["Nats-Msg-Id"] ?? "";
-    let event: Message | undefined;
-    const schema = opts.eventSchema?.[subject];
-    if (schema) {
-      try {
-        event = fromBinary(schema, m.data);
-      } catch (err) {
-        log.error({ ...contextOf(m, subject), err }, `cannot decode ${schema.typeName}; terminating the message`);
-        m.term();
-        return undefined;
-      }
-    }
-    return { subject, eventId, data: m.data, headers, redeliveryCount: m.deliveryCount - 1, event };
-  };
-
-  /** Naks a delivery whose handling failed, with the backoff of its attempt, or terms it after `maxDeliver`. */
-  const failed = (m: Delivery, e: ConsumedEvent, err: unknown): void => {
-    const ctx = contextOf(m, e.subject);
-    const attempt = m.deliveryCount;
-    if (attempt >= maxDeliver) {
-      log.error({ ...ctx, err }, `handler failed ${attempt} times; giving up on the event`);
-      m.term();
-      return;
-    }
-    const delay = backoff[Math.min(attempt - 1, backoff.length - 1)]!;
-    log.warn({ ...ctx, err, retryInMs: delay }, "handler failed; will retry");
-    m.nak(delay);
-  };
-
-  const requestIdOf = (e: ConsumedEvent) => e.headers[EVENT_REQUEST_ID_HEADER] || e.eventId;
-
-  /** Handles one event alone (with `handle`, or as a batch of one), under its request id; acks or fails it. */
-  const handleOne = async (m: Delivery, e: ConsumedEvent): Promise<void> => {
-    try {
-      await runWithRequestId(requestIdOf(e), () => (opts.handle ? opts.handle(e) : opts.handleBatch!([e])));
-      m.ack();
-    } catch (err) {
-      failed(m, e, err);
-    }
-  };
-
-  const handleBatch = async (deliveries: Delivery[]): Promise<void> => {
-    const ready: { m: Delivery; e: ConsumedEvent }[] = [];
-    for (const m of deliveries) {
-      const e = prepare(m);
-      if (e) ready.push({ m, e });
-    }
-    if (ready.length > 1) {
-      try {
-        await opts.handleBatch!(ready.map((r) => r.e));
-        for (const r of ready) r.m.ack();
-        return;
-      } catch (err) {
-        const seqs = { firstSeq: ready[0]!.m.seq, lastSeq: ready[ready.length - 1]!.m.seq };
-        log.warn({ err, events: ready.length, ...seqs }, "batch handler failed; handling its events one by one");
-      }
-    }
-    for (const r of ready) await handleOne(r.m, r.e);
-  };
+    : await jetStreamSource(opts.nc, opts, filters, window, opts.maxDeliver ?? DEFAULT_MAX_DELIVER, log);
+  const handler = new DeliveryHandler(opts, clientFilters, log);
 
   let stopping = false;
+  const isStopping = () => stopping;
   const inFlight = new Set<Promise<void>>();
-  let slotFreed: (() => void) | undefined;
-  /**
-   * Takes each unit of work (a delivery or a batch) from `units` and runs it with at most `concurrency` in flight. The
-   * next unit is taken only once there is room for it, so a batch keeps filling until it can be handled.
-   */
-  const run = async <U>(units: AsyncIterable<U>, work: (u: U) => Promise<void>, handBack: (u: U) => void) => {
-    const iterator = units[Symbol.asyncIterator]();
-    for (;;) {
-      while (inFlight.size >= concurrency) {
-        await new Promise<void>((resolve) => {
-          slotFreed = resolve;
-        });
-      }
-      const next = await iterator.next();
-      if (next.done) break;
-      const u = next.value;
-      // Pulled but not started when stop() came: hand it back at once rather than after ack_wait.
-      if (stopping) {
-        handBack(u);
-        continue;
-      }
-      const p: Promise<void> = work(u)
-        .catch((err: unknown) => log.error({ err }, "consumer handler crashed"))
-        .finally(() => {
-          inFlight.delete(p);
-          const wakeLoop = slotFreed;
-          slotFreed = undefined;
-          wakeLoop?.();
-        });
-      inFlight.add(p);
-    }
-  };
   const loop = (
     opts.handleBatch
-      ? run(batchesOf(source, { size: batchSize, maxWaitMs: opts.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS }), handleBatch, (batch) => {
-          for (const m of batch) m.nak();
-        })
-      : run(
+      ? runBounded(
+          batchesOf(source, { size: batchSize, maxWaitMs: opts.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS }),
+          concurrency,
+          (batch) => handler.handleBatch(batch),
+          (batch) => batch.forEach((m) => m.nak()),
+          isStopping,
+          inFlight,
+          log,
+        )
+      : runBounded(
           source,
+          concurrency,
           async (m) => {
-            const e = prepare(m);
-            if (e) await handleOne(m, e);
+            const e = handler.prepare(m);
+            if (e) await handler.handleOne(m, e);
           },
           (m) => m.nak(),
+          isStopping,
+          inFlight,
+          log,
         )
   ).catch((err: unknown) => log.error({ err }, "consumer stopped with an error"));
 
