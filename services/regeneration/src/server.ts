@@ -1,7 +1,5 @@
 /** The regeneration server: RegenerationService routes, health and the REST path on one port. Never listens itself. */
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { createContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { DataSource } from "typeorm";
 import {
   commonServerOptions,
   type CommonServerDeps,
@@ -10,27 +8,17 @@ import {
   SubmitRegenerationResponseSchema,
   createServiceServer,
   invalidArgument,
-  requestIdKey,
   validate,
   type ServiceServer,
   type SubmitRegenerationRequest,
 } from "@provenance/shared";
-import { RegenerationRepository } from "./persistence/regeneration-repository.js";
-import type { PlanSources } from "./rpc/dependency-clients.js";
-import { RegenerationHandlers } from "./rpc/regeneration-handlers.js";
-import { RegenerationPlanner } from "./rpc/regeneration-planner.js";
+import { toSubmitResponse } from "./domain/regeneration-records.js";
+import { RegenerationHandlers, submitCommandOf, type RegenerationUseCases } from "./rpc/regeneration-handlers.js";
 import { regenerationRules } from "./rpc/regeneration-rules.js";
 
-/** What the regeneration server needs. */
+/** What the regeneration server needs: the common server parts and the use cases it serves. */
 export interface RegenerationServerDeps extends CommonServerDeps {
-  dataSource: DataSource;
-  sources: PlanSources;
-}
-
-function restContext(requestId: string | undefined): HandlerContext {
-  const values = createContextValues();
-  if (requestId) values.set(requestIdKey, requestId);
-  return { values } as HandlerContext;
+  useCases: RegenerationUseCases;
 }
 
 /** Fields the REST body may carry; `project_id` comes from the path. */
@@ -53,10 +41,13 @@ function submitRequestOf(projectId: string, body: unknown, idempotencyHeader: st
   }
 }
 
+function firstOf(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
+}
+
 /** Creates the regeneration server. */
 export function createServer(deps: RegenerationServerDeps): ServiceServer {
-  const repo = new RegenerationRepository(deps.dataSource);
-  const handlers = new RegenerationHandlers(repo, new RegenerationPlanner(deps.sources, repo));
+  const handlers = new RegenerationHandlers(deps.useCases);
   return createServiceServer({
     name: "regeneration",
     services: [RegenerationService.typeName],
@@ -66,16 +57,14 @@ export function createServer(deps: RegenerationServerDeps): ServiceServer {
       {
         method: "POST",
         path: "/api/projects/:id/regenerate-stale",
+        // The same use case as the SubmitRegeneration RPC, with the same input rules.
         handler: async ({ params, body, headers }) => {
-          const header = headers["idempotency-key"];
-          const req = submitRequestOf(params.id!, body, Array.isArray(header) ? header[0] : header);
+          const req = submitRequestOf(params.id!, body, firstOf(headers["idempotency-key"]));
           validate(SubmitRegenerationRequestSchema, req, regenerationRules);
-          const requestId = headers["x-request-id"];
-          const res = await handlers.submitRegeneration(req, restContext(Array.isArray(requestId) ? requestId[0] : requestId));
-          return toJson(SubmitRegenerationResponseSchema, res);
+          const submitted = await deps.useCases.submit.submit(submitCommandOf(req, firstOf(headers["x-request-id"])));
+          return toJson(SubmitRegenerationResponseSchema, toSubmitResponse(submitted));
         },
       },
     ],
   });
 }
-

@@ -8,10 +8,17 @@ import {
   type RunningService,
   type ServiceConfig,
 } from "@provenance/shared";
+import type { DataSource } from "typeorm";
+import { PlanRegeneration } from "./app/plan-regeneration.js";
+import { ReadBatches } from "./app/read-batches.js";
+import { SubmitRegeneration } from "./app/submit-regeneration.js";
+import { LIFECYCLE_CONSUMER, TrackJobProgress } from "./app/track-job-progress.js";
+import { ConnectPlanSources, type PlanSources } from "./clients/plan-sources.js";
 import { startJobLifecycle } from "./events/job-lifecycle-consumer.js";
-import { REGENERATION_APP_ROLE, regenerationMigrations } from "./persistence/migrations/index.js";
-import { REGENERATION_SCHEMA, RegenerationRepository } from "./persistence/regeneration-repository.js";
-import { ConnectPlanSources, type PlanSources } from "./rpc/dependency-clients.js";
+import { BatchRepository } from "./persistence/batch-repository.js";
+import { JobRepository } from "./persistence/job-repository.js";
+import { REGENERATION_APP_ROLE, REGENERATION_SCHEMA, regenerationMigrations } from "./persistence/migrations/index.js";
+import type { RegenerationUseCases } from "./rpc/regeneration-handlers.js";
 import { createServer } from "./server.js";
 
 /** A running regeneration service. */
@@ -23,6 +30,14 @@ export interface RunningRegeneration extends RunningService {
 /** Optional stand-ins for dependencies, for tests that do not run them. */
 export interface RegenerationOverrides {
   sources?: PlanSources;
+}
+
+/** The use cases the RPCs and the REST route serve, over one DataSource and the planning clients. */
+function useCasesOf(dataSource: DataSource, sources: PlanSources): RegenerationUseCases {
+  const jobs = new JobRepository(dataSource);
+  const read = new ReadBatches(new BatchRepository(dataSource), jobs);
+  const plan = new PlanRegeneration(sources, jobs);
+  return { plan, read, submit: new SubmitRegeneration(dataSource, plan, read) };
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
@@ -45,19 +60,19 @@ export async function startRegeneration(
     const lifecycle = await startJobLifecycle({
       nc: runtime.events,
       namespace: config.eventNamespace,
-      repo: new RegenerationRepository(runtime.dataSource),
+      track: new TrackJobProgress(runtime.dataSource),
       logger,
     });
     runtime.onStop(() => lifecycle.stop());
-    observeConsumers(runtime.metrics, { "regeneration-job-lifecycle": lifecycle });
+    observeConsumers(runtime.metrics, { [LIFECYCLE_CONSUMER]: lifecycle });
+    const sources = overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl });
     const server = createServer({
-      dataSource: runtime.dataSource,
+      useCases: useCasesOf(runtime.dataSource, sources),
       logger,
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
       compressMinBytes: config.compressMinBytes,
-      sources: overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl }),
     });
     const running = await runtime.listen(server);
     return { ...running, lifecycleLag: () => lifecycle.lag() };

@@ -27,6 +27,15 @@ export interface CurrentVersion {
 /** Current versions by asset id. */
 export type CurrentVersions = ReadonlyMap<string, CurrentVersion>;
 
+/** The current versions of the assets AssetService reported (unknown or versionless assets are left out). */
+export function currentVersionsOf(assets: readonly ({ assetId: string; currentContentHash: string; currentVersion: number } | undefined)[]): CurrentVersions {
+  const current = new Map<string, CurrentVersion>();
+  for (const a of assets) {
+    if (a && a.currentContentHash) current.set(a.assetId, { contentHash: a.currentContentHash, version: a.currentVersion });
+  }
+  return current;
+}
+
 function copyRef(ref: AssetRef | undefined): AssetRef | undefined {
   return ref && create(AssetRefSchema, { assetId: ref.assetId, contentHash: ref.contentHash, version: ref.version });
 }

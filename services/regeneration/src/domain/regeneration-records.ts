@@ -2,13 +2,17 @@
 import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  GetRegenerationBatchResponseSchema,
   JobStatus,
   PlannedJobSchema,
   RegenerationBatchSchema,
   RegenerationJobSchema,
+  SubmitRegenerationResponseSchema,
+  type GetRegenerationBatchResponse,
   type PlannedJob,
   type RegenerationBatch,
   type RegenerationJob,
+  type SubmitRegenerationResponse,
 } from "@provenance/shared";
 import { JOB_STATUSES, type JobProgress, type JobStatusName } from "./job-progress.js";
 import type { Selection } from "./selection.js";
@@ -37,6 +41,24 @@ export interface JobRecord {
   error: string;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A batch with every job of it, in submission order. */
+export interface BatchView {
+  batch: BatchRecord;
+  jobs: JobRecord[];
+}
+
+/** What SubmitRegeneration answers: the batch, and whether this call created it (false for a replay of its key). */
+export interface SubmittedBatch extends BatchView {
+  created: boolean;
+}
+
+/** One job to create: the plan with the ids assigned to it. */
+export interface NewJob {
+  jobId: string;
+  newSegmentId: string;
+  plan: PlannedJob;
 }
 
 /** Zero of every status. */
@@ -102,5 +124,19 @@ export function toJobMessage(j: JobRecord): RegenerationJob {
     error: j.error,
     createdAt: timestampFromDate(j.createdAt),
     updatedAt: timestampFromDate(j.updatedAt),
+  });
+}
+
+/** The GetRegenerationBatch answer of a batch. */
+export function toBatchResponse(view: BatchView): GetRegenerationBatchResponse {
+  return create(GetRegenerationBatchResponseSchema, { batch: toBatchMessage(view.batch), jobs: view.jobs.map(toJobMessage) });
+}
+
+/** The SubmitRegeneration answer (also of the REST route). */
+export function toSubmitResponse(submitted: SubmittedBatch): SubmitRegenerationResponse {
+  return create(SubmitRegenerationResponseSchema, {
+    batch: toBatchMessage(submitted.batch),
+    jobs: submitted.jobs.map(toJobMessage),
+    created: submitted.created,
   });
 }

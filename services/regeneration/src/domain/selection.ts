@@ -44,6 +44,16 @@ export function isSelected(selection: Selection, segment: { segmentId: string; s
   return true;
 }
 
+/** The stale segments `selection` covers, each once (a segment seen twice while paging counts once), in the order given. */
+export function selectedStale<T extends { segmentId: string; sceneId: string; projectId: string }>(selection: Selection, segments: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return segments.filter((s) => {
+    if (!isSelected(selection, s) || seen.has(s.segmentId)) return false;
+    seen.add(s.segmentId);
+    return true;
+  });
+}
+
 /** The selection as stored with a batch (snake_case JSON), to tell a retry from a conflicting reuse of a key. */
 export function selectionDocument(selection: Selection): Record<string, unknown> {
   return {

@@ -2,29 +2,28 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import {
-  ReceiptCompletedSchema,
-  ReceiptCreatedSchema,
+  EVENT_MESSAGES,
+  PROVENANCE_STREAM,
+  RECEIPT_COMPLETED,
+  RECEIPT_CREATED,
   ReceiptStatus,
   startConsumer,
+  type EventConnection,
   type Logger,
   type Receipt,
   type ReceiptCompleted,
   type ReceiptCreated,
   type RunningConsumer,
-  type EventConnection,
 } from "@provenance/shared";
+import { LIFECYCLE_CONSUMER, type TrackJobProgress } from "../app/track-job-progress.js";
 import type { ReceiptObservation, ReceiptStatusName } from "../domain/job-progress.js";
-import { LIFECYCLE_CONSUMER, type RegenerationRepository } from "../persistence/regeneration-repository.js";
-
-/** The receipt subjects the consumer reads. */
-export const RECEIPT_SUBJECTS = ["provenance.receipt.created", "provenance.receipt.completed"] as const;
 
 /** What the consumer needs. */
 export interface JobLifecycleOptions {
   /** NATS, or the in-process bus. */
   nc: EventConnection;
   namespace: string;
-  repo: RegenerationRepository;
+  track: TrackJobProgress;
   logger: Logger;
   concurrency?: number;
 }
@@ -50,23 +49,23 @@ export function observationOf(receipt: Receipt | undefined): { jobId: string; se
   };
 }
 
-/** Starts the durable consumer `regeneration-job-lifecycle` on PROVENANCE; idempotent and order-independent. */
+/** Starts the durable consumer `regeneration-job-lifecycle` on PROVENANCE (receipt created + completed); idempotent and order-independent. */
 export async function startJobLifecycle(opts: JobLifecycleOptions): Promise<RunningConsumer> {
   const log = opts.logger.child({ component: "job-lifecycle" });
   return startConsumer({
     nc: opts.nc,
     namespace: opts.namespace,
-    stream: "PROVENANCE",
+    stream: PROVENANCE_STREAM,
     durable: LIFECYCLE_CONSUMER,
-    filterSubjects: [...RECEIPT_SUBJECTS],
-    eventSchema: { [RECEIPT_SUBJECTS[0]]: ReceiptCreatedSchema, [RECEIPT_SUBJECTS[1]]: ReceiptCompletedSchema },
+    filterSubjects: [RECEIPT_CREATED, RECEIPT_COMPLETED],
+    eventSchema: { [RECEIPT_CREATED]: EVENT_MESSAGES[RECEIPT_CREATED], [RECEIPT_COMPLETED]: EVENT_MESSAGES[RECEIPT_COMPLETED] },
     concurrency: opts.concurrency ?? 8,
     logger: opts.logger,
     handle: async (msg) => {
       const event = msg.event as ReceiptCreated | ReceiptCompleted | undefined;
       const found = observationOf(event?.receipt);
       if (!found) return;
-      const result = await opts.repo.applyReceipt(found.jobId, found.seen, msg.eventId);
+      const result = await opts.track.apply(found.jobId, found.seen, msg.eventId);
       if (result === "unknown_job") log.debug({ jobId: found.jobId }, "receipt names a job this service does not know; ignored");
       else if (typeof result === "object") log.info({ jobId: found.jobId, status: result.status, receiptId: found.seen.receiptId }, "job progressed");
     },

@@ -1,18 +1,12 @@
-/** RegenerationService: plans, idempotent submissions, batches and jobs. Input rules are in regeneration-rules.ts. */
-import { randomUUID } from "node:crypto";
+/**
+ * RegenerationService: maps each RPC's messages to its use case in app/ and back. Input rules are in
+ * regeneration-rules.ts (enforced by the validation interceptor before a handler runs).
+ */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
-  GetRegenerationBatchResponseSchema,
   ListRegenerationJobsResponseSchema,
   PlanRegenerationResponseSchema,
-  SubmitRegenerationResponseSchema,
-  alreadyExists,
-  decodeSeqToken,
-  encodePageToken,
-  failedPrecondition,
-  notFound,
-  pageSizeOf,
   requestIdKey,
   type GetRegenerationBatchRequest,
   type ListRegenerationJobsRequest,
@@ -21,94 +15,47 @@ import {
   type SubmitRegenerationRequest,
   type SubmitRegenerationResponse,
 } from "@provenance/shared";
-import { newSegmentIdFor } from "../domain/new-segment-id.js";
-import { jobStatusFromProto, toBatchMessage, toJobMessage, type BatchRecord } from "../domain/regeneration-records.js";
-import { sameSelection, selectionOf } from "../domain/selection.js";
-import type { RegenerationRepository } from "../persistence/regeneration-repository.js";
-import type { RegenerationPlanner } from "./regeneration-planner.js";
+import type { PlanRegeneration } from "../app/plan-regeneration.js";
+import type { ReadBatches } from "../app/read-batches.js";
+import type { SubmitCommand, SubmitRegeneration } from "../app/submit-regeneration.js";
+import { jobStatusFromProto, toBatchResponse, toJobMessage, toSubmitResponse } from "../domain/regeneration-records.js";
+import { selectionOf } from "../domain/selection.js";
+
+/** The use cases RegenerationService serves. */
+export interface RegenerationUseCases {
+  plan: PlanRegeneration;
+  submit: SubmitRegeneration;
+  read: ReadBatches;
+}
+
+/** The SubmitRegeneration command of a request (also of the REST route). */
+export function submitCommandOf(req: SubmitRegenerationRequest, requestId: string | undefined): SubmitCommand {
+  return { selection: selectionOf(req), idempotencyKey: req.idempotencyKey, requestedBy: req.requestedBy, requestId };
+}
 
 /** The handlers of RegenerationService. */
 export class RegenerationHandlers implements ServiceImpl<typeof RegenerationService> {
-  constructor(
-    private readonly repo: RegenerationRepository,
-    private readonly planner: RegenerationPlanner,
-  ) {}
+  constructor(private readonly useCases: RegenerationUseCases) {}
 
   async planRegeneration(req: PlanRegenerationRequest) {
-    const jobs = await this.planner.plan(selectionOf(req));
+    const { jobs } = await this.useCases.plan.plan(selectionOf(req));
     return create(PlanRegenerationResponseSchema, { jobs });
   }
 
-  /**
-   * Persists a batch and publishes one job per stale selected segment. A known key returns its batch
-   * (created=false) without asking any dependency; the same key with another selection is ALREADY_EXISTS.
-   * A selection with nothing stale is FAILED_PRECONDITION and records nothing, so the key stays free.
-   */
-  async submitRegeneration(req: SubmitRegenerationRequest, ctx?: HandlerContext): Promise<SubmitRegenerationResponse> {
-    const selection = selectionOf(req);
-    const existing = await this.repo.batchByKey(req.idempotencyKey);
-    if (existing) return this.replay(existing, req);
-
-    const plan = await this.planner.plan(selection);
-    if (plan.length === 0) {
-      throw failedPrecondition(
-        `nothing to regenerate: no stale active segment of project "${selection.projectId}" matches the selection` +
-          " (or each already has a job submitted or running)",
-      );
-    }
-    const batchId = randomUUID();
-    const created = await this.repo.createBatch({
-      batchId,
-      selection,
-      idempotencyKey: req.idempotencyKey,
-      requestedBy: req.requestedBy,
-      jobs: plan.map((p) => {
-        const jobId = randomUUID();
-        return { jobId, newSegmentId: newSegmentIdFor(p.oldSegmentId, jobId), plan: p };
-      }),
-      requestId: ctx?.values.get(requestIdKey),
-    });
-    if (!created) {
-      // A concurrent submission with the same key won the race.
-      const winner = await this.repo.batchByKey(req.idempotencyKey);
-      if (!winner) throw new Error(`batch of idempotency key ${req.idempotencyKey} vanished`);
-      return this.replay(winner, req);
-    }
-    return this.response(batchId, true);
+  async submitRegeneration(req: SubmitRegenerationRequest, ctx: HandlerContext): Promise<SubmitRegenerationResponse> {
+    return toSubmitResponse(await this.useCases.submit.submit(submitCommandOf(req, ctx.values.get(requestIdKey))));
   }
 
   async getRegenerationBatch(req: GetRegenerationBatchRequest) {
-    const batch = await this.repo.batch(req.batchId);
-    if (!batch) throw notFound("regeneration batch", req.batchId);
-    const jobs = await this.repo.jobsOfBatch(req.batchId);
-    return create(GetRegenerationBatchResponseSchema, { batch: toBatchMessage(batch), jobs: jobs.map(toJobMessage) });
+    return toBatchResponse(await this.useCases.read.batch(req.batchId));
   }
 
   async listRegenerationJobs(req: ListRegenerationJobsRequest) {
-    const limit = pageSizeOf(req.pageSize);
-    const jobs = await this.repo.listJobs(
+    const page = await this.useCases.read.listJobs(
       { batchId: req.batchId || undefined, projectId: req.projectId || undefined, status: jobStatusFromProto(req.status) },
-      limit,
-      decodeSeqToken(req.pageToken),
+      req.pageSize,
+      req.pageToken,
     );
-    const last = jobs.at(-1);
-    return create(ListRegenerationJobsResponseSchema, {
-      jobs: jobs.map(toJobMessage),
-      nextPageToken: jobs.length === limit && last ? encodePageToken(last.seq.toString()) : "",
-    });
-  }
-
-  private async replay(existing: BatchRecord, req: SubmitRegenerationRequest): Promise<SubmitRegenerationResponse> {
-    if (!sameSelection(existing.selection, selectionOf(req))) {
-      throw alreadyExists(
-        `idempotency_key "${req.idempotencyKey}" already submitted batch ${existing.batchId} with a different selection; use a new key`,
-      );
-    }
-    return this.response(existing.batchId, false);
-  }
-
-  private async response(batchId: string, created: boolean): Promise<SubmitRegenerationResponse> {
-    const { batch, jobs } = await this.getRegenerationBatch({ batchId } as GetRegenerationBatchRequest);
-    return create(SubmitRegenerationResponseSchema, { batch, jobs, created });
+    return create(ListRegenerationJobsResponseSchema, { jobs: page.jobs.map(toJobMessage), nextPageToken: page.nextPageToken });
   }
 }

@@ -1,0 +1,103 @@
+/**
+ * SubmitRegeneration: plans a selection and, in one transaction, writes its batch, its jobs and one
+ * `generation.jobs.requested` per job (outbox) — all of it or nothing. Idempotent per key. A segment gets no second
+ * job while one holds it: the plan leaves such segments out, the transaction checks again, and the database refuses a
+ * second open job for a segment even when two submits race past both checks.
+ */
+import { randomUUID } from "node:crypto";
+import type { DataSource } from "typeorm";
+import { alreadyExists, failedPrecondition } from "@provenance/shared";
+import { newSegmentIdFor } from "../domain/new-segment-id.js";
+import { holdersBySegment, nothingToRegenerateMessage, openJobConflictMessage, segmentsHeldMessage } from "../domain/open-jobs.js";
+import type { NewJob, SubmittedBatch } from "../domain/regeneration-records.js";
+import { sameSelection, type Selection } from "../domain/selection.js";
+import { enqueueJobsRequested } from "../events/job-requested-publisher.js";
+import { BatchRepository } from "../persistence/batch-repository.js";
+import { JobRepository, OpenJobConflict } from "../persistence/job-repository.js";
+import type { PlanRegeneration } from "./plan-regeneration.js";
+import type { ReadBatches } from "./read-batches.js";
+
+/** What a submission asks for. */
+export interface SubmitCommand {
+  selection: Selection;
+  idempotencyKey: string;
+  requestedBy: string;
+  /** The id of the request, carried in every event of the batch. */
+  requestId?: string;
+}
+
+/** The SubmitRegeneration use case. */
+export class SubmitRegeneration {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly planner: PlanRegeneration,
+    private readonly read: ReadBatches,
+  ) {}
+
+  /**
+   * Submits the plan of `cmd.selection` as a new batch (created=true). A known key returns its batch (created=false)
+   * without asking any dependency; the same key with another selection is ALREADY_EXISTS. Nothing to regenerate, or a
+   * planned segment taken by another job before this one commits, is FAILED_PRECONDITION naming the segments, and
+   * writes nothing, so the key stays free.
+   */
+  async submit(cmd: SubmitCommand): Promise<SubmittedBatch> {
+    const known = await new BatchRepository(this.dataSource).idOfKey(cmd.idempotencyKey);
+    if (known) return this.replay(known, cmd);
+
+    const plan = await this.planner.plan(cmd.selection);
+    if (plan.jobs.length === 0) throw failedPrecondition(nothingToRegenerateMessage(cmd.selection.projectId, plan.held));
+    const batchId = randomUUID();
+    const jobs: NewJob[] = plan.jobs.map((p) => {
+      const jobId = randomUUID();
+      return { jobId, newSegmentId: newSegmentIdFor(p.oldSegmentId, jobId), plan: p };
+    });
+
+    const created = await this.write(batchId, jobs, cmd);
+    if (!created) {
+      // A concurrent submission with the same key committed first: answer with its batch.
+      const winner = await new BatchRepository(this.dataSource).idOfKey(cmd.idempotencyKey);
+      if (!winner) throw new Error(`batch of idempotency key ${cmd.idempotencyKey} vanished`);
+      return this.replay(winner, cmd);
+    }
+    return { ...(await this.read.batch(batchId)), created: true };
+  }
+
+  /** The transaction: false (writing nothing) when the key was taken meanwhile. */
+  private async write(batchId: string, jobs: NewJob[], cmd: SubmitCommand): Promise<boolean> {
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        const batches = new BatchRepository(m);
+        const jobRows = new JobRepository(m);
+        // First the key: a concurrent submit of the same key waits here and then replays this batch.
+        const inserted = await batches.insert({
+          batchId,
+          selection: cmd.selection,
+          idempotencyKey: cmd.idempotencyKey,
+          requestedBy: cmd.requestedBy,
+          jobCount: jobs.length,
+        });
+        if (!inserted) return false;
+        // Jobs committed since the plan was read (another key's submit, a completion) are seen here.
+        const holders = holdersBySegment(await jobRows.ofSegments(jobs.map((j) => j.plan.oldSegmentId)));
+        if (holders.size > 0) throw failedPrecondition(segmentsHeldMessage([...holders.values()]));
+        // Jobs a concurrent transaction has not committed yet are not seen above; the unique index catches them.
+        await jobRows.insert(batchId, jobs);
+        await enqueueJobsRequested(m, { batchId, requestedBy: cmd.requestedBy, requestId: cmd.requestId }, jobs);
+        return true;
+      });
+    } catch (err) {
+      if (err instanceof OpenJobConflict) throw failedPrecondition(openJobConflictMessage(err.segmentId));
+      throw err;
+    }
+  }
+
+  private async replay(batchId: string, cmd: SubmitCommand): Promise<SubmittedBatch> {
+    const view = await this.read.batch(batchId);
+    if (!sameSelection(view.batch.selection, cmd.selection)) {
+      throw alreadyExists(
+        `idempotency_key "${cmd.idempotencyKey}" already submitted batch ${batchId} with a different selection; use a new key`,
+      );
+    }
+    return { ...view, created: false };
+  }
+}
