@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT, SEED, sha, startSystemUnderTest, type SystemUnderTest } from "./system-under-test.js";
+import { LONG_PROJECT, LONG_SEGMENTS, PROJECT, SEED, UNTRACKED, sha, startSystemUnderTest, type SystemUnderTest } from "./system-under-test.js";
 
 /** Where Debian's chromium package installs the browser (override with CHROMIUM_PATH). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -99,6 +99,18 @@ describe("the web console in Chromium against the real system", () => {
     await page.waitForURL("**/assets/lora-anna");
   });
 
+  it("numbers shots as the prompts do: sequence_index 0 is shot 1, in the segment page and the project's table", async () => {
+    await page.goto(`${sut.consoleUrl}/segments/pier-s1-01`);
+    await page.getByTestId("segment-shot").waitFor();
+    expect(await page.getByTestId("segment-shot").innerText()).toBe("shot 1");
+    await page.locator(".prompt", { hasText: "anna walks along the pier at dusk, shot 1 of scene 1" }).waitFor();
+    await page.goto(`${sut.consoleUrl}/projects/${PROJECT}`);
+    const scene1 = page.getByRole("table", { name: "Segments of scene-1" });
+    await scene1.waitFor();
+    const rows = await scene1.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 2).map((td) => td.textContent).join(" ")));
+    expect(rows).toEqual(["1 pier-s1-01", "2 pier-s1-02", "3 pier-s1-03"]);
+  });
+
   it("selects two groups in the staleness report, shows the plan, re-generates, and watches the report empty", async () => {
     await page.goto(`${sut.consoleUrl}/report`);
     await page.getByText("6 segments across 2 scenes used anna_lora v1 — you are on v2").waitFor();
@@ -120,6 +132,42 @@ describe("the web console in Chromium against the real system", () => {
     await shot("staleness-report-after-regeneration");
   });
 
+  it("counts active segments only after the regeneration, superseded ones named apart and listed on request", async () => {
+    const regenerated = SEED.loraSegments.length + SEED.variantSegments.length;
+    const active = regenerated + SEED.freshSegments.length;
+    await page.goto(`${sut.consoleUrl}/projects`);
+    const card = page.getByTestId(`project-${PROJECT}`);
+    await expect.poll(() => card.innerText()).toContain(`3 scenes · ${active} segments · ${regenerated} superseded`);
+    expect(await card.innerText()).not.toContain(`${active + regenerated} segments`);
+    await card.getByRole("link", { name: `${regenerated} superseded` }).click();
+    await page.waitForURL(`**/projects/${PROJECT}?superseded=1`);
+    await expect.poll(() => page.locator(".segment-table tbody tr").count()).toBe(active + regenerated);
+    expect(await page.locator(".segment-table .badge-superseded").count()).toBe(regenerated);
+    await shot("project-view-superseded");
+    await page.getByRole("checkbox", { name: `Show ${regenerated} superseded segments` }).uncheck();
+    await expect.poll(() => page.locator(".segment-table tbody tr").count()).toBe(active);
+    expect(await page.locator(".segment-table .badge-superseded").count()).toBe(0);
+    expect(await page.getByTestId("project-counts").innerText()).toBe(`3 scenes · ${active} segments · ${regenerated} superseded`);
+    await shot("project-view-after-regeneration");
+  });
+
+  it("lists a segment whose inputs are all unregistered, under a breadcrumb that leads back to it, its inputs marked untracked", async () => {
+    await page.goto(`${sut.consoleUrl}/segments/${UNTRACKED.segmentId}`);
+    await page.getByRole("heading", { name: `Segment ${UNTRACKED.segmentId}` }).waitFor();
+    await expect.poll(() => page.locator(".receipt-panel .badge-untracked").count()).toBe(3);
+    expect(await page.locator(".receipt-panel").getByRole("link", { name: "reel-model.safetensors" }).count()).toBe(0);
+    await shot("segment-untracked");
+    await page.locator(".crumbs").getByRole("link", { name: UNTRACKED.sceneId }).click();
+    await page.waitForURL(`**/projects/${UNTRACKED.projectId}/scenes/${UNTRACKED.sceneId}`);
+    await page.getByRole("link", { name: UNTRACKED.segmentId, exact: true }).waitFor();
+    expect(await page.getByText(/has no recorded segments/).count()).toBe(0);
+    await page.locator(".crumbs").getByRole("link", { name: UNTRACKED.projectId }).click();
+    await page.getByRole("link", { name: UNTRACKED.segmentId, exact: true }).waitFor();
+    await expect.poll(() => page.getByTestId("untracked-note").innerText()).toContain("3 inputs of this project's segments name assets that are not registered");
+    await page.goto(`${sut.consoleUrl}/projects`);
+    await expect.poll(() => page.getByTestId(`project-${UNTRACKED.projectId}`).innerText()).toContain("1 scene · 1 segment");
+  });
+
   it("opens an asset's timeline, follows a version to the segments that used it, and opens one (surviving a reload)", async () => {
     await page.goto(`${sut.consoleUrl}/assets`);
     await page.getByRole("link", { name: "anna_lora" }).click();
@@ -132,6 +180,10 @@ describe("the web console in Chromium against the real system", () => {
     await page.waitForURL("**/assets/lora-anna/versions/1");
     const usage = page.getByRole("table", { name: "Segments that used v1" });
     await usage.waitFor();
+    // every segment made from v1 was regenerated: none is listed as active, the superseded ones are one click away
+    await expect.poll(() => page.getByTestId("usage-counts").innerText()).toBe(`No active segment uses it now · ${SEED.loraSegments.length} superseded`);
+    await usage.getByRole("button", { name: `Show ${SEED.loraSegments.length} superseded segments` }).click();
+    await page.waitForURL("**/assets/lora-anna/versions/1?superseded=1");
     for (const id of SEED.loraSegments) await usage.getByRole("link", { name: id, exact: true }).waitFor();
     await expect.poll(() => usage.locator(".badge-superseded").count()).toBe(SEED.loraSegments.length);
     await page.reload();
@@ -154,11 +206,58 @@ describe("the web console in Chromium against the real system", () => {
     await page.getByRole("button", { name: "Roll back to v1" }).click();
     const dialog = page.getByRole("dialog", { name: "Confirm version change" });
     await dialog.getByText("make v1 of clothed_anna.png current?", { exact: false }).waitFor();
+    // the variant's two segments were regenerated with v2: their successors become stale, they stay superseded
+    await dialog.getByTestId("version-change-impact").waitFor();
+    expect(await dialog.getByTestId("impact-fresh").innerText()).toBe("No active segment was made from v1: none becomes fresh again.");
+    expect(await dialog.getByTestId("impact-stale").innerText()).toBe("2 segments made from v2 become stale and show up in the staleness report.");
+    expect(await dialog.getByTestId("impact-superseded").innerText()).toContain("2 superseded segments that used clothed_anna.png stay superseded");
+    expect(await dialog.innerText()).not.toContain("current again");
+    await shot("rollback-dialog");
     await dialog.getByRole("button", { name: "Make v1 current" }).click();
     await page.getByText("v1 is now current (was v2).").waitFor();
     await expect.poll(() => page.getByTestId("version-1").getAttribute("aria-current")).toBe("true");
     await page.goto(`${sut.consoleUrl}/report`);
     await page.getByText(/2 segments across 1 scene used clothed_anna.png v2 — you are on v1/).waitFor();
+  });
+
+  it("fits the asset-version table and the search box at 1280 and 1400 px wide and in a narrow 900 px window", async () => {
+    for (const width of [1400, 1280, 900]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${sut.consoleUrl}/assets/model-wan/versions/1?superseded=1`);
+      const usage = page.getByRole("table", { name: "Segments that used v1" });
+      await usage.getByRole("link", { name: LONG_SEGMENTS[3]!, exact: true }).waitFor();
+      await page.locator(".usage-table .badge-superseded").first().waitFor();
+      const fit = await page.evaluate(() => {
+        const content = document.querySelector("main.content")!;
+        const style = getComputedStyle(content);
+        const inner = content.getBoundingClientRect().right - parseFloat(style.paddingRight);
+        const scroller = document.querySelector(".table-scroll")!;
+        return {
+          tableRight: document.querySelector(".usage-table")!.getBoundingClientRect().right,
+          inner,
+          scrollsInside: scroller.scrollWidth > scroller.clientWidth,
+          pageScrolls: document.documentElement.scrollWidth > window.innerWidth,
+        };
+      });
+      expect({ width, ...fit, fits: fit.tableRight <= fit.inner + 0.5 }).toMatchObject({ width, fits: true, scrollsInside: false, pageScrolls: false });
+      await shot(`version-usage-${width}`);
+
+      await page.goto(`${sut.consoleUrl}/projects/${LONG_PROJECT}`);
+      await page.getByRole("link", { name: LONG_SEGMENTS[0]!, exact: true }).waitFor();
+      const search = await page.getByRole("searchbox", { name: "Find a segment" }).evaluate((input: HTMLInputElement) => {
+        const style = getComputedStyle(input);
+        const ctx = document.createElement("canvas").getContext("2d")!;
+        ctx.font = style.font;
+        return {
+          placeholder: ctx.measureText(input.placeholder).width,
+          room: input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+          pageScrolls: document.documentElement.scrollWidth > window.innerWidth,
+        };
+      });
+      expect({ width, ...search, fits: search.placeholder <= search.room }).toMatchObject({ width, fits: true, pageScrolls: false });
+      await shot(`project-view-${width}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it("raised no script errors in the page", () => {

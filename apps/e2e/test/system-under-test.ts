@@ -25,12 +25,28 @@ export function sha(label: string): string {
 /** The project the seed writes. */
 export const PROJECT = "pier-film";
 
-/** What the seed made stale: anna_lora v1→v2 in scenes 1–2, clothed_anna.png v1→v2 in scene 3. */
+/**
+ * What the seed made stale: anna_lora v1→v2 in scenes 1–2, clothed_anna.png v1→v2 in scene 3. Ids end in the shot
+ * number ("pier-s1-02" is shot 2 of scene 1; its sequence_index is 1).
+ */
 export const SEED = {
   loraSegments: ["pier-s1-01", "pier-s1-02", "pier-s1-03", "pier-s2-01", "pier-s2-02", "pier-s2-03"],
   variantSegments: ["pier-s3-01", "pier-s3-02"],
   freshSegments: ["pier-s3-03"],
 };
+
+/**
+ * A project named as the demo names its own (`demo-<timestamp>`, ids prefixed with it): long ids, for the layout. Its
+ * segments use the shared model, workflow and grain LoRA (never changed here, so never stale) and an unregistered
+ * source image (untracked).
+ */
+export const LONG_PROJECT = "demo-20261201102233";
+
+/** The long-id project's segments, one scene. */
+export const LONG_SEGMENTS = [1, 2, 3, 4].map((n) => `${LONG_PROJECT}.s1-seg${String(n).padStart(2, "0")}`);
+
+/** A project whose only segment names no registered asset at all: no asset's usage finds it. */
+export const UNTRACKED = { projectId: "untracked-reel", sceneId: "scene-1", segmentId: "untracked-reel-01" };
 
 /** The running system and console, and how to stop them. */
 export interface SystemUnderTest {
@@ -114,23 +130,25 @@ async function seed(urls: Readonly<Record<"receipts" | "staleness" | "regenerati
 
   const all = [...SEED.loraSegments, ...SEED.variantSegments, ...SEED.freshSegments];
   for (const [i, segmentId] of all.entries()) {
-    const scene = `scene-${segmentId.slice(6, 7)}`;
+    const sceneNumber = Number(segmentId.slice(6, 7));
+    // As the demo records them: sequence_index counts from 0 within the scene, the prompt numbers shots from 1.
+    const sequenceIndex = Number(segmentId.slice(8)) - 1;
     const usesAnnaLora = SEED.loraSegments.includes(segmentId);
     const usesVariant = !usesAnnaLora && SEED.variantSegments.includes(segmentId);
     const { receipt } = await receipts.createReceipt(
       create(CreateReceiptRequestSchema, {
         segmentId,
-        sceneId: scene,
+        sceneId: `scene-${sceneNumber}`,
         projectId: PROJECT,
         characterName: "anna",
-        sequenceIndex: i + 1,
+        sequenceIndex,
         sourceImage: v1("src-anna"),
         variantImage: usesVariant ? v1("clothed-anna") : undefined,
         workflow: v1("wf-pier"),
         model: v1("model-wan"),
         loras: [...(usesAnnaLora ? [{ asset: v1("lora-anna"), weight: 0.8 }] : []), { asset: v1("lora-grain"), weight: 0.3 }],
         workflowVersion: "i2v-3",
-        promptText: `anna walks along the pier at dusk, shot ${i + 1}`,
+        promptText: `anna walks along the pier at dusk, shot ${sequenceIndex + 1} of scene ${sceneNumber}`,
         negativePrompt: "blurry, extra fingers",
         cfgScale: 6.5,
         seed: BigInt(1000 + i),
@@ -148,6 +166,51 @@ async function seed(urls: Readonly<Record<"receipts" | "staleness" | "regenerati
       status: ReceiptStatus.SUCCEEDED,
       generationCompletedAt: timestampFromDate(new Date()),
       outputHash: sha(`output ${segmentId}`),
+    });
+  }
+  const unregistered = (name: string): AssetRef => ({ $typeName: "provenance.v1.AssetRef", assetId: name, contentHash: sha(name), version: 0 });
+  const extra = [
+    ...LONG_SEGMENTS.map((segmentId, i) => ({
+      segmentId,
+      sceneId: `${LONG_PROJECT}.scene-1`,
+      projectId: LONG_PROJECT,
+      sequenceIndex: i,
+      sourceImage: unregistered(`${LONG_PROJECT}.cleo_source`),
+      workflow: v1("wf-pier"),
+      model: v1("model-wan"),
+      loras: [{ asset: v1("lora-grain"), weight: 0.35 }],
+    })),
+    {
+      ...UNTRACKED,
+      sequenceIndex: 0,
+      sourceImage: unregistered("reel-source.png"),
+      workflow: unregistered("reel-workflow.json"),
+      model: unregistered("reel-model.safetensors"),
+      loras: [],
+    },
+  ];
+  for (const [i, e] of extra.entries()) {
+    const { receipt } = await receipts.createReceipt(
+      create(CreateReceiptRequestSchema, {
+        ...e,
+        characterName: "cleo",
+        workflowVersion: "i2v-3",
+        promptText: `cleo walks along the pier at dusk, shot ${e.sequenceIndex + 1} of scene 1`,
+        cfgScale: 6.5,
+        seed: BigInt(2000 + i),
+        steps: 28,
+        sampler: "dpmpp_2m",
+        resolutionWidth: 832,
+        resolutionHeight: 480,
+        generationStartedAt: timestampFromDate(new Date(Date.now() - 80_000)),
+        idempotencyKey: `seed-${e.segmentId}`,
+      }),
+    );
+    await receipts.completeReceipt({
+      receiptId: receipt!.receiptId,
+      status: ReceiptStatus.SUCCEEDED,
+      generationCompletedAt: timestampFromDate(new Date()),
+      outputHash: sha(`output ${e.segmentId}`),
     });
   }
   // Staleness learns receipts from events; wait until it has every segment before the assets change.

@@ -1,6 +1,6 @@
 /** Version history of one asset: the timeline, the segments that used a version, and rolling back with a confirmation. */
 import { useEffect, useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useParams, useSearchParams } from "react-router";
 import type { AssetVersion } from "@gen/assets_pb.js";
 import { loadAssetUsage, loadVersionChangeData } from "../api/asset-usage.js";
 import { useClients } from "../api/clients.js";
@@ -41,8 +41,19 @@ function UsageRow({ use }: { use: SegmentUse }) {
 /** The segments whose receipts used one version: active ones listed, superseded ones behind a row that shows them. */
 function VersionUsage({ assetId, version }: { assetId: string; version: number }) {
   const clients = useClients();
-  const [showSuperseded, setShowSuperseded] = useState(false);
-  useEffect(() => setShowSuperseded(false), [assetId, version]);
+  // In the address, like the project view's: a reload or a shared link keeps the superseded rows shown.
+  const [params, setParams] = useSearchParams();
+  const showSuperseded = params.get("superseded") === "1";
+  const toggleSuperseded = () =>
+    setParams(
+      (p) => {
+        const next = new URLSearchParams(p);
+        if (showSuperseded) next.delete("superseded");
+        else next.set("superseded", "1");
+        return next;
+      },
+      { replace: true },
+    );
   const usage = useAsync((signal) => loadAssetUsage(clients, assetId, version, signal).then(usesBySegment), [clients, assetId, version]);
   if (usage.loading) return <Loading what={`the segments that used v${version}`} />;
   if (usage.error) return <ErrorState error={usage.error} service="receipts" url={clients.urls.receipts} onRetry={() => usage.reload()} />;
@@ -72,7 +83,7 @@ function VersionUsage({ assetId, version }: { assetId: string; version: number }
             {superseded.length > 0 ? (
               <tr className="toggle-row">
                 <td colSpan={4}>
-                  <button type="button" className="link-button" aria-expanded={showSuperseded} onClick={() => setShowSuperseded((on) => !on)}>
+                  <button type="button" className="link-button" aria-expanded={showSuperseded} onClick={toggleSuperseded}>
                     {showSuperseded ? "Hide" : "Show"} {plural(superseded.length, "superseded segment")}
                   </button>{" "}
                   <span className="muted small">replaced by a regeneration, kept for comparison</span>
