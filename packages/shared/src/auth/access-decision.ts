@@ -84,7 +84,8 @@ export interface AccessControl {
   decide(req: AccessRequest): Promise<Caller>;
 }
 
-interface FoundValue {
+/** One value found at a rule's field path in a request. */
+export interface FoundValue {
   /** e.g. `receipts[3].project_id` */
   path: string;
   value: string;
@@ -92,14 +93,16 @@ interface FoundValue {
   holder: Message;
 }
 
-interface CompiledSource {
+/** A project source ready to read requests. */
+export interface CompiledSource {
   source: ProjectSource;
   read(message: Message): FoundValue[];
   /** For a lookup: the NOT_FOUND text of a hidden item, worded like the handler's. */
   notFoundText?: (found: FoundValue) => string;
 }
 
-interface CompiledRule {
+/** A rule with its sources compiled against the request descriptor. */
+export interface CompiledRule {
   rule: AccessRule;
   sources: CompiledSource[];
 }
@@ -191,6 +194,13 @@ export function compileAccessTable(table: AccessTable, services: readonly DescSe
   return compiled;
 }
 
+/** The methods of `services` that `table` has no rule for (`Service/Method`); empty when every RPC is covered. */
+export function missingAccessRules(services: readonly DescService[], table: AccessTable = ACCESS_TABLE): string[] {
+  return services.flatMap((s) => s.methods.map((m) => `${s.typeName}/${m.name}`)).filter((p) => table[p] === undefined);
+}
+
+const SHARED_DENIED = (role: Role) => `permission denied: needs the ${role} role on every project ("*") to change what belongs to no project`;
+
 function permissionDenied(message: string): ConnectError {
   return new ConnectError(message, Code.PermissionDenied);
 }
@@ -266,13 +276,13 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
       if (mayDo(policy, principal, rule.role, t.project)) continue;
       if (t.kind === "item") {
         if (isRead) throw new ConnectError(t.text(), Code.NotFound);
-        // The item's project is not named: it may be one the caller cannot see.
+        // That an item is shared may be said to whoever may view shared items; its project is never named, as it
+        // may be one the caller cannot see.
+        if (t.project === null && mayDo(policy, principal, "viewer", null)) throw permissionDenied(SHARED_DENIED(rule.role));
         throw permissionDenied(`permission denied: needs the ${rule.role} role in the project this request changes`);
       }
       throw permissionDenied(
-        t.project === null
-          ? `permission denied: needs the ${rule.role} role on every project ("*") to change what belongs to no project`
-          : `permission denied: needs the ${rule.role} role in project "${t.project}" (${t.path})`,
+        t.project === null ? SHARED_DENIED(rule.role) : `permission denied: needs the ${rule.role} role in project "${t.project}" (${t.path})`,
       );
     }
     if (targets.length === 0 && !holdsRoleSomewhere(policy, principal, rule.role)) {

@@ -35,8 +35,18 @@ export { loadPolicyFile, policyFormatOf, staticPolicySource } from "./policy-fil
 export type { PolicyFileOptions, PolicySource } from "./policy-file.js";
 export { ACCESS_TABLE, ITEM_KINDS, ITEM_NOT_FOUND_NOUNS, PUBLIC_SERVICES, REST_ROUTE_PROCEDURES } from "./access-table.js";
 export type { AccessRule, AccessTable, ItemKind, NotFoundText, ProjectSource } from "./access-table.js";
-export { PROVENANCE_SERVICES, compileAccessTable, createAccessControl } from "./access-decision.js";
-export type { AccessControl, AccessControlOptions, AccessRequest, Caller, ProjectResolver, ProjectResolvers } from "./access-decision.js";
+export { PROVENANCE_SERVICES, compileAccessTable, createAccessControl, missingAccessRules } from "./access-decision.js";
+export type {
+  AccessControl,
+  AccessControlOptions,
+  AccessRequest,
+  Caller,
+  CompiledRule,
+  CompiledSource,
+  FoundValue,
+  ProjectResolver,
+  ProjectResolvers,
+} from "./access-decision.js";
 export { callerKey, callerOf, createAuthInterceptor } from "./auth-interceptor.js";
 export { createServiceAuth } from "./service-auth.js";
 export type { ServiceAuth, ServiceAuthOptions } from "./service-auth.js";
