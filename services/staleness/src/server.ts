@@ -13,8 +13,6 @@ import {
   type ServiceServer,
 } from "@provenance/shared";
 import type { StalenessHub } from "./events/staleness-hub.js";
-import { AssetRepository } from "./persistence/asset-repository.js";
-import { StalenessRepository } from "./persistence/staleness-repository.js";
 import { AssetHandlers } from "./rpc/asset-handlers.js";
 import { StalenessHandlers } from "./rpc/staleness-handlers.js";
 import { stalenessRules } from "./rpc/staleness-rules.js";
@@ -30,8 +28,9 @@ export interface StalenessServerDeps extends CommonServerDeps {
 
 /** Creates the staleness server. */
 export function createServer(deps: StalenessServerDeps): ServiceServer {
-  const assets = new AssetHandlers(new AssetRepository(deps.dataSource, deps.onCurrentChanged));
-  const staleness = new StalenessHandlers(new StalenessRepository(deps.dataSource), deps.hub);
+  const app = { dataSource: deps.dataSource, onCurrentChanged: deps.onCurrentChanged };
+  const assets = new AssetHandlers(app);
+  const staleness = new StalenessHandlers(app, deps.hub);
   return createServiceServer({
     name: "staleness",
     services: [AssetService.typeName, StalenessService.typeName],

@@ -9,18 +9,19 @@ import {
   type RunningService,
   type ServiceConfig,
 } from "@provenance/shared";
+import { DetectStaleness, type DetectStalenessOptions } from "./app/detect-staleness.js";
+import { ProjectReceipts } from "./app/project-receipts.js";
 import { startReceiptProjection } from "./events/receipt-projection.js";
 import { StalenessDetector, type StalenessDetectorOptions } from "./events/staleness-detector.js";
 import { StalenessHub } from "./events/staleness-hub.js";
-import { STALENESS_SCHEMA } from "./persistence/asset-repository.js";
-import { DetectionRepository } from "./persistence/detection-repository.js";
 import { STALENESS_APP_ROLE, stalenessMigrations } from "./persistence/migrations/index.js";
-import { PROJECTION_CONSUMER, ProjectionRepository } from "./persistence/projection-repository.js";
+import { PROJECTION_CONSUMER } from "./persistence/projection-repository.js";
+import { STALENESS_SCHEMA } from "./persistence/schema.js";
 import { createServer } from "./server.js";
 
 /** A running staleness service. */
 export interface RunningStaleness extends RunningService {
-  /** Messages of provenance.receipt.* the projection has not yet applied. */
+  /** Receipt events (RECEIPT_CREATED, RECEIPT_COMPLETED) the projection has not yet applied. */
   projectionLag(): Promise<number>;
 }
 
@@ -35,7 +36,7 @@ export async function migrateStaleness(config: ServiceConfig, logger: Logger): P
 
 /** Tuning that is not configuration: the detector's poll interval and concurrency, and a hook tests interrupt it with. */
 export interface StalenessOptions {
-  detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency" | "afterProject">;
+  detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency"> & Pick<DetectStalenessOptions, "afterProject">;
 }
 
 /** Starts the staleness service; `config.port` 0 picks a free port. */
@@ -52,17 +53,22 @@ export async function startStaleness(
     const projection = await startReceiptProjection({
       nc: runtime.events,
       namespace: config.eventNamespace,
-      projection: new ProjectionRepository(runtime.dataSource),
+      projection: new ProjectReceipts(runtime.dataSource),
       logger,
     });
     runtime.onStop(() => projection.stop());
     observeConsumers(runtime.metrics, { [PROJECTION_CONSUMER]: projection });
     const detectionLatency = detectionLatencyHistogram(runtime.metrics);
     const detector = new StalenessDetector({
-      ...options.detector,
-      repository: new DetectionRepository(runtime.dataSource),
+      pollIntervalMs: options.detector?.pollIntervalMs,
+      concurrency: options.detector?.concurrency,
+      detection: new DetectStaleness({
+        dataSource: runtime.dataSource,
+        logger,
+        observeDetection: (seconds) => detectionLatency.observe(seconds),
+        afterProject: options.detector?.afterProject,
+      }),
       logger,
-      observeDetection: (seconds) => detectionLatency.observe(seconds),
     });
     const server = createServer({
       dataSource: runtime.dataSource,

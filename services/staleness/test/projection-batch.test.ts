@@ -4,20 +4,21 @@ import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptSchema, ReceiptStatus, openDatabase, type Receipt } from "@provenance/shared";
 import { projectReceipt } from "../src/domain/projected-receipt.js";
-import { STALENESS_SCHEMA } from "../src/persistence/asset-repository.js";
+import { ProjectReceipts } from "../src/app/project-receipts.js";
+import type { ProjectionEvent } from "../src/domain/projection-batch.js";
 import { STALENESS_APP_ROLE } from "../src/persistence/migrations/index.js";
-import { ProjectionRepository, type ProjectionEvent } from "../src/persistence/projection-repository.js";
+import { STALENESS_SCHEMA } from "../src/persistence/schema.js";
 import { sha, startStalenessHarness, type StalenessHarness } from "./staleness-harness.js";
 
 /** applyBatch straight against the staleness schema (as the service's restricted role), batches composed by the test. */
 describe("the projection applied in batches", () => {
   let h: StalenessHarness;
   let ds: DataSource;
-  let repo: ProjectionRepository;
+  let repo: ProjectReceipts;
   beforeAll(async () => {
     h = await startStalenessHarness();
     ds = await openDatabase({ url: h.config.databaseUrl, schema: STALENESS_SCHEMA, migrations: [], appRole: STALENESS_APP_ROLE });
-    repo = new ProjectionRepository(ds);
+    repo = new ProjectReceipts(ds);
   });
   afterAll(async () => {
     await ds?.destroy();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetKind } from "@provenance/shared";
-import { PROJECT_INPUTS_SQL } from "../src/persistence/detection-repository.js";
-import { reportSql } from "../src/persistence/staleness-repository.js";
+import { PROJECT_DETECTION_SQL, reportSql } from "../src/persistence/statements.js";
 import { assetWithVersions, sha, startStalenessHarness, watchDetectedOnNats, eventually, type StalenessHarness } from "./staleness-harness.js";
 
 /**
@@ -60,7 +59,10 @@ describe("at the scale of a 100,000-segment project", () => {
     if (process.env.EXPLAIN) {
       for (const [name, q] of Object.entries({
         report: `SET work_mem = '64MB'; SET jit = off; EXPLAIN (ANALYZE, BUFFERS) ${reportSql(true).replaceAll("$1", "'big'")}`,
-        detect: `EXPLAIN (ANALYZE, BUFFERS) ${PROJECT_INPUTS_SQL.replaceAll("$1", "'big'").replaceAll("$2", "'big-lora'")}`,
+        detect: `EXPLAIN (ANALYZE, BUFFERS) ${PROJECT_DETECTION_SQL.replaceAll("$1", "'big'")
+          .replaceAll("$2", "'big-lora'")
+          .replaceAll("$3", `'${sha("big lora v2")}'`)
+          .replaceAll("$4", `'${sha("big lora v1")}'`)}`,
       })) {
         const t = Date.now();
         const res = await h.sql.query(q);

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ReceiptSchema, ReceiptStatus } from "@provenance/shared";
 import { projectReceipt, timestampText } from "./projected-receipt.js";
-import { detectedSubject } from "./detected-subject.js";
 
 const H = (c: string) => c.repeat(64);
 
@@ -42,12 +41,5 @@ describe("projectReceipt", () => {
     expect(timestampText(receipt.createdAt)).toBe("2023-11-14T22:13:20.123456Z");
     expect(projectReceipt({ ...receipt, status: ReceiptStatus.FAILED }).supersedesSegmentId).toBe("");
     expect(projectReceipt({ ...receipt, status: ReceiptStatus.FAILED }, "x").supersedesSegmentId).toBe("x");
-  });
-});
-
-describe("detectedSubject", () => {
-  it("uses the project id as the last token, escaping what NATS cannot carry", () => {
-    expect(detectedSubject("project-1")).toBe("provenance.staleness.detected.project-1");
-    expect(detectedSubject("a.b*c")).toBe("provenance.staleness.detected.a%2Eb%2Ac");
   });
 });

@@ -52,7 +52,7 @@ export function inputsOf(r: Receipt): ProjectedInput[] {
 }
 
 /**
- * Projects a receipt carried by `provenance.receipt.created` or `.completed`. `supersededSegmentId`
+ * Projects a receipt carried by a RECEIPT_CREATED or RECEIPT_COMPLETED event. `supersededSegmentId`
  * is what the completed event says this receipt's success superseded.
  */
 export function projectReceipt(r: Receipt, supersededSegmentId = ""): ProjectedReceipt {

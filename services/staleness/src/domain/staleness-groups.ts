@@ -1,6 +1,6 @@
-/** Staleness groups and their summary sentence, and the detected-change message of one asset change. Pure, no I/O. */
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { AssetStalenessSchema, type AssetStaleness, type StalenessDetectedSchema } from "@provenance/shared";
+/** A staleness report's groups, their totals and summary sentence, and their API message. Pure, no I/O. */
+import { create } from "@bufbuild/protobuf";
+import { AssetStalenessSchema, type AssetStaleness } from "@provenance/shared";
 import { assetKindOf, type AssetKindName } from "./asset-kinds.js";
 
 /** One group of a report as the query returns it: segments of one project that used one asset version that is not current. */
@@ -21,6 +21,15 @@ export interface StalenessGroupRow {
  * twice (a LoRA stacked twice) appears twice in a row, and the distinct scenes of its segments instead of their count.
  */
 export type StaleGroupWithScenes = Omit<StalenessGroupRow, "affectedScenes"> & { sceneIds: string[] };
+
+/** GetStalenessReport's numbers and groups. */
+export interface StalenessReport {
+  totalActiveSegments: number;
+  totalStaleSegments: number;
+  totalStaleScenes: number;
+  untrackedInputs: number;
+  groups: StalenessGroupRow[];
+}
 
 /** `ids` without adjacent repeats (the order is kept, so a sorted list comes out distinct); `ids` itself when it has none. */
 function withoutAdjacentRepeats(ids: string[]): string[] {
@@ -85,92 +94,4 @@ export function toAssetStaleness(g: StalenessGroupRow): AssetStaleness {
     segmentIds: g.segmentIds,
     summary: summarySentence({ ...g, affectedSegments: g.segmentIds.length }),
   });
-}
-
-/** One active segment that used the changed asset, with the hash (and known version) its current receipt used. */
-export interface AffectedInput {
-  projectId: string;
-  sceneId: string;
-  segmentId: string;
-  contentHash: string;
-  /** The version with that hash; 0 when the hash is not a version of the asset. */
-  receiptVersion: number;
-}
-
-/** An asset's current version changing from `previous` to `current`. */
-export interface CurrentChange {
-  assetId: string;
-  assetName: string;
-  kind: AssetKindName;
-  previousVersion: number;
-  previousContentHash: string;
-  currentVersion: number;
-  currentContentHash: string;
-}
-
-/** What StalenessDetected carries for one project, without the envelope fields. */
-export type DetectedChange = MessageInitShape<typeof StalenessDetectedSchema> & { projectId: string };
-
-/** Most segment ids one StalenessDetected lists per list (totals stay exact), so an event stays far below NATS's payload limit. */
-export const MAX_EVENT_SEGMENT_IDS = 5_000;
-
-function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
-  const out = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = out.get(k);
-    if (list) list.push(item);
-    else out.set(k, [item]);
-  }
-  return out;
-}
-
-function distinctSorted(ids: Iterable<string>): string[] {
-  return [...new Set(ids)].sort();
-}
-
-/**
- * The detected change per affected project: segments now stale because of this asset (their input's hash is not
- * the current one), and segments this change made fresh with respect to it (they used the new current content and
- * did not before). Projects with neither are left out. Groups and totals cover this asset in that project; id lists
- * are cut at {@link MAX_EVENT_SEGMENT_IDS} (ListStaleSegments pages through all of them).
- */
-export function detectChanges(change: CurrentChange, inputs: readonly AffectedInput[]): DetectedChange[] {
-  const out: DetectedChange[] = [];
-  const byProject = [...groupBy(inputs, (i) => i.projectId)].sort(([a], [b]) => a.localeCompare(b));
-  for (const [projectId, rows] of byProject) {
-    const stale = rows.filter((r) => r.contentHash !== change.currentContentHash);
-    const fresh =
-      change.previousContentHash === change.currentContentHash ? [] : rows.filter((r) => r.contentHash === change.currentContentHash);
-    if (stale.length === 0 && fresh.length === 0) continue;
-    const staleIds = distinctSorted(stale.map((r) => r.segmentId));
-    out.push({
-      projectId,
-      assetId: change.assetId,
-      previousVersion: change.previousVersion,
-      currentVersion: change.currentVersion,
-      staleSegmentIds: staleIds.slice(0, MAX_EVENT_SEGMENT_IDS),
-      freshSegmentIds: distinctSorted(fresh.map((r) => r.segmentId)).slice(0, MAX_EVENT_SEGMENT_IDS),
-      totalStaleSegments: staleIds.length,
-      totalStaleScenes: new Set(stale.map((r) => r.sceneId)).size,
-      groups: [...groupBy(stale, (r) => r.receiptVersion)]
-        .sort(([a], [b]) => a - b)
-        .map(([receiptVersion, members]) => {
-          const ids = distinctSorted(members.map((m) => m.segmentId));
-          const group = toAssetStaleness({
-            projectId,
-            assetId: change.assetId,
-            assetName: change.assetName,
-            kind: change.kind,
-            receiptVersion,
-            currentVersion: change.currentVersion,
-            segmentIds: ids,
-            affectedScenes: new Set(members.map((m) => m.sceneId)).size,
-          });
-          group.segmentIds = ids.slice(0, MAX_EVENT_SEGMENT_IDS);
-          return group;
-        }),
-    });
-  }
-  return out;
 }

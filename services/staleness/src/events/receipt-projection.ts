@@ -1,7 +1,9 @@
-/** The durable consumer of provenance.receipt.* that keeps the projection of segment inputs. */
+/** The durable consumer of receipt events that keeps the projection of segment inputs (app/project-receipts.ts). */
 import {
-  ReceiptCompletedSchema,
-  ReceiptCreatedSchema,
+  EVENT_MESSAGES,
+  PROVENANCE_STREAM,
+  RECEIPT_COMPLETED,
+  RECEIPT_CREATED,
   startConsumer,
   type Logger,
   type ReceiptCompleted,
@@ -10,14 +12,16 @@ import {
   type EventConnection,
   type RunningConsumer,
 } from "@provenance/shared";
+import type { ProjectReceipts } from "../app/project-receipts.js";
+import type { ProjectionEvent } from "../domain/projection-batch.js";
 import { projectReceipt } from "../domain/projected-receipt.js";
-import { PROJECTION_CONSUMER, type ProjectionEvent, type ProjectionRepository } from "../persistence/projection-repository.js";
+import { PROJECTION_CONSUMER } from "../persistence/projection-repository.js";
 
 /** What the projection consumer needs. */
 export interface ReceiptProjectionOptions {
   nc: EventConnection;
   namespace: string;
-  projection: ProjectionRepository;
+  projection: ProjectReceipts;
   logger: Logger;
   /** Events applied per transaction at most (default 500). */
   batchSize?: number;
@@ -26,11 +30,11 @@ export interface ReceiptProjectionOptions {
 /** The projection's view of a receipt event; undefined for an event without a receipt. */
 export function projectionEventOf(msg: ConsumedEvent): ProjectionEvent | undefined {
   // The event id inside the message is its identity, even if it was re-published under another Nats-Msg-Id.
-  if (msg.subject === "provenance.receipt.completed") {
+  if (msg.subject === RECEIPT_COMPLETED) {
     const e = msg.event as ReceiptCompleted;
     return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt, e.supersededSegmentId) } : undefined;
   }
-  if (msg.subject === "provenance.receipt.created") {
+  if (msg.subject === RECEIPT_CREATED) {
     const e = msg.event as ReceiptCreated;
     return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt) } : undefined;
   }
@@ -46,12 +50,12 @@ export async function startReceiptProjection(opts: ReceiptProjectionOptions): Pr
   return startConsumer({
     nc: opts.nc,
     namespace: opts.namespace,
-    stream: "PROVENANCE",
+    stream: PROVENANCE_STREAM,
     durable: PROJECTION_CONSUMER,
-    filterSubjects: ["provenance.receipt.created", "provenance.receipt.completed"],
+    filterSubjects: [RECEIPT_CREATED, RECEIPT_COMPLETED],
     eventSchema: {
-      "provenance.receipt.created": ReceiptCreatedSchema,
-      "provenance.receipt.completed": ReceiptCompletedSchema,
+      [RECEIPT_CREATED]: EVENT_MESSAGES[RECEIPT_CREATED],
+      [RECEIPT_COMPLETED]: EVENT_MESSAGES[RECEIPT_COMPLETED],
     },
     batchSize: opts.batchSize ?? 500,
     // One batch at a time: a second in flight measured no faster on two cores (consecutive batches share segments, so

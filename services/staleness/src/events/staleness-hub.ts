@@ -1,21 +1,22 @@
 /** The in-process fan-out behind WatchStaleness, fed by a NATS subscription so every replica's watchers see every change. */
 import { fromBinary } from "@bufbuild/protobuf";
 import {
-  StalenessDetectedSchema,
+  EVENT_MESSAGES,
+  STALENESS_DETECTED_ALL,
+  STALENESS_DETECTED_PREFIX,
   isInProcessBus,
   subjectFor,
   type EventConnection,
   type Logger,
   type StalenessDetected,
 } from "@provenance/shared";
-import { DETECTED_SUBJECT_PREFIX } from "../domain/detected-subject.js";
 
 type Listener = (change: StalenessDetected) => void;
 
 /** Most changes one slow watcher may have queued before it is cut off. */
 const MAX_QUEUED = 10_000;
 
-/** Subscribes to `provenance.staleness.detected.>` (core NATS or the in-process bus, no durable state) and hands each change to every watcher. */
+/** Subscribes to every project's staleness changes (core NATS or the in-process bus, no durable state) and hands each change to every watcher. */
 export class StalenessHub {
   private readonly listeners = new Set<Listener>();
   private sub?: { unsubscribe(): void };
@@ -28,7 +29,7 @@ export class StalenessHub {
 
   /** Starts the subscription; resolves once the server has it, so nothing published afterwards is missed. */
   async start(): Promise<void> {
-    const subject = subjectFor(this.namespace, `${DETECTED_SUBJECT_PREFIX}.>`);
+    const subject = subjectFor(this.namespace, STALENESS_DETECTED_ALL);
     if (isInProcessBus(this.nc)) {
       this.sub = this.nc.subscribe(subject, (_subject, data) => this.deliver(data, subject));
       return;
@@ -47,7 +48,7 @@ export class StalenessHub {
     if (this.listeners.size === 0) return;
     let change: StalenessDetected;
     try {
-      change = fromBinary(StalenessDetectedSchema, data);
+      change = fromBinary(EVENT_MESSAGES[STALENESS_DETECTED_PREFIX], data);
     } catch (err) {
       this.logger.warn({ err, subject }, "undecodable StalenessDetected; skipped");
       return;

@@ -1,14 +1,13 @@
 /**
- * The detection queue (staleness.detection_tasks): a change of an asset's current version, queued by the transaction
- * that made it, turned into one provenance.staleness.detected.<project_id> event per affected project, each project in
- * a transaction of its own that also records it as done.
+ * The rows of the detection queue (staleness.detection_tasks, staleness.detection_task_projects), the asset's
+ * detection lock, and the read of one project's inputs of the changed asset. Nothing here decides: the use case is
+ * app/detect-staleness.ts.
  */
-import type { DataSource, QueryRunner } from "typeorm";
-import { StalenessDetectedSchema, enqueueEvent, rowsOf } from "@provenance/shared";
+import type { DataSource, EntityManager, QueryRunner } from "typeorm";
+import { rowsOf } from "@provenance/shared";
 import type { AssetKindName } from "../domain/asset-kinds.js";
-import { detectedSubject } from "../domain/detected-subject.js";
-import { detectChanges, type AffectedInput, type CurrentChange, type DetectedChange } from "../domain/staleness-groups.js";
-import { STALENESS_SCHEMA } from "./asset-repository.js";
+import type { CurrentChange, DetectionInput } from "../domain/detected-change.js";
+import { PROJECT_DETECTION_SQL } from "./statements.js";
 
 /** A queued change of an asset's current version. */
 export interface DetectionTask {
@@ -19,78 +18,63 @@ export interface DetectionTask {
   requestId: string;
 }
 
-/** What one project's step did. */
-export interface ProjectDetection {
-  projectId: string;
-  /** The event enqueued; undefined when none of the project's active inputs used the asset any more. */
-  detected?: DetectedChange;
-  /** From the change's commit (the task's creation) to the event's enqueueing, by the database's clock. */
-  latencyMs: number;
-}
-
 /** Whether the holder of an asset's detection lock ran the work, and what it returned. */
 export type LockOutcome<T> = { ran: true; value: T } | { ran: false };
 
-/** One project's active inputs of one asset ($1 project, $2 asset), index-only from segment_inputs_active_project_asset_idx. */
-export const PROJECT_INPUTS_SQL = `
-  SELECT i.scene_id, i.segment_id, i.content_hash, COALESCE(v.version, 0) AS receipt_version
-    FROM staleness.segment_inputs i
-    LEFT JOIN staleness.asset_versions v ON v.asset_id = i.asset_id AND v.content_hash = i.content_hash
-   WHERE i.project_id = $1 AND i.asset_id = $2 AND i.active`;
+/**
+ * Queues a change of an asset's current version for detection. Taken while the change holds the asset's row lock,
+ * so one asset's task ids follow commit order; its created_at (clock_timestamp(), the change's last statement) is
+ * what detection latency is measured from.
+ */
+export async function insertDetectionTask(m: EntityManager, change: CurrentChange, requestId: string): Promise<void> {
+  await m.query(
+    `INSERT INTO staleness.detection_tasks (asset_id, previous_version, previous_content_hash, current_version, current_content_hash, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [change.assetId, change.previousVersion, change.previousContentHash, change.currentVersion, change.currentContentHash, requestId],
+  );
+}
 
-/** Reads the queue and opens sessions on one asset's tasks. */
-export class DetectionRepository {
-  constructor(private readonly ds: DataSource) {}
+/** Assets with unfinished tasks, the one waiting longest first (detection_tasks_unfinished_idx). */
+export async function pendingAssets(m: EntityManager, limit: number): Promise<string[]> {
+  const rows = rowsOf(
+    await m.query(
+      `SELECT asset_id FROM staleness.detection_tasks WHERE finished_at IS NULL
+        GROUP BY asset_id ORDER BY min(task_id) LIMIT $1`,
+      [limit],
+    ),
+  );
+  return rows.map((r) => r.asset_id as string);
+}
 
-  /** Assets with unfinished tasks, the one waiting longest first (detection_tasks_unfinished_idx). */
-  async pendingAssets(limit: number): Promise<string[]> {
-    const rows = rowsOf(
-      await this.ds.query(
-        `SELECT asset_id FROM staleness.detection_tasks WHERE finished_at IS NULL
-          GROUP BY asset_id ORDER BY min(task_id) LIMIT $1`,
-        [limit],
-      ),
-    );
-    return rows.map((r) => r.asset_id as string);
-  }
+/** Whether `assetId` has an unfinished task. */
+export async function hasPendingTask(m: EntityManager, assetId: string): Promise<boolean> {
+  const rows = rowsOf(await m.query(`SELECT 1 FROM staleness.detection_tasks WHERE asset_id = $1 AND finished_at IS NULL LIMIT 1`, [assetId]));
+  return rows.length > 0;
+}
 
-  /** Whether `assetId` has an unfinished task. */
-  async hasPending(assetId: string): Promise<boolean> {
-    const rows = rowsOf(
-      await this.ds.query(`SELECT 1 FROM staleness.detection_tasks WHERE asset_id = $1 AND finished_at IS NULL LIMIT 1`, [assetId]),
-    );
-    return rows.length > 0;
-  }
-
-  /**
-   * Runs `work` on a connection of its own that holds the asset's detection lock (a session advisory lock), so no
-   * other replica works on the asset's tasks meanwhile and they are taken one at a time, in commit order. Returns
-   * `{ ran: false }` at once when another connection holds the lock. A process that dies loses its connection, and
-   * with it the lock.
-   */
-  async withAssetLock<T>(assetId: string, work: (session: DetectionSession) => Promise<T>): Promise<LockOutcome<T>> {
-    const runner = this.ds.createQueryRunner();
-    const key = `staleness.detection:${assetId}`;
+/**
+ * Runs `work` on a connection of its own that holds the asset's detection lock (a session advisory lock), so no
+ * other connection holding it works on the asset meanwhile. Returns `{ ran: false }` at once when another connection
+ * holds the lock. A process that dies loses its connection, and with it the lock.
+ */
+export async function withAssetLock<T>(ds: DataSource, assetId: string, work: (session: DetectionSession) => Promise<T>): Promise<LockOutcome<T>> {
+  const runner = ds.createQueryRunner();
+  const key = `staleness.detection:${assetId}`;
+  try {
+    const [row] = rowsOf(await runner.query(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [key]));
+    if (!row?.locked) return { ran: false };
     try {
-      const [row] = rowsOf(await runner.query(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [key]));
-      if (!row?.locked) return { ran: false };
-      try {
-        return { ran: true, value: await work(new DetectionSession(runner, assetId)) };
-      } finally {
-        // Should the unlock fail the connection is broken, and the lock went with it.
-        await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
-      }
+      return { ran: true, value: await work(new DetectionSession(runner, assetId)) };
     } finally {
-      await runner.release();
+      // Should the unlock fail the connection is broken, and the lock went with it.
+      await runner.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
     }
+  } finally {
+    await runner.release();
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
-}
-
-/** One asset's tasks, worked on through the connection that holds its detection lock. */
+/** The connection holding one asset's detection lock, and the reads and writes of that asset's tasks through it. */
 export class DetectionSession {
   constructor(
     private readonly runner: QueryRunner,
@@ -128,9 +112,9 @@ export class DetectionSession {
 
   /**
    * The projects whose active inputs use the task's asset and that the task has not dealt with yet, those with the
-   * fewest such inputs first, so the first events go out after the least work. The sizes come from one index-only
-   * pass over the asset's entries in segment_inputs_active_asset_project_idx, which is small (its keys repeat and are
-   * deduplicated): ~50 ms for an asset used by 450,000 inputs.
+   * fewest such inputs first. The sizes come from one index-only pass over the asset's entries in
+   * segment_inputs_active_asset_project_idx, which is small (its keys repeat and are deduplicated): ~50 ms for an
+   * asset used by 450,000 inputs.
    */
   async remainingProjects(task: DetectionTask): Promise<string[]> {
     const rows = rowsOf(
@@ -148,57 +132,63 @@ export class DetectionSession {
     return rows.map((r) => r.project_id as string);
   }
 
-  /**
-   * One project's step, in one transaction: reads the project's active inputs of the asset, enqueues the project's
-   * StalenessDetected (as {@link detectChanges} computes it) and records the project as done for the task. Returns
-   * undefined when the project was already done (the primary key of detection_task_projects refuses it a second
-   * time, and the event with it).
-   */
-  async detectProject(task: DetectionTask, projectId: string): Promise<ProjectDetection | undefined> {
-    const m = this.runner.manager;
+  /** Runs `work` in a transaction on this connection: committed when it resolves, rolled back when it throws. */
+  async transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     await this.runner.startTransaction();
     try {
-      const inputs: AffectedInput[] = rowsOf(await m.query(PROJECT_INPUTS_SQL, [projectId, task.change.assetId])).map((r) => ({
-        projectId,
-        sceneId: (r.scene_id as string | null) ?? "",
-        segmentId: r.segment_id as string,
-        contentHash: r.content_hash as string,
-        receiptVersion: r.receipt_version as number,
-      }));
-      const [detected] = detectChanges(task.change, inputs);
-      const [clock] = rowsOf(
-        await m.query(
-          `SELECT floor(extract(epoch FROM clock_timestamp() - created_at) * 1000)::int AS ms FROM staleness.detection_tasks WHERE task_id = $1`,
-          [task.taskId],
-        ),
-      );
-      const latencyMs = Math.max(0, clock!.ms as number);
-      let eventId: string | null = null;
-      if (detected) {
-        detected.detectionLatencyMs = latencyMs;
-        eventId = await enqueueEvent(m, {
-          schema: STALENESS_SCHEMA,
-          subject: detectedSubject(projectId),
-          eventSchema: StalenessDetectedSchema,
-          event: detected,
-          requestId: task.requestId || undefined,
-        });
-      }
-      await m.query(
-        `INSERT INTO staleness.detection_task_projects (task_id, project_id, event_id, detection_latency_ms) VALUES ($1, $2, $3, $4)`,
-        [task.taskId, projectId, eventId, detected ? latencyMs : null],
-      );
+      const value = await work(this.runner.manager);
       await this.runner.commitTransaction();
-      return { projectId, detected, latencyMs };
+      return value;
     } catch (err) {
       await this.runner.rollbackTransaction().catch(() => undefined);
-      if (isUniqueViolation(err)) return undefined;
       throw err;
     }
   }
 
-  /** Marks the task finished: every project it affected has its event. */
+  /** Marks the task finished. */
   async finish(task: DetectionTask): Promise<void> {
     await this.runner.query(`UPDATE staleness.detection_tasks SET finished_at = clock_timestamp() WHERE task_id = $1`, [task.taskId]);
   }
+}
+
+/** One project's active inputs of the changed asset, each with the rule's verdict against the change (`PROJECT_DETECTION_SQL`). */
+export async function readProjectInputs(m: EntityManager, projectId: string, change: CurrentChange): Promise<DetectionInput[]> {
+  const rows = rowsOf(await m.query(PROJECT_DETECTION_SQL, [projectId, change.assetId, change.currentContentHash, change.previousContentHash]));
+  return rows.map((r) => ({
+    sceneId: (r.scene_id as string | null) ?? "",
+    segmentId: r.segment_id as string,
+    receiptVersion: r.receipt_version as number,
+    stale: r.stale as boolean,
+    fresh: r.fresh as boolean,
+  }));
+}
+
+/** Milliseconds from the task's creation (the change's commit) to now, by the database's clock. */
+export async function taskAgeMs(m: EntityManager, taskId: string): Promise<number> {
+  const [clock] = rowsOf(
+    await m.query(`SELECT floor(extract(epoch FROM clock_timestamp() - created_at) * 1000)::int AS ms FROM staleness.detection_tasks WHERE task_id = $1`, [
+      taskId,
+    ]),
+  );
+  return clock!.ms as number;
+}
+
+/** What a task did for one project: the event it enqueued (null when none) and that event's detection latency. */
+export interface TaskProjectRow {
+  taskId: string;
+  projectId: string;
+  eventId: string | null;
+  detectionLatencyMs: number | null;
+}
+
+/** Records the project as dealt with by the task; false when it already was (the primary key's row was there). */
+export async function insertTaskProject(m: EntityManager, row: TaskProjectRow): Promise<boolean> {
+  const inserted = rowsOf(
+    await m.query(
+      `INSERT INTO staleness.detection_task_projects (task_id, project_id, event_id, detection_latency_ms) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (task_id, project_id) DO NOTHING RETURNING task_id`,
+      [row.taskId, row.projectId, row.eventId, row.detectionLatencyMs],
+    ),
+  );
+  return inserted.length > 0;
 }

@@ -1,5 +1,4 @@
-/** AssetService: validated requests in (see staleness-rules.ts), repository, messages out. */
-import { randomUUID } from "node:crypto";
+/** AssetService: validated requests in (see staleness-rules.ts), mapped to a use case in app/, messages out. */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -15,7 +14,6 @@ import {
   decodeSeqToken,
   encodePageToken,
   invalidArgument,
-  notFound,
   pageSizeOf,
   requestIdKey,
   type AssetService,
@@ -27,33 +25,48 @@ import {
   type RegisterAssetRequest,
   type SetCurrentVersionRequest,
 } from "@provenance/shared";
+import type { AppDeps } from "../app/deps.js";
+import { getAsset } from "../app/get-asset.js";
+import { getVersion } from "../app/get-version.js";
+import { listAssets } from "../app/list-assets.js";
+import { listVersions } from "../app/list-versions.js";
+import { publishVersion } from "../app/publish-version.js";
+import { registerAsset } from "../app/register-asset.js";
+import { setCurrentVersion } from "../app/set-current-version.js";
 import { assetKindName } from "../domain/asset-kinds.js";
 import { toAssetMessage, toVersionMessage } from "../domain/asset-records.js";
-import type { AssetRepository } from "../persistence/asset-repository.js";
+
+/** A proto string field that is empty when not given. */
+function given(s: string): string | undefined {
+  return s === "" ? undefined : s;
+}
+
+/** The largest version a page token may name (versions are PostgreSQL integers). */
+const MAX_VERSION = 2147483647n;
 
 /** The AssetService implementation. */
 export class AssetHandlers implements ServiceImpl<typeof AssetService> {
-  constructor(private readonly assets: AssetRepository) {}
+  constructor(private readonly deps: AppDeps) {}
 
   async registerAsset(req: RegisterAssetRequest) {
-    const { asset, created } = await this.assets.register(
-      req.assetId === "" ? randomUUID() : req.assetId,
-      assetKindName(req.kind),
-      req.name,
-      req.projectId === "" ? null : req.projectId,
-    );
+    const { asset, created } = await registerAsset(this.deps, {
+      assetId: given(req.assetId),
+      kind: assetKindName(req.kind),
+      name: req.name,
+      projectId: given(req.projectId),
+    });
     return create(RegisterAssetResponseSchema, { asset: toAssetMessage(asset), created });
   }
 
   async publishVersion(req: PublishVersionRequest, ctx: HandlerContext) {
-    const result = await this.assets.publish(
-      req.assetId,
-      req.contentHash.toLowerCase(),
-      req.uploadedBy,
-      req.note,
-      req.makeCurrent ?? true,
-      ctx.values.get(requestIdKey),
-    );
+    const result = await publishVersion(this.deps, {
+      assetId: req.assetId,
+      contentHash: req.contentHash,
+      uploadedBy: req.uploadedBy,
+      note: req.note,
+      makeCurrent: req.makeCurrent,
+      requestId: ctx.values.get(requestIdKey),
+    });
     return create(PublishVersionResponseSchema, {
       version: toVersionMessage(result.version),
       asset: toAssetMessage(result.asset),
@@ -62,47 +75,42 @@ export class AssetHandlers implements ServiceImpl<typeof AssetService> {
   }
 
   async setCurrentVersion(req: SetCurrentVersionRequest, ctx: HandlerContext) {
-    const result = await this.assets.setCurrent(req.assetId, req.version, ctx.values.get(requestIdKey));
+    const result = await setCurrentVersion(this.deps, { assetId: req.assetId, version: req.version, requestId: ctx.values.get(requestIdKey) });
     return create(SetCurrentVersionResponseSchema, { asset: toAssetMessage(result.asset), previousVersion: result.previousVersion });
   }
 
   async getAsset(req: GetAssetRequest) {
-    const asset = await this.assets.get(req.assetId);
-    if (!asset) throw notFound("asset", req.assetId);
-    return create(GetAssetResponseSchema, { asset: toAssetMessage(asset) });
+    return create(GetAssetResponseSchema, { asset: toAssetMessage(await getAsset(this.deps, req.assetId)) });
   }
 
   async listAssets(req: ListAssetsRequest) {
-    const limit = pageSizeOf(req.pageSize);
-    const rows = await this.assets.list(
-      req.projectId === "" ? undefined : req.projectId,
-      req.kind === AssetKind.UNSPECIFIED ? undefined : assetKindName(req.kind),
-      limit,
-      decodePageToken(req.pageToken),
+    const page = await listAssets(
+      this.deps,
+      {
+        projectId: given(req.projectId),
+        kind: req.kind === AssetKind.UNSPECIFIED ? undefined : assetKindName(req.kind),
+        afterId: decodePageToken(req.pageToken),
+      },
+      pageSizeOf(req.pageSize),
     );
-    const last = rows.at(-1);
     return create(ListAssetsResponseSchema, {
-      assets: rows.map(toAssetMessage),
-      nextPageToken: rows.length === limit && last ? encodePageToken(last.assetId) : "",
+      assets: page.assets.map(toAssetMessage),
+      nextPageToken: page.nextAfterId === undefined ? "" : encodePageToken(page.nextAfterId),
     });
   }
 
   async listVersions(req: ListVersionsRequest) {
-    const limit = pageSizeOf(req.pageSize);
     const before = decodeSeqToken(req.pageToken);
-    if (before !== undefined && before > 2147483647n) throw invalidArgument("page_token", "is not a token this service returned");
-    const rows = await this.assets.versions(req.assetId, limit, before === undefined ? undefined : Number(before));
-    if (!rows) throw notFound("asset", req.assetId);
-    const last = rows.at(-1);
+    if (before !== undefined && before > MAX_VERSION) throw invalidArgument("page_token", "is not a token this service returned");
+    const page = await listVersions(this.deps, req.assetId, pageSizeOf(req.pageSize), before === undefined ? undefined : Number(before));
     return create(ListVersionsResponseSchema, {
-      versions: rows.map(toVersionMessage),
-      nextPageToken: rows.length === limit && last && last.version > 1 ? encodePageToken(String(last.version)) : "",
+      versions: page.versions.map(toVersionMessage),
+      nextPageToken: page.nextBeforeVersion === undefined ? "" : encodePageToken(String(page.nextBeforeVersion)),
     });
   }
 
   async getVersion(req: GetVersionRequest) {
-    const found = await this.assets.version(req.assetId, req.version);
-    if (!found) throw notFound("asset version", `${req.assetId} v${req.version}`);
+    const found = await getVersion(this.deps, req.assetId, req.version);
     return create(GetVersionResponseSchema, { version: toVersionMessage(found.version), asset: toAssetMessage(found.asset) });
   }
 }

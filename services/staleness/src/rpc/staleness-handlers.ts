@@ -1,4 +1,4 @@
-/** StalenessService: report and stale segments computed at query time, and the live stream of detected changes. */
+/** StalenessService: validated requests in (see staleness-rules.ts), mapped to a use case in app/, messages out. */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -15,24 +15,52 @@ import {
   type StalenessService,
   type WatchStalenessRequest,
 } from "@provenance/shared";
+import type { AppDeps } from "../app/deps.js";
+import { listStaleSegments } from "../app/list-stale-segments.js";
+import { stalenessReport } from "../app/staleness-report.js";
+import { watchStaleness } from "../app/watch-staleness.js";
 import { assetKindOf, inputRoleOf } from "../domain/asset-kinds.js";
+import type { StaleSegmentRecord } from "../domain/stale-segments.js";
 import { toAssetStaleness } from "../domain/staleness-groups.js";
-import type { StalenessRepository } from "../persistence/staleness-repository.js";
 import type { StalenessHub } from "../events/staleness-hub.js";
 
+/** A proto string field that is empty when not given. */
 function given(s: string): string | undefined {
   return s === "" ? undefined : s;
+}
+
+function toStaleSegmentMessage(s: StaleSegmentRecord) {
+  return create(StaleSegmentSchema, {
+    segmentId: s.segmentId,
+    sceneId: s.sceneId,
+    projectId: s.projectId,
+    characterName: s.characterName,
+    sequenceIndex: s.sequenceIndex,
+    receiptId: s.receiptId,
+    reasons: s.reasons.map((x) =>
+      create(StalenessReasonSchema, {
+        kind: assetKindOf(x.kind),
+        assetId: x.assetId,
+        assetName: x.assetName,
+        receiptVersion: x.receiptVersion,
+        currentVersion: x.currentVersion,
+        role: inputRoleOf(x.role),
+        receiptContentHash: x.receiptContentHash,
+        currentContentHash: x.currentContentHash,
+      }),
+    ),
+  });
 }
 
 /** The StalenessService implementation. */
 export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
   constructor(
-    private readonly staleness: StalenessRepository,
+    private readonly deps: AppDeps,
     private readonly hub: StalenessHub,
   ) {}
 
   async getStalenessReport(req: GetStalenessReportRequest) {
-    const r = await this.staleness.report(given(req.projectId));
+    const r = await stalenessReport(this.deps, given(req.projectId));
     return create(GetStalenessReportResponseSchema, {
       projectId: req.projectId,
       totalActiveSegments: r.totalActiveSegments,
@@ -44,42 +72,19 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
   }
 
   async listStaleSegments(req: ListStaleSegmentsRequest) {
-    const limit = pageSizeOf(req.pageSize);
-    const rows = await this.staleness.staleSegments(
-      { projectId: given(req.projectId), assetId: given(req.assetId) },
-      limit,
-      decodePageToken(req.pageToken),
+    const page = await listStaleSegments(
+      this.deps,
+      { projectId: given(req.projectId), assetId: given(req.assetId), after: decodePageToken(req.pageToken) },
+      pageSizeOf(req.pageSize),
     );
-    const last = rows.at(-1);
     return create(ListStaleSegmentsResponseSchema, {
-      segments: rows.map((s) =>
-        create(StaleSegmentSchema, {
-          segmentId: s.segmentId,
-          sceneId: s.sceneId,
-          projectId: s.projectId,
-          characterName: s.characterName,
-          sequenceIndex: s.sequenceIndex,
-          receiptId: s.receiptId,
-          reasons: s.reasons.map((x) =>
-            create(StalenessReasonSchema, {
-              kind: assetKindOf(x.kind),
-              assetId: x.assetId,
-              assetName: x.assetName,
-              receiptVersion: x.receiptVersion,
-              currentVersion: x.currentVersion,
-              role: inputRoleOf(x.role),
-              receiptContentHash: x.receiptContentHash,
-              currentContentHash: x.currentContentHash,
-            }),
-          ),
-        }),
-      ),
-      nextPageToken: rows.length === limit && last ? encodePageToken(last.segmentId) : "",
+      segments: page.segments.map(toStaleSegmentMessage),
+      nextPageToken: page.nextAfterSegmentId === undefined ? "" : encodePageToken(page.nextAfterSegmentId),
     });
   }
 
   async *watchStaleness(req: WatchStalenessRequest, ctx: HandlerContext) {
-    for await (const change of this.hub.watch(req.projectId, ctx.signal)) {
+    for await (const change of watchStaleness(this.hub, given(req.projectId), ctx.signal)) {
       yield create(WatchStalenessResponseSchema, { change });
     }
   }
