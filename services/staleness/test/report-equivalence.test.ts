@@ -1,10 +1,17 @@
+import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetKind } from "@provenance/shared";
+import { AssetKind, openDatabase } from "@provenance/shared";
+import { detectedChange, type CurrentChange, type DetectedChange } from "../src/domain/detected-change.js";
+import { readProjectInputs } from "../src/persistence/detection-repository.js";
+import { STALENESS_APP_ROLE } from "../src/persistence/migrations/index.js";
+import { STALENESS_SCHEMA } from "../src/persistence/schema.js";
 import { assetWithVersions, sha, startStalenessHarness, type StalenessHarness } from "./staleness-harness.js";
+import { groupOrder, oracleDetectedChanges, oracleReport, oracleStaleSegments, readOracleTables, type OracleGroup } from "./staleness-oracle.js";
 
 /**
- * GetStalenessReport and ListStaleSegments against the rule written as plainly as SQL allows (every active input
- * joined to its asset's current version), on a projection with every awkward case: the same LoRA twice in one
+ * GetStalenessReport, ListStaleSegments and detection's per-project statement against the rule written as plainly as
+ * SQL allows (every active input joined to its asset's current version) and against the TypeScript oracle
+ * (staleness-oracle.ts), on a projection with every awkward case: the same LoRA twice in one
  * receipt, several unregistered hashes of one registered asset, unregistered assets, an asset registered without a
  * version, superseded segments, three projects. The projection is filled with SQL, as the consumer would leave it.
  */
@@ -157,4 +164,79 @@ describe("the report and the stale list match the rule on a varied projection", 
       expect(got).toEqual(want.rows.map((r) => [r.segment_id, r.reasons]));
     });
   }
+
+  it("GetStalenessReport is the TypeScript oracle's, for each project and for every project", async () => {
+    const tables = await readOracleTables(h.sql);
+    for (const projectId of [...projects, undefined]) {
+      const want = oracleReport(tables, projectId);
+      expect(want.groups.some((g) => g.receiptVersion === 0)).toBe(true);
+      const got = await h.report.getStalenessReport({ projectId: projectId ?? "" });
+      const { groups, ...totals } = want;
+      expect({
+        totalActiveSegments: got.totalActiveSegments,
+        totalStaleSegments: got.totalStaleSegments,
+        totalStaleScenes: got.totalStaleScenes,
+        untrackedInputs: got.untrackedInputs,
+      }).toEqual(totals);
+      const gotGroups = got.byAsset.map(
+        (g): OracleGroup => ({
+          projectId: g.projectId,
+          assetId: g.assetId,
+          assetName: g.assetName,
+          receiptVersion: g.receiptVersion,
+          currentVersion: g.currentVersion,
+          segmentIds: g.segmentIds,
+          affectedScenes: g.affectedScenes,
+        }),
+      );
+      expect(gotGroups.sort(groupOrder)).toEqual(groups);
+    }
+  });
+
+  it("ListStaleSegments pages through exactly the TypeScript oracle's stale segments, for every filter", async () => {
+    const tables = await readOracleTables(h.sql);
+    for (const filter of filters) {
+      const want = oracleStaleSegments(tables, filter);
+      expect(want.length).toBeGreaterThan(7);
+      expect(await listAll(filter)).toEqual(want);
+    }
+  });
+
+  it("detection's statement gives the TypeScript oracle's events for every change of every asset, in every project", async () => {
+    const tables = await readOracleTables(h.sql);
+    const ds: DataSource = await openDatabase({ url: h.config.databaseUrl, schema: STALENESS_SCHEMA, migrations: [], appRole: STALENESS_APP_ROLE });
+    try {
+      let events = 0;
+      for (const asset of tables.assets) {
+        const versions = tables.versions.filter((v) => v.assetId === asset.assetId);
+        // The first publish of each version (from no version), and every move between two versions: promotions and rollbacks.
+        const moves = versions.flatMap((to) => [undefined, ...versions.filter((v) => v !== to)].map((from) => ({ from, to })));
+        for (const { from, to } of moves) {
+          const change: CurrentChange = {
+            assetId: asset.assetId,
+            assetName: asset.name,
+            kind: asset.kind,
+            previousVersion: from?.version ?? 0,
+            previousContentHash: from?.contentHash ?? "",
+            currentVersion: to.version,
+            currentContentHash: to.contentHash,
+          };
+          const affected = tables.inputs
+            .filter((i) => i.active && i.assetId === asset.assetId)
+            .map((i) => ({ ...i, receiptVersion: versions.find((v) => v.contentHash === i.contentHash)?.version ?? 0 }));
+          const got: DetectedChange[] = [];
+          for (const projectId of projects) {
+            const detected = detectedChange(change, projectId, await readProjectInputs(ds.manager, projectId, change));
+            if (detected) got.push(detected);
+          }
+          const want = oracleDetectedChanges(change, affected);
+          expect(got).toEqual(want);
+          events += want.length;
+        }
+      }
+      expect(events).toBeGreaterThan(20);
+    } finally {
+      await ds.destroy();
+    }
+  });
 });
