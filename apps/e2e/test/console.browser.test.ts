@@ -139,6 +139,7 @@ describe("the web console in Chromium against the real system", () => {
     const card = page.getByTestId(`project-${PROJECT}`);
     await expect.poll(() => card.innerText()).toContain(`3 scenes · ${active} segments · ${regenerated} superseded`);
     expect(await card.innerText()).not.toContain(`${active + regenerated} segments`);
+    await shot("projects-after-regeneration");
     await card.getByRole("link", { name: `${regenerated} superseded` }).click();
     await page.waitForURL(`**/projects/${PROJECT}?superseded=1`);
     await expect.poll(() => page.locator(".segment-table tbody tr").count()).toBe(active + regenerated);
