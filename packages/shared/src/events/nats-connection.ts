@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { natsAuthOptions } from "../auth/nats-credentials.js";
 
 /**
  * Connects to NATS with unlimited reconnects, logging each disconnect and reconnect; throws
@@ -9,7 +10,7 @@ export async function connectNats(url: string, name: string, logger?: Logger): P
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: url,
+      ...natsAuthOptions(url), // servers, plus this service's own credentials (NATS_CREDS or user:password@ in the URL)
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
