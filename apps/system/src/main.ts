@@ -1,10 +1,17 @@
-/** `npm start`: the system on this machine, configured by env, stopped by Ctrl-C. */
+/**
+ * `npm start`: the system on this machine, configured by env. Ctrl-C (or SIGTERM) stops everything in order and
+ * exits 0; a second one, or a stop that takes longer than STOP_DEADLINE_MS, stops PostgreSQL and NATS at once.
+ */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, LOG_LEVELS, type LogLevel } from "@provenance/shared";
-import { startSystem, SystemStartError } from "./start-system.js";
+import { forceStopOwned } from "./owned-processes.js";
+import { startSystem, SystemStartError, type RunningSystem } from "./start-system.js";
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+/** A stop that has not finished by then is forced, so Ctrl-C always ends within 10 s. */
+const STOP_DEADLINE_MS = 8_000;
+const EXIT_CODE_OF: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 function port(name: string): number | undefined {
   const raw = process.env[name]?.trim();
@@ -19,8 +26,44 @@ function logLevel(): LogLevel {
   return raw;
 }
 
+// A terminal that went away (SIGHUP) must not turn a status line into a crash.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+
+const starting = new AbortController();
+let system: RunningSystem | undefined;
+let startup: Promise<unknown> | undefined;
+let stopping = false;
+
+async function force(code: number, line: string): Promise<never> {
+  await forceStopOwned();
+  console.log(line);
+  process.exit(code);
+}
+
+function stop(exitCode = 0): void {
+  stopping = true;
+  console.log("stopping… (Ctrl-C again to force)");
+  // From here on, errors of parts being taken down are expected: they are not printed.
+  process.on("uncaughtException", () => undefined);
+  process.on("unhandledRejection", () => undefined);
+  setTimeout(() => void force(1, `provenance: stopping took longer than ${STOP_DEADLINE_MS / 1000} s; stopped PostgreSQL and NATS at once`), STOP_DEADLINE_MS).unref();
+  starting.abort();
+  void (async () => {
+    await startup?.catch(() => undefined);
+    await system?.stop();
+    console.log("stopped");
+    process.exit(exitCode);
+  })();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) void force(EXIT_CODE_OF[signal] ?? 1, "stopped (forced)");
+  else stop();
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+
 try {
-  const system = await startSystem({
+  const started = startSystem({
     dataDir: process.env.PROVENANCE_DATA_DIR ?? resolve(root, ".data"),
     databaseUrl: process.env.DATABASE_URL || undefined,
     natsUrl: process.env.NATS_URL || undefined,
@@ -33,19 +76,20 @@ try {
     logLevel: logLevel(),
     eventNamespace: process.env.EVENT_NAMESPACE || undefined,
     say: (line) => console.log(line),
+    signal: starting.signal,
+    onDependencyLost: (line) => {
+      console.error(`provenance: ${line}; stopping everything`);
+      if (!stopping) stop(1);
+    },
   });
-  console.log("ready        try: npm run demo   ·   Ctrl-C stops everything");
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    console.log("stopping…");
-    void system.stop().then(() => process.exit(0));
-  };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  startup = started;
+  system = await started;
+  if (!stopping) console.log("ready        try: npm run demo   ·   Ctrl-C stops everything");
 } catch (err) {
-  const known = err instanceof SystemStartError || err instanceof ConfigError;
-  console.error(`provenance: ${known || err instanceof Error ? (err as Error).message : String(err)}`);
-  process.exit(1);
+  // Stopped by Ctrl-C while starting: stop() reports and exits.
+  if (!stopping) {
+    const message = err instanceof SystemStartError || err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    console.error(`provenance: ${message.split("\n")[0]}`);
+    process.exit(1);
+  }
 }

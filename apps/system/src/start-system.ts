@@ -3,15 +3,19 @@
  * NATS (a private nats-server unless given), the three services on their ports, and the pipeline simulator.
  */
 import { join } from "node:path";
-import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type LogLevel, type ServiceName } from "@provenance/shared";
+import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type Logger, type LogLevel, type ServiceName } from "@provenance/shared";
 import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startPipelineSimulator } from "@provenance/pipeline-simulator";
 import { serveConsole } from "@provenance/console/serve";
-import { startEmbeddedDatabase } from "./embedded-database.js";
-import { findNatsServer, startPrivateNats } from "./private-nats.js";
+import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.js";
+import { lockDataDir } from "./instance-lock.js";
+import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
 import { freePort, portFree } from "./ports.js";
+import { SystemStartError } from "./system-start-error.js";
+
+export { SystemStartError };
 
 /** How to run the system. */
 export interface SystemOptions {
@@ -36,6 +40,12 @@ export interface SystemOptions {
   eventNamespace?: string;
   /** Where status lines go (default: nowhere). */
   say?: (line: string) => void;
+  /** Aborting it while starting stops what has started and rejects with a SystemStartError. */
+  signal?: AbortSignal;
+  /** Called (once) with a line saying what happened when the embedded PostgreSQL or the private nats-server exits unasked. */
+  onDependencyLost?: (line: string) => void;
+  /** Where copies go that the postgres OS user can reach, when running as root (default /var/lib/provenance). */
+  reachableRoot?: string;
 }
 
 /** The running system. */
@@ -43,13 +53,11 @@ export interface RunningSystem {
   readonly urls: Readonly<Record<ServiceName, string>>;
   readonly databaseUrl: string;
   readonly natsUrl: string;
-  /** Stops everything in reverse order of start, the embedded database last; safe to call twice. */
+  /**
+   * Stops everything in reverse order of start (console, simulator, services, NATS), the embedded database last;
+   * from then on the services' own log lines are muted. Safe to call twice.
+   */
   stop(): Promise<void>;
-}
-
-/** A cause a person can act on, with no stack trace worth showing. */
-export class SystemStartError extends Error {
-  override name = "SystemStartError";
 }
 
 const DEFAULT_PORTS: Record<ServiceName, number> = { receipts: 7101, staleness: 7102, regeneration: 7103 };
@@ -59,9 +67,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const say = opts.say ?? (() => {});
   const host = opts.host ?? "127.0.0.1";
   const stops: (() => Promise<void>)[] = [];
+  const loggers: Logger[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
+      // What the services report while they are taken down (and their dependencies after them) is not news.
+      for (const logger of loggers) logger.level = "silent";
       for (const s of stops.reverse()) {
         try {
           await s();
@@ -72,8 +83,32 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     })();
     return stopped;
   };
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new SystemStartError("stopped while starting");
+  };
+  let lost = false;
+  const dependencyLost = (line: string) => {
+    if (lost || stopped) return;
+    lost = true;
+    opts.onDependencyLost?.(line);
+  };
   try {
-    // Ports first, so a port in use is one clear line before anything starts.
+    const natsPidFile = join(opts.dataDir, "nats.pid");
+    // One launcher per data directory: a second refuses before it touches anything of the first.
+    if (!opts.databaseUrl || !opts.natsUrl) {
+      const lock = lockDataDir(opts.dataDir);
+      stops.push(async () => lock.release());
+      const orphans = [
+        ...(await stopOrphanPostgres(opts.dataDir, opts.reachableRoot)).map((pid) => `PostgreSQL (pid ${pid})`),
+        ...[await stopOrphanNats(natsPidFile)].filter((pid) => pid !== undefined).map((pid) => `nats-server (pid ${pid})`),
+      ];
+      if (orphans.length > 0) {
+        const by = lock.earlier ? `an earlier npm start (pid ${lock.earlier.pid})` : "an earlier npm start";
+        say(`cleanup      stopped what ${by} left running: ${orphans.join(", ")}`);
+      }
+    }
+
+    // Ports next, so a port in use is one clear line before anything starts.
     const ports = {} as Record<ServiceName, number>;
     for (const name of Object.keys(DEFAULT_PORTS) as ServiceName[]) {
       const wanted = opts.ports?.[name] ?? DEFAULT_PORTS[name];
@@ -95,19 +130,33 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
-      const dir = join(opts.dataDir, "postgres");
-      const db = await startEmbeddedDatabase(dir, await freePort(opts.embeddedDatabasePort ?? 54329));
+      checkpoint();
+      const db = await startEmbeddedDatabase({
+        dataDir: opts.dataDir,
+        port: await freePort(opts.embeddedDatabasePort ?? 54329),
+        reachableRoot: opts.reachableRoot,
+        onUnexpectedExit: () => dependencyLost(`the embedded PostgreSQL (pid ${db.pid}) exited unexpectedly; see ${db.location.logFile}`),
+      });
       stops.push(() => db.stop());
       databaseUrl = db.url;
-      say(`database     embedded PostgreSQL on 127.0.0.1:${db.port}, data in ${dir}`);
+      const { pgdata, reason } = db.location;
+      const { root, copiedFrom } = db.binaries;
+      say(
+        `database     embedded PostgreSQL on 127.0.0.1:${db.port}, data in ${pgdata}${reason ? ` (${reason})` : ""}` +
+          (copiedFrom ? `, binaries in ${root} (the postgres OS user cannot reach ${copiedFrom})` : ""),
+      );
     }
 
     let natsUrl = opts.natsUrl;
     if (!natsUrl) {
       const binary = findNatsServer();
       if (binary) {
+        checkpoint();
         const store = join(opts.dataDir, "nats");
-        const nats = await startPrivateNats(binary, await freePort(opts.embeddedNatsPort ?? 4223), store);
+        const nats = await startPrivateNats(binary, await freePort(opts.embeddedNatsPort ?? 4223), store, {
+          pidFile: natsPidFile,
+          onUnexpectedExit: () => dependencyLost(`the private nats-server (pid ${nats.pid}) exited unexpectedly`),
+        });
         stops.push(() => nats.stop());
         natsUrl = nats.url;
         say(`events       private nats-server with JetStream at ${nats.url}, store in ${store}`);
@@ -131,8 +180,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       REGENERATION_URL: urls.regeneration,
     };
     const configOf = (name: ServiceName) => loadConfig(name, { ...env, PORT: String(ports[name]) });
-    const loggerOf = (name: string) => createLogger(name, env.LOG_LEVEL);
+    const loggerOf = (name: string) => {
+      const logger = createLogger(name, env.LOG_LEVEL);
+      loggers.push(logger);
+      return logger;
+    };
 
+    checkpoint();
     const receipts = await startReceipts(configOf("receipts"), loggerOf("receipts"));
     stops.push(() => receipts.stop());
     say(`receipts     ${urls.receipts}`);
@@ -143,6 +197,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     stops.push(() => regeneration.stop());
     say(`regeneration ${urls.regeneration}`);
 
+    checkpoint();
     if (opts.simulator ?? true) {
       const nc = await connectEvents(natsUrl, "pipeline-simulator", loggerOf("pipeline-simulator"));
       const simulator = await startPipelineSimulator({
@@ -157,11 +212,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       });
       say("pipeline     simulator consuming generation.jobs.requested (demo only; PIPELINE_SIMULATOR=0 turns it off)");
     }
+    checkpoint();
     if (opts.consolePort !== false) {
       const web = await serveConsole({ port: consolePort, host, servicesConfig: urls });
       stops.push(() => web.close());
       say(`console      ${web.url}`);
     }
+    checkpoint();
     return { urls, databaseUrl, natsUrl, stop };
   } catch (err) {
     await stop();
