@@ -1,4 +1,8 @@
 /** Typed configuration read once from the environment, with errors that name the variable. */
+import { ConfigError } from "./config-error.js";
+import { readServerLimits, type ServerLimits } from "./server-limits.js";
+
+export { ConfigError };
 
 /** The three services of the system. */
 export type ServiceName = "receipts" | "staleness" | "regeneration";
@@ -47,18 +51,13 @@ export interface ServiceConfig {
    * Set it where clients sit behind a slow link and no ingress compresses.
    */
   readonly compressMinBytes: number;
+  /**
+   * Request size and connection time bounds (`MAX_REQUEST_BYTES`, `HEADERS_TIMEOUT_MS`, `REQUEST_TIMEOUT_MS`,
+   * `IDLE_TIMEOUT_MS`); pass them to the server as `limits` (it reads the same variables itself when not given).
+   */
+  readonly limits: ServerLimits;
 }
 
-/** A configuration value that cannot be used; the message names the variable. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = "ConfigError";
-  }
-}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -145,5 +144,6 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     logLevel: level,
     corsOrigins: readOrigins(env),
     compressMinBytes: readCompressMinBytes(env),
+    limits: readServerLimits(env),
   };
 }

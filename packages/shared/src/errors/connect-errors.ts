@@ -1,6 +1,7 @@
 /** The one mapping from errors to Connect codes (and from Connect codes to HTTP statuses for REST). */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { clientFacingError, truncateMessage } from "./client-errors.js";
 import { DomainError, type DomainErrorCode } from "./domain-error.js";
 
 const CONNECT_CODE: Record<DomainErrorCode, Code> = {
@@ -58,16 +59,17 @@ function isAbort(err: unknown): boolean {
 }
 
 /**
- * Maps anything thrown to the ConnectError sent to the client: DomainErrors by code, ConnectErrors unchanged,
+ * Maps anything thrown to the ConnectError sent to the client: DomainErrors by code, ConnectErrors as they are
+ * (except connect's own request-reading failures, see {@link clientFacingError}; messages are cut short),
  * dependency connection failures to UNAVAILABLE, aborts to CANCELED, everything else to INTERNAL "internal error"
  * (logged with its cause; no SQL or stack text reaches the client).
  */
 export function toConnectError(err: unknown, logger?: Logger): ConnectError {
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) return clientFacingError(err);
   if (err instanceof DomainError) {
-    const metadata = err.field === undefined ? undefined : { [ERROR_FIELD_HEADER]: err.field };
+    const metadata = err.field === undefined ? undefined : { [ERROR_FIELD_HEADER]: truncateMessage(err.field, 200) };
     if (err.code === "unavailable" && err.cause !== undefined) logger?.warn({ err: err.cause }, err.message);
-    return new ConnectError(err.message, CONNECT_CODE[err.code], metadata, undefined, err);
+    return new ConnectError(truncateMessage(err.message), CONNECT_CODE[err.code], metadata, undefined, err);
   }
   const dependency = unavailableDependency(err);
   if (dependency) {

@@ -1,8 +1,9 @@
 /** The createServiceServer options every service passes the same way. */
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { ServerLimits } from "../config/index.js";
 import { errorInterceptor } from "../errors/index.js";
-import { validationInterceptor, type RuleTable } from "../validation/index.js";
+import { requestLimits, validationInterceptor, type RequestLimitOverrides, type RuleTable } from "../validation/index.js";
 import type { ServiceServerOptions } from "./service-server.js";
 
 /** What every service's createServer takes besides its own dependencies. */
@@ -16,19 +17,27 @@ export interface CommonServerDeps {
   corsOrigins?: readonly string[] | "*";
   /** Smallest response compressed (ServiceConfig.compressMinBytes; default: none). */
   compressMinBytes?: number;
+  /** Request size and connection time bounds (ServiceConfig.limits; default: read from the environment). */
+  limits?: ServerLimits;
+  /**
+   * Changes to the bounds every request field is held to (DEFAULT_REQUEST_LIMITS), e.g. a larger bound for one field:
+   * `{ fieldBytes: { "provenance.v1.PublishVersionRequest.note": 16384 } }`. Default: none.
+   */
+  requestLimits?: RequestLimitOverrides;
 }
 
-/** Logger, readiness, metrics, CORS, and the interceptors: errors mapped outermost, then the rule tables. */
+/** Logger, readiness, metrics, CORS, limits, and the interceptors: errors mapped outermost, then request limits and rule tables. */
 export function commonServerOptions(
   deps: CommonServerDeps,
   rules: readonly RuleTable[],
-): Pick<ServiceServerOptions, "logger" | "readiness" | "metricsRegistry" | "cors" | "interceptors" | "compressMinBytes"> {
+): Pick<ServiceServerOptions, "logger" | "readiness" | "metricsRegistry" | "cors" | "interceptors" | "compressMinBytes" | "limits"> {
   return {
     logger: deps.logger,
     readiness: deps.readiness,
     metricsRegistry: deps.metrics,
     cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
-    interceptors: [errorInterceptor(deps.logger), validationInterceptor(rules)],
+    interceptors: [errorInterceptor(deps.logger), validationInterceptor(rules, requestLimits(deps.requestLimits))],
     compressMinBytes: deps.compressMinBytes,
+    limits: deps.limits,
   };
 }

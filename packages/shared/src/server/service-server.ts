@@ -1,20 +1,31 @@
-/** The one server bootstrap of every service: Connect, gRPC and gRPC-Web over h2c and HTTP/1.1 on one port, plus health, REST and metrics. */
-import * as http from "node:http";
-import * as http2 from "node:http2";
-import * as net from "node:net";
+/**
+ * The one server bootstrap of every service: Connect, gRPC and gRPC-Web over h2c and HTTP/1.1 on one port, plus
+ * health, REST and metrics, with the request size and connection time bounds of {@link ServerLimits}. The parts live
+ * beside it: connection-sniffer (the port), http1-server and http2-server (their bounds), rpc-adapter (the RPCs),
+ * rest-dispatch, probes; this file wires them and drains them.
+ */
+import type * as http from "node:http";
+import type * as net from "node:net";
 import type { Registry as DescRegistry } from "@bufbuild/protobuf";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
+import { readServerLimits, type ServerLimits } from "../config/index.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
-import { applyCors, type CorsOptions } from "./cors.js";
-import { encodeStringsNatively } from "./native-utf8.js";
-import { HealthState, healthService } from "./health.js";
-import { registerReflection } from "./reflection.js";
 import { runWithRequestId } from "../logging/request-context.js";
+import { createConnectionSniffer } from "./connection-sniffer.js";
+import { applyCors, type CorsOptions } from "./cors.js";
+import { HealthState, healthService } from "./health.js";
+import { createHttp1Server } from "./http1-server.js";
+import { createHttp2Server } from "./http2-server.js";
+import { sendJson, type NodeRequest, type NodeResponse } from "./json-response.js";
+import { encodeStringsNatively } from "./native-utf8.js";
+import { serveProbes } from "./probes.js";
+import { registerReflection } from "./reflection.js";
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js";
-import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
+import { createRestDispatch } from "./rest-dispatch.js";
+import type { RestRoute } from "./rest-routes.js";
+import { createRpcHandler } from "./rpc-adapter.js";
 import { endStreamsOn, observeRpcs, rpcDurationHistogram } from "./rpc-observer.js";
 
 /** What a service hands to {@link createServiceServer}. */
@@ -39,8 +50,13 @@ export interface ServiceServerOptions {
   registry?: DescRegistry;
   /** Where `rpc_duration_seconds` is registered and what /metrics serves (default: a registry of this server's own). */
   metricsRegistry?: Registry;
-  /** Largest REST request body in bytes (default 1 MiB). */
+  /** Largest REST request body in bytes (default: `limits.maxRequestBytes`). */
   maxRestBodyBytes?: number;
+  /**
+   * Request size and connection time bounds; what is not given comes from the environment (`MAX_REQUEST_BYTES`,
+   * `HEADERS_TIMEOUT_MS`, `REQUEST_TIMEOUT_MS`, `IDLE_TIMEOUT_MS`) or the defaults.
+   */
+  limits?: Partial<ServerLimits>;
   /** Lets browsers on these origins call every path (RPCs, REST, health); absent = no CORS headers at all. */
   cors?: CorsOptions;
   /** Responses at least this many bytes are compressed when the client accepts it (default: never). */
@@ -60,30 +76,6 @@ export interface ServiceServer {
   readonly httpServer: net.Server;
 }
 
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
-
-const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const PEEK_TIMEOUT_MS = 10_000;
-
-function sendJson(res: NodeResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
-  const text = JSON.stringify(body ?? {});
-  const r = res as http.ServerResponse;
-  r.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...extraHeaders });
-  r.end(text);
-}
-
-async function readBody(req: NodeRequest, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw Object.assign(new Error("too large"), { tooLarge: true });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function urlFor(address: net.AddressInfo): string {
   const unspecified = address.address === "::" || address.address === "0.0.0.0";
   const host = unspecified ? "127.0.0.1" : address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -94,177 +86,66 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The limits in force: those given, the rest from the environment. */
+function limitsOf(given: Partial<ServerLimits> | undefined): ServerLimits {
+  const merged = { ...readServerLimits(), ...given };
+  return { ...merged, headersTimeoutMs: Math.min(merged.headersTimeoutMs, merged.requestTimeoutMs) };
+}
+
 /** Creates a service's server: its routes, grpc.health.v1, reflection, /healthz, /readyz, /metrics and REST on one port. */
 export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
   encodeStringsNatively();
   const logger = opts.logger;
+  const limits = limitsOf(opts.limits);
   const health = new HealthState(new Set([...opts.services, Health.typeName]), opts.readiness ?? (async () => true), logger);
   const metrics = opts.metricsRegistry ?? new Registry();
-  const histogram = rpcDurationHistogram(metrics);
   const drain = new AbortController(); // ends response streams when close() begins
   const shutdown = new AbortController(); // aborts handlers when the grace period is over
   const requestIds = new WeakMap<object, string>();
-  const rest = new RestRouter(opts.rest ?? []);
-  const maxBody = opts.maxRestBodyBytes ?? 1024 * 1024;
+  const serveRest = createRestDispatch(opts.rest ?? [], opts.maxRestBodyBytes ?? limits.maxRequestBytes, logger);
 
-  const rpc = connectNodeAdapter({
+  const rpc = createRpcHandler({
     routes(router) {
       opts.routes(router);
       router.service(Health, healthService(health));
       registerReflection(router, opts.registry);
     },
-    interceptors: [observeRpcs(logger, histogram), endStreamsOn(drain.signal), ...(opts.interceptors ?? [])],
+    interceptors: [observeRpcs(logger, rpcDurationHistogram(metrics)), endStreamsOn(drain.signal), ...(opts.interceptors ?? [])],
+    maxRequestBytes: limits.maxRequestBytes,
     // Not connect's 1 KiB default: between services in one cluster gzip costs more CPU on both ends than the bytes it
     // saves (~20% of a 2 KiB GetSegmentProvenance; ~120 ms of a 2.3 MB report). ServiceConfig.compressMinBytes.
     compressMinBytes: opts.compressMinBytes ?? Number.POSITIVE_INFINITY,
     contextValues: (req) => createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(undefined)),
     shutdownSignal: shutdown.signal,
-    fallback: (req, res) => sendJson(res as NodeResponse, 404, { code: "not_found", message: `no route for ${req.method} ${req.url}` }),
+    fallback: (req, res) => sendJson(res, 404, { code: "not_found", message: `no route for ${req.method} ${truncatedUrl(req.url)}` }),
+    logger,
   });
-
-  async function serveRest(req: NodeRequest, res: NodeResponse, url: URL): Promise<boolean> {
-    let match;
-    try {
-      match = rest.match(req.method ?? "GET", url.pathname);
-    } catch (err) {
-      const { status, body } = restError(err, logger);
-      sendJson(res, status, body);
-      return true;
-    }
-    if (match.kind === "none") return false;
-    if (match.kind === "method-not-allowed") {
-      sendJson(res, 405, { code: "unimplemented", message: `${req.method} is not allowed here; use ${match.allow.join(", ")}` }, { allow: match.allow.join(", ") });
-      return true;
-    }
-    try {
-      let body: unknown;
-      if (req.method === "POST") {
-        const text = await readBody(req, maxBody).catch((err: { tooLarge?: boolean }) => {
-          if (err.tooLarge) throw Object.assign(new Error(), { restStatus: 413 });
-          throw err;
-        });
-        if (text.trim() !== "") {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            sendJson(res, 400, { code: "invalid_argument", message: "body: must be JSON" });
-            return true;
-          }
-        }
-      }
-      const result = await match.route.handler({ params: match.params, query: url.searchParams, body, headers: req.headers });
-      sendJson(res, 200, result);
-    } catch (err) {
-      if ((err as { restStatus?: number }).restStatus === 413) {
-        sendJson(res, 413, { code: "resource_exhausted", message: `body: at most ${maxBody} bytes are accepted` });
-      } else {
-        const { status, body } = restError(err, logger);
-        sendJson(res, status, body);
-      }
-    }
-    return true;
-  }
-
-  function handle(req: NodeRequest, res: NodeResponse): Promise<void> {
-    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-    requestIds.set(req, requestId);
-    req.headers[REQUEST_ID_HEADER] = requestId;
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    return runWithRequestId(requestId, () => dispatch(req, res));
-  }
 
   async function dispatch(req: NodeRequest, res: NodeResponse): Promise<void> {
     if (opts.cors && applyCors(req, res, opts.cors)) return;
     if (health.isDraining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (req.method === "GET" || req.method === "HEAD") {
-      if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
-      if (url.pathname === "/readyz") {
-        const ready = !health.isDraining && (await health.ready());
-        return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
-      }
-      if (url.pathname === "/metrics") {
-        const text = await metrics.metrics();
-        (res as http.ServerResponse).writeHead(200, { "content-type": metrics.contentType });
-        (res as http.ServerResponse).end(text);
-        return;
-      }
-    }
+    if (await serveProbes(req, res, url, health, metrics)) return;
     if (await serveRest(req, res, url)) return;
     rpc(req, res);
   }
 
   const onRequest = (req: NodeRequest, res: NodeResponse) => {
-    handle(req, res).catch((err: unknown) => {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    requestIds.set(req, requestId);
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    runWithRequestId(requestId, () => dispatch(req, res)).catch((err: unknown) => {
       logger.error({ err }, "request handling failed");
       if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "internal error" });
       else (res as http.ServerResponse).destroy();
     });
   };
 
-  // Requests in flight per HTTP/1.1 connection, so draining can close the idle ones (an http.Server that never
-  // listens itself does not track its connections, so closeIdleConnections() cannot be used).
-  const h1Active = new Map<net.Socket, number>();
-  const closeIdleH1 = () => {
-    for (const [socket, active] of h1Active) if (active === 0) socket.destroy();
-  };
-  const h1 = http.createServer((req, res) => {
-    const socket = req.socket;
-    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
-    res.once("close", () => {
-      if (h1Active.has(socket)) h1Active.set(socket, Math.max(0, h1Active.get(socket)! - 1));
-      if (health.isDraining) closeIdleH1();
-    });
-    onRequest(req, res);
-  });
-  h1.on("connection", (socket: net.Socket) => {
-    h1Active.set(socket, 0);
-    socket.once("close", () => h1Active.delete(socket));
-  });
-  const h2 = http2.createServer({}, onRequest);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on("session", (session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
-    session.on("error", (err) => logger.debug({ err }, "http2 session error"));
-    if (health.isDraining) session.close();
-  });
-  h2.on("sessionError", (err) => logger.debug({ err }, "http2 session error"));
-
-  const sockets = new Set<net.Socket>();
-  const unrouted = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
-    sockets.add(socket);
-    unrouted.add(socket);
-    socket.once("close", () => {
-      sockets.delete(socket);
-      unrouted.delete(socket);
-    });
-    // A reset before the protocol is known is not worth more than this; afterwards the http servers handle errors.
-    socket.on("error", () => undefined);
-    socket.setTimeout(PEEK_TIMEOUT_MS, () => {
-      if (unrouted.has(socket)) socket.destroy();
-    });
-    let seen: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const n = Math.min(seen.length, H2_PREFACE.length);
-      const h2Preface = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (h2Preface && seen.length < H2_PREFACE.length) return; // a prefix of the preface so far: wait for more
-      socket.off("data", onData);
-      socket.pause();
-      socket.setTimeout(0);
-      unrouted.delete(socket);
-      socket.unshift(seen);
-      if (h2Preface) {
-        h2.emit("connection", socket); // the http2 session reads the unshifted bytes itself; resuming here breaks it
-      } else {
-        h1.emit("connection", socket);
-        socket.resume();
-      }
-    };
-    socket.on("data", onData);
-  });
+  const h1 = createHttp1Server(onRequest, limits, () => health.isDraining);
+  const h2 = createHttp2Server(onRequest, limits, logger, () => health.isDraining);
+  const port = createConnectionSniffer({ http1: (s) => h1.accept(s), http2: (s) => h2.accept(s) }, limits.headersTimeoutMs);
+  const tcp = port.server;
 
   let closing: Promise<void> | undefined;
 
@@ -274,26 +155,27 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
     await sleep(10); // lets Health.Watch streams send NOT_SERVING before streams are ended
     drain.abort();
     const closed = tcp.listening ? new Promise<void>((resolve) => tcp.close(() => resolve())) : Promise.resolve();
-    for (const s of unrouted) s.destroy();
-    for (const session of sessions) session.close();
-    while (sockets.size > 0 && Date.now() < deadline) {
-      closeIdleH1();
+    port.destroyUnrouted();
+    h2.closeSessions();
+    while (port.sockets.size > 0 && Date.now() < deadline) {
+      h1.closeIdle();
       await sleep(20);
     }
-    if (sockets.size > 0) {
-      logger.warn({ connections: sockets.size }, "grace period over, closing remaining connections");
+    if (port.sockets.size > 0) {
+      logger.warn({ connections: port.sockets.size }, "grace period over, closing remaining connections");
       shutdown.abort();
       await sleep(10);
-      for (const s of sockets) s.destroy();
+      for (const s of port.sockets) s.destroy();
     }
     shutdown.abort();
+    h1.stop();
     await closed;
     logger.info({ service: opts.name }, "server closed");
   }
 
   return {
     httpServer: tcp,
-    listen(port, host) {
+    listen(portNumber, host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         tcp.once("error", onError);
@@ -303,8 +185,8 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
           health.markListening();
           resolve({ port: address.port, url: urlFor(address) });
         };
-        if (host === undefined) tcp.listen(port, done);
-        else tcp.listen(port, host, done);
+        if (host === undefined) tcp.listen(portNumber, done);
+        else tcp.listen(portNumber, host, done);
       });
     },
     close(graceMs = 10_000) {
@@ -312,4 +194,10 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
       return closing;
     },
   };
+}
+
+/** A request URL short enough to quote back. */
+function truncatedUrl(url: string | undefined): string {
+  const u = url ?? "/";
+  return u.length > 200 ? `${u.slice(0, 200)}…` : u;
 }

@@ -22,3 +22,6 @@ export type { EachOptions, EnumOptions, IdOptions, RangeOptions, TextOptions } f
 export type { Check, Rule, RuleTarget, Violation } from "./rule.js";
 export { assetRef } from "./asset-ref-rule.js";
 export { validationInterceptor } from "./validation-interceptor.js";
+export { DEFAULT_REQUEST_LIMITS, assertRequestLimits, checkRequestLimits, requestLimits } from "./request-limits.js";
+export type { RequestLimitOverrides, RequestLimits } from "./request-limits.js";
+export { codePointCount, describeTextFault, quoted } from "./text-checks.js";

@@ -1,6 +1,7 @@
 /** Rule tables: the input rules of one message, declared once, keyed by proto field name. */
 import type { DescField, DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { invalidArgument } from "../errors/index.js";
+import { DEFAULT_REQUEST_LIMITS, assertRequestLimits, type RequestLimits } from "./request-limits.js";
 import { fieldTarget, type Check, type Rule, type Violation } from "./rule.js";
 
 /** Rules keyed by proto field name (snake_case, as in the .proto file). */
@@ -52,7 +53,9 @@ const defined = new Map<string, RuleTable[]>();
 
 /**
  * Declares the rules of `schema`'s messages: each key is a proto field name, checked against the schema now
- * (an unknown name or a rule that does not fit the field's type throws at startup). Fields without a rule are unchecked.
+ * (an unknown name or a rule that does not fit the field's type throws at startup). Fields without a rule are held
+ * only to the request limits (request-limits.ts), which every request meets before its tables run: a table can
+ * tighten them, never loosen them.
  */
 export function defineRules<Desc extends DescMessage>(
   schema: Desc,
@@ -102,7 +105,8 @@ export function tablesFor(tables: readonly RuleTable[], typeName: string): RuleT
 }
 
 /**
- * Checks `message` and throws INVALID_ARGUMENT (a DomainError naming the field path) at the first violation.
+ * Checks `message` and throws INVALID_ARGUMENT (a DomainError naming the field path) at the first violation: first
+ * the request limits every request is held to (`limits`, default {@link DEFAULT_REQUEST_LIMITS}), then the tables.
  * With `rules`, the tables among them for `schema` apply; without, every table `defineRules` made for `schema`.
  * Throws a plain Error when no table exists for `schema` (a wiring bug, not bad input).
  */
@@ -110,9 +114,11 @@ export function validate<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
   rules?: RuleTable | readonly RuleTable[],
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
 ): void {
   const candidates = rules === undefined ? (defined.get(schema.typeName) ?? []) : tablesFor(Array.isArray(rules) ? rules : [rules as RuleTable], schema.typeName);
   if (candidates.length === 0) throw new Error(`no validation rules are defined for ${schema.typeName}`);
+  assertRequestLimits(schema, message, limits);
   for (const table of candidates) {
     const v = table.check(message);
     if (v) throw invalidArgument(v.field, v.message);

@@ -1,5 +1,6 @@
 /** The shape of a validation rule: bound once to a proto field at definition time, then checked per request. */
 import type { DescEnum, DescField, DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { quoted } from "./text-checks.js";
 
 /** One broken rule: the field path (`loras[1].asset.content_hash`) and what is wrong and what is expected. */
 export interface Violation {
@@ -64,12 +65,9 @@ export function elementTarget(target: RuleTarget): RuleTarget {
   }
 }
 
-/** Renders a value the client sent, short and safe to put into an error message. */
+/** Renders a value the client sent, short and safe to put into an error message (a long string is cut, never copied whole). */
 export function shown(value: unknown): string {
-  if (typeof value === "string") {
-    const cut = [...value].slice(0, 24).join("");
-    return JSON.stringify(cut.length < value.length ? `${cut}…` : cut);
-  }
+  if (typeof value === "string") return quoted(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number") return Number.isNaN(value) ? "NaN" : String(value);
   return typeof value;

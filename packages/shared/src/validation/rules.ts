@@ -2,6 +2,7 @@
 import { ScalarType, toJson } from "@bufbuild/protobuf";
 import { StructSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { elementTarget, shown, type Check, type Rule, type RuleTarget } from "./rule.js";
+import { codePointCount, describeTextFault } from "./text-checks.js";
 
 function fail(field: string, message: string) {
   return { field, message };
@@ -97,7 +98,10 @@ export interface TextOptions {
   singleLine?: boolean;
 }
 
-/** Free text up to `max` characters; never NUL (PostgreSQL cannot store it). */
+/**
+ * Free text up to `max` characters; never NUL (PostgreSQL cannot store it) nor a lone surrogate. The request limits
+ * (request-limits.ts) bound every string in bytes before this rule runs, so a `max` above them has no effect.
+ */
 export function text(options: TextOptions): Rule {
   const allowEmpty = options.allowEmpty ?? true;
   return {
@@ -107,11 +111,13 @@ export function text(options: TextOptions): Rule {
       return (value, path) => {
         const s = (value as string | undefined) ?? "";
         if (s === "") return allowEmpty ? undefined : fail(path, "is required: send non-empty text");
+        // Only a string of more UTF-16 units than the bound can have too many characters; counting does not copy it.
         if (s.length > options.max) {
-          const chars = [...s].length;
+          const chars = codePointCount(s);
           if (chars > options.max) return fail(path, `is ${chars} characters long; at most ${options.max} are allowed`);
         }
-        if (s.includes("\u0000")) return fail(path, "must not contain NUL characters (U+0000)");
+        const fault = describeTextFault(s);
+        if (fault !== undefined) return fail(path, fault);
         if (options.singleLine && /\p{Cc}/u.test(s)) return fail(path, "must be a single line without control characters");
         return undefined;
       };

@@ -1,0 +1,68 @@
+/** The HTTP/1.1 side of the port: Node's http.Server with the header, request and keep-alive bounds, and its drain. */
+import * as http from "node:http";
+import type * as net from "node:net";
+import type { ServerLimits } from "../config/index.js";
+
+/** The HTTP/1.1 server and what draining needs of it. */
+export interface Http1Side {
+  /** Takes over a connection routed to HTTP/1.1. */
+  accept(socket: net.Socket): void;
+  /** Destroys every connection with no request in flight. */
+  closeIdle(): void;
+  /** Stops the timeout checks (after the drain). */
+  stop(): void;
+}
+
+/**
+ * Creates the HTTP/1.1 server. A connection has `headersTimeoutMs` to send a request's line and headers and
+ * `requestTimeoutMs` to send the whole request (408 and closed otherwise, e.g. headers or a body trickled a byte at a
+ * time); between requests it may stay `idleTimeoutMs` (keep-alive). None of these cuts a long response: a
+ * server-streaming call over HTTP/1.1 runs as long as it runs once its request is in.
+ * `isDraining()` true makes each finished response close its idle connection.
+ */
+export function createHttp1Server(
+  onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  limits: ServerLimits,
+  isDraining: () => boolean,
+): Http1Side {
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  // Requests in flight per connection, so draining can close the idle ones.
+  const active = new Map<net.Socket, number>();
+  const closeIdle = () => {
+    for (const [socket, n] of active) if (n === 0) socket.destroy();
+  };
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // How often Node looks for requests past their deadline; the bound holds to within this.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      const socket = req.socket;
+      active.set(socket, (active.get(socket) ?? 0) + 1);
+      res.once("close", () => {
+        if (active.has(socket)) active.set(socket, Math.max(0, active.get(socket)! - 1));
+        if (isDraining()) closeIdle();
+      });
+      onRequest(req, res);
+    },
+  );
+  server.on("connection", (socket: net.Socket) => {
+    active.set(socket, 0);
+    socket.once("close", () => active.delete(socket));
+  });
+  // headersTimeout and requestTimeout are enforced by a check Node starts when the server listens; this one never
+  // listens itself (the sniffer hands it its connections), so start it the way listening would.
+  server.emit("listening");
+  return {
+    accept(socket) {
+      server.emit("connection", socket);
+    },
+    closeIdle,
+    stop() {
+      server.close(() => undefined); // clears the check; the server never listened, so the callback gets an error
+    },
+  };
+}

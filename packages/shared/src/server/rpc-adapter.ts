@@ -1,0 +1,100 @@
+/**
+ * The Node request handler for the RPCs (Connect, gRPC, gRPC-Web): connect's router with the request limits, strict
+ * JSON, bounded decompression, and connect's own error answers mapped to what the client did wrong.
+ */
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ContextValues, type Interceptor } from "@connectrpc/connect";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import type { Logger } from "pino";
+import { boundedCompressions } from "./bounded-compression.js";
+import { answerClientErrors } from "./client-error-answers.js";
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** What {@link createRpcHandler} needs. */
+export interface RpcHandlerOptions {
+  /** Registers every service on the router. */
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  /** Largest request message, after decompression (MAX_REQUEST_BYTES). */
+  maxRequestBytes: number;
+  /** Smallest response compressed. */
+  compressMinBytes: number;
+  /** Aborts every handler (the end of the drain grace period). */
+  shutdownSignal: AbortSignal;
+  contextValues: (req: NodeRequest) => ContextValues;
+  /** Answers a path that is no RPC. */
+  fallback: (req: NodeRequest, res: NodeResponse) => void;
+  logger: Logger;
+}
+
+/** Writes a Connect-protocol error (JSON body) for a request refused before connect sees it. */
+function refuse(res: NodeResponse, err: ConnectError): void {
+  const body = errorToJsonBytes(err, {});
+  (res as http.ServerResponse).writeHead(codeToHttpStatus(err.code), {
+    "content-type": "application/json",
+    "content-length": body.byteLength,
+  });
+  (res as http.ServerResponse).end(body);
+}
+
+/** Why a Connect GET cannot be read, for the cases connect answers INTERNAL: a `message` that is not base64. */
+function malformedGet(req: NodeRequest): ConnectError | undefined {
+  if (req.method !== "GET") return undefined;
+  const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+  if (query.get("base64") !== "1") return undefined;
+  try {
+    base64Decode(query.get("message") ?? "");
+    return undefined;
+  } catch {
+    return new ConnectError('message: is not base64 (a Connect GET with base64=1 carries the request as base64url in "message")', Code.InvalidArgument, {
+      "x-error-field": "message",
+    });
+  }
+}
+
+/** Creates the handler every RPC request goes through; paths that are no RPC go to `fallback`. */
+export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, res: NodeResponse) => void {
+  const router = createConnectRouter({
+    interceptors: opts.interceptors,
+    readMaxBytes: opts.maxRequestBytes,
+    compressMinBytes: opts.compressMinBytes,
+    acceptCompression: boundedCompressions(),
+    // connect ignores unknown JSON fields by default: a misspelt "seedd" would be dropped and defaults recorded.
+    jsonOptions: { ignoreUnknownFields: false },
+    shutdownSignal: opts.shutdownSignal,
+  });
+  opts.routes(router);
+  const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+
+  return (req, res) => {
+    const handler = paths.get((req.url ?? "").split("?", 2)[0]!);
+    if (!handler) return opts.fallback(req, res);
+    const early = malformedGet(req);
+    if (early) return refuse(res, early);
+    let uReq;
+    try {
+      uReq = universalRequestFromNodeRequest(req, res, undefined, opts.contextValues(req));
+    } catch (err) {
+      // Only a request without a Host header (or :authority) gets here.
+      return refuse(res, new ConnectError(`the request names no host: ${(err as Error).message}`, Code.InvalidArgument));
+    }
+    const facts = { inputType: handler.method.input.typeName };
+    handler(uReq)
+      .then((uRes) => answerClientErrors(uRes, facts))
+      .then((uRes) => {
+        // A request whose body was refused unread: let HTTP/1.1 close rather than read and drop the rest.
+        if (req.httpVersionMajor === 1 && !req.complete && uRes.status !== 200) uRes.header?.set("connection", "close");
+        return universalResponseToNodeResponse(uRes, res);
+      })
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        opts.logger.debug({ err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` }, "rpc answer not delivered");
+      });
+  };
+}
