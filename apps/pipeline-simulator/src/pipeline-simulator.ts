@@ -12,8 +12,10 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createGrpcTransport } from "@connectrpc/connect-node";
 
 import {
+  EVENT_MESSAGES,
+  GENERATION_STREAM,
   GenerationInputsSchema,
-  GenerationJobRequestedSchema,
+  JOB_REQUESTED,
   ReceiptService,
   ReceiptStatus,
   startConsumer,
@@ -22,9 +24,6 @@ import {
   type RunningConsumer,
   type EventConnection,
 } from "@provenance/shared";
-
-/** The subject the simulator consumes. */
-export const JOBS_SUBJECT = "generation.jobs.requested";
 
 /** Its durable consumer on GENERATION (the work queue allows one consumer per subject). */
 export const SIMULATOR_DURABLE = "pipeline-simulator";
@@ -158,10 +157,10 @@ export async function startPipelineSimulator(opts: PipelineSimulatorOptions): Pr
   const consumer: RunningConsumer = await startConsumer({
     nc: opts.nc,
     namespace: opts.namespace,
-    stream: "GENERATION",
+    stream: GENERATION_STREAM,
     durable: SIMULATOR_DURABLE,
-    filterSubjects: [JOBS_SUBJECT],
-    eventSchema: { [JOBS_SUBJECT]: GenerationJobRequestedSchema },
+    filterSubjects: [JOB_REQUESTED],
+    eventSchema: { [JOB_REQUESTED]: EVENT_MESSAGES[JOB_REQUESTED] },
     concurrency: opts.concurrency ?? 4,
     backoffMs: [200, 1_000, 2_000],
     logger: opts.logger,
