@@ -285,7 +285,10 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
         t.project === null ? SHARED_DENIED(rule.role) : `permission denied: needs the ${rule.role} role in project "${t.project}" (${t.path})`,
       );
     }
-    if (targets.length === 0 && !holdsRoleSomewhere(policy, principal, rule.role)) {
+    // Nothing to check against (a list, or only unknown items): a write or a list still needs the role somewhere. A
+    // read of an unknown item goes on to the handler's NOT_FOUND whoever asks, as a hidden item gets NOT_FOUND too.
+    const readOfUnknownItem = isRead && pending.size > 0;
+    if (targets.length === 0 && !readOfUnknownItem && !holdsRoleSomewhere(policy, principal, rule.role)) {
       throw permissionDenied(`permission denied: no ${rule.role} grant in any project`);
     }
     return callerFor(principal, req.procedure, rule, policy);
