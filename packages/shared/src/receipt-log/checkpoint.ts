@@ -2,7 +2,7 @@
  * C2SP tlog-checkpoint notes (c2sp.org/tlog-checkpoint): the body is the origin line, the tree size in decimal and the
  * base64 root hash, each ending in a newline (then optional extension lines); signed as a C2SP signed note.
  */
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 import { openNoteAs, signNote, type NoteSignature, type NoteSigner, type NoteVerifier } from "./signed-note.js";
 import { decodeBase64Strict } from "./strict-base64.js";
 import { HASH_SIZE } from "./tree-hash.js";

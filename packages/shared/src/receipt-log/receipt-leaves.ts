@@ -4,7 +4,7 @@
  * the served receipt rebuilds the same bytes.
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 import { ReceiptStatus, type AssetRef, type Receipt } from "../gen/provenance/v1/common_pb.js";
 import { canonicalJson } from "../hash/canonical-json.js";
 import { hashLeaf } from "./tree-hash.js";

@@ -5,7 +5,7 @@
  * SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key). Ed25519 is node:crypto's.
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from "node:crypto";
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 import { decodeBase64Strict } from "./strict-base64.js";
 
 /** The signature type byte of Ed25519 in signed notes. */
@@ -165,7 +165,10 @@ export function generateSigningKey(name: string): GeneratedNoteKey {
 
 /** Throws INVALID_ARGUMENT naming `field` unless `text` may be (part of) a note: no control character but newline, no lone surrogate. */
 function checkNoteCharacters(field: string, text: string): void {
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw invalidArgument(field, "contains a control character other than newline");
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 && code !== 0x0a) throw invalidArgument(field, "contains a control character other than newline");
+  }
   if (hasLoneSurrogate(text)) throw invalidArgument(field, "is not valid UTF-8 (a lone surrogate)");
 }
 

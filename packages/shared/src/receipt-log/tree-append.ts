@@ -3,7 +3,7 @@
  * {@link rootNodeIds}) and the new leaf hashes, the nodes to store and the new root. A batch of k leaves onto a tree of
  * n reads ⌈log2 n⌉ nodes at most and writes at most 2k + log2 n (k leaf hashes and every perfect subtree they complete).
  */
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 import { EMPTY_ROOT, HASH_SIZE, hashChildren } from "./tree-hash.js";
 import { checkTreeSize, foldRight, rootNodeIds, MAX_TREE_SIZE } from "./tree-layout.js";
 

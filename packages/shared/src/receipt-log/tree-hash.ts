@@ -1,6 +1,6 @@
 /** RFC 6962 §2.1 hashing with SHA-256: leaf and interior node hashes, the empty tree, hashes as hex. */
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 
 /** The size of every hash of the log, in bytes (SHA-256). */
 export const HASH_SIZE = 32;

@@ -7,7 +7,7 @@
  * size is either such a node or the right fold of a few of them (its "right border"), so a root or a proof at any size
  * is a fold of O(log n) stored nodes.
  */
-import { invalidArgument } from "../errors/index.js";
+import { invalidArgument } from "../errors/domain-error.js";
 import { hashChildren } from "./tree-hash.js";
 
 /** A node of a complete subtree: the root of the perfect subtree over leaves [index·2^level, (index+1)·2^level). */
