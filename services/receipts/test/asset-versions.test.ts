@@ -6,7 +6,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetService, AssetVersionSchema, GetVersionResponseSchema } from "@provenance/shared";
-import { AssetServiceVersionLookup } from "../src/rpc/asset-versions.js";
+import { AssetServiceVersionLookup } from "../src/clients/asset-versions.js";
 import { sha } from "./receipts-harness.js";
 
 let server: http2.Http2Server;

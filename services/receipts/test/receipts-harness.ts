@@ -1,28 +1,20 @@
 /** Starts a real receipts service on port 0 against its own database and JetStream namespace. */
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createHash } from "node:crypto";
 import pg from "pg";
 import {
-  CreateReceiptRequestSchema,
   ReceiptService,
   createLogger,
   loadConfig,
   streamName,
   subjectFor,
-  type CreateReceiptRequest,
   type ServiceConfig,
 } from "@provenance/shared";
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { startReceipts, type RunningReceipts } from "../src/start.js";
-import type { AssetVersionLookup } from "../src/rpc/asset-versions.js";
+import type { AssetVersionLookup } from "../src/clients/asset-versions.js";
 
-/** A content hash derived from a label, for readable tests. */
-export function sha(label: string): string {
-  return createHash("sha256").update(label).digest("hex");
-}
+export { receiptRequest, sha, type ReceiptInit } from "./receipt-fixtures.js";
 
 /** A running receipts service with its clients and the handles to inspect what it wrote. */
 export interface ReceiptsHarness {
@@ -73,40 +65,6 @@ export async function startReceiptsHarness(opts: { assetVersions?: AssetVersionL
   };
   harness.client = createClient(ReceiptService, createGrpcTransport({ baseUrl: harness.running.url }));
   return harness;
-}
-
-let counter = 0;
-
-/** A valid CreateReceipt request for a segment; override any field. */
-/** The plain-object form of a CreateReceipt request. */
-export type ReceiptInit = Exclude<MessageInitShape<typeof CreateReceiptRequestSchema>, CreateReceiptRequest>;
-
-export function receiptRequest(overrides: Partial<ReceiptInit> = {}): CreateReceiptRequest {
-  counter += 1;
-  return create(CreateReceiptRequestSchema, {
-    segmentId: `seg-${counter}`,
-    sceneId: "scene-1",
-    projectId: "project-1",
-    characterName: "anna",
-    sequenceIndex: counter,
-    sourceImage: { assetId: "src-anna", contentHash: sha("source anna"), version: 1 },
-    variantImage: { assetId: "clothed-anna", contentHash: sha("clothed anna v1"), version: 1 },
-    workflow: { assetId: "wf-i2v", contentHash: sha("workflow"), version: 3 },
-    model: { assetId: "model-wan", contentHash: sha("model wan"), version: 1 },
-    loras: [{ asset: { assetId: "lora-anna", contentHash: sha("lora anna v1"), version: 1 }, weight: 0.8 }],
-    workflowVersion: "i2v-3",
-    promptText: "anna walks along the pier at dusk, slow dolly-in",
-    negativePrompt: "",
-    cfgScale: 7,
-    seed: 42n,
-    steps: 30,
-    sampler: "euler",
-    resolutionWidth: 832,
-    resolutionHeight: 480,
-    generationStartedAt: timestampFromDate(new Date("2026-11-21T10:00:00Z")),
-    idempotencyKey: `key-${counter}-${Math.random().toString(36).slice(2)}`,
-    ...overrides,
-  });
 }
 
 /** Counts rows of a receipts table. */

@@ -40,6 +40,30 @@ export interface ReceiptRecord extends Omit<ReceiptDraft, "segment"> {
   createdAt: Date;
 }
 
+/** What storage assigns to a receipt when it inserts it. */
+export interface StoredReceiptKey {
+  receiptId: string;
+  seq: bigint;
+  createdAt: Date;
+}
+
+/**
+ * A receipt just recorded: its draft, placed in its segment as stored, with what storage assigned; it starts RUNNING
+ * with no completion fields.
+ */
+export function newReceiptRecord(draft: ReceiptDraft, stored: StoredReceiptKey, segment: SegmentRecord): ReceiptRecord {
+  const { segment: _segmentDraft, ...fields } = draft;
+  return {
+    ...fields,
+    ...stored,
+    segment,
+    status: "RUNNING",
+    generationCompletedAt: null,
+    generationDurationMs: null,
+    outputHash: null,
+  };
+}
+
 const STATUS: Record<ReceiptStatusName, ReceiptStatus> = {
   RUNNING: ReceiptStatus.RUNNING,
   SUCCEEDED: ReceiptStatus.SUCCEEDED,
