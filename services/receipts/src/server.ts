@@ -14,8 +14,7 @@ import {
   validate,
   type ServiceServer,
 } from "@provenance/shared";
-import { ReceiptRepository } from "./persistence/receipt-repository.js";
-import type { AssetVersionLookup } from "./rpc/asset-versions.js";
+import type { AssetVersionLookup } from "./clients/asset-versions.js";
 import { ReceiptHandlers } from "./rpc/receipt-handlers.js";
 import { receiptRules } from "./rpc/receipt-rules.js";
 
@@ -34,7 +33,7 @@ function uint(query: URLSearchParams, name: string): number {
 
 /** Creates the receipts server. */
 export function createServer(deps: ReceiptsServerDeps): ServiceServer {
-  const handlers = new ReceiptHandlers(new ReceiptRepository(deps.dataSource), deps.assetVersions);
+  const handlers = new ReceiptHandlers(deps);
   return createServiceServer({
     name: "receipts",
     services: [ReceiptService.typeName],

@@ -1,8 +1,8 @@
 /** Wires the receipts service from its config: the shared service runtime plus the ReceiptService server. */
 import { createLogger, migrateService, startServiceRuntime, type Logger, type RunningService, type ServiceConfig } from "@provenance/shared";
 import { RECEIPTS_APP_ROLE, receiptsMigrations } from "./persistence/migrations/index.js";
-import { RECEIPTS_SCHEMA } from "./persistence/receipt-repository.js";
-import { AssetServiceVersionLookup, type AssetVersionLookup } from "./rpc/asset-versions.js";
+import { AssetServiceVersionLookup, type AssetVersionLookup } from "./clients/asset-versions.js";
+import { RECEIPTS_SCHEMA } from "./persistence/schema.js";
 import { createServer } from "./server.js";
 
 /** A running receipts service. */

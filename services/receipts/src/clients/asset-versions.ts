@@ -1,4 +1,4 @@
-/** Resolving an asset version to its content hash through AssetService (owned by the staleness service). */
+/** The outbound client resolving an asset version to its content hash through AssetService (owned by the staleness service). */
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { LRUCache } from "lru-cache";

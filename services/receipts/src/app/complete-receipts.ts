@@ -1,0 +1,61 @@
+/**
+ * CompleteReceipt / CompleteReceipts: sets receipts' completion fields once, in one transaction (all or none);
+ * a SUCCEEDED receipt that supersedes a segment marks it superseded in the same transaction, and one
+ * provenance.receipt.completed per receipt completed now is enqueued in it too. Retrying a completion that committed
+ * (its reply lost) returns the stored receipt and writes nothing.
+ */
+import type { DataSource } from "typeorm";
+import { notFound, useKeyedPlans } from "@provenance/shared";
+import { batchEntry, requireDistinct, singleCall, type EntryName } from "../domain/batch-entries.js";
+import { applyCompletion, type Completion } from "../domain/completion.js";
+import type { ReceiptRecord } from "../domain/receipt-record.js";
+import { isReceiptId } from "../domain/receipt-id.js";
+import { supersededBy, supersessionsOf } from "../domain/supersession.js";
+import { enqueueReceiptsCompleted } from "../events/receipt-events.js";
+import { lockReceipts, setCompletions } from "../persistence/receipt-repository.js";
+import { markSuperseded } from "../persistence/segment-repository.js";
+
+/** CompleteReceipt: completes one receipt (see {@link completeReceipts}); errors name its fields as they are. */
+export async function completeReceipt(ds: DataSource, completion: Completion, requestId?: string): Promise<ReceiptRecord> {
+  const [receipt] = await complete(ds, [completion], singleCall, requestId);
+  return receipt!;
+}
+
+/**
+ * CompleteReceipts: completes every receipt of a batch or none, answering with the receipts in request order. Each
+ * receipt id at most once in a batch (INVALID_ARGUMENT). An entry that repeats a committed completion exactly is
+ * answered with the stored receipt; one entry that cannot complete (unknown: NOT_FOUND; completed otherwise:
+ * FAILED_PRECONDITION; before its start: INVALID_ARGUMENT) leaves every receipt of the batch as it was.
+ */
+export async function completeReceipts(ds: DataSource, completions: readonly Completion[], requestId?: string): Promise<ReceiptRecord[]> {
+  requireDistinct(completions.map((c) => c.receiptId), "receipt_id");
+  return complete(ds, completions, batchEntry, requestId);
+}
+
+/**
+ * The receipts are locked in id order (so concurrent batches cannot deadlock) and read once; the completed records
+ * are built from that read, not read again. A handful of statements whatever the batch size.
+ */
+async function complete(ds: DataSource, completions: readonly Completion[], entry: EntryName, requestId?: string): Promise<ReceiptRecord[]> {
+  if (completions.length === 0) return [];
+  for (const c of completions) if (!isReceiptId(c.receiptId)) throw notFound("receipt", c.receiptId);
+  return ds.transaction(async (m) => {
+    await useKeyedPlans(m);
+    const byId = new Map((await lockReceipts(m, completions.map((c) => c.receiptId))).map((r) => [r.receiptId, r]));
+    const outcomes = completions.map((c, i) => {
+      const stored = byId.get(c.receiptId);
+      if (!stored) throw notFound("receipt", c.receiptId);
+      return applyCompletion(stored, c, entry(i));
+    });
+    const changed = outcomes.filter((o) => o.changed).map((o) => o.receipt);
+    await setCompletions(m, changed);
+    const supersessions = supersessionsOf(changed);
+    const marked = await markSuperseded(m, supersessions);
+    await enqueueReceiptsCompleted(
+      m,
+      changed.map((receipt) => ({ receipt, supersededSegmentId: supersededBy(receipt, supersessions, marked) })),
+      requestId,
+    );
+    return outcomes.map((o) => o.receipt);
+  });
+}

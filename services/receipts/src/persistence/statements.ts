@@ -1,0 +1,171 @@
+/**
+ * Every SQL statement of the receipts service, as text, in one place; the repositories run them. Also the public
+ * `@provenance/receipts/statements` export, through which the bench runs the service's own statements bare.
+ * Set-based throughout: each batch statement takes arrays (`unnest`, `= ANY`) so a batch is a handful of statements
+ * whatever its size.
+ */
+
+const RECEIPT_COLUMNS = `
+  r.receipt_id, r.seq, r.workflow_version, r.prompt_text, r.negative_prompt, r.cfg_scale, r.seed::text AS seed,
+  r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
+  r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash,
+  r.regeneration_job_id, r.supersedes_segment_id AS r_supersedes_segment_id, r.idempotency_key,
+  r.request_fingerprint, r.created_at,
+  s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
+  s.superseded_by_segment_id, s.created_at AS segment_created_at`;
+
+const RECEIPTS_FROM = `
+  FROM receipts.generation_receipts r
+  JOIN receipts.segments s ON s.segment_id = r.segment_id`;
+
+/**
+ * GetSegmentProvenance in one statement (one round trip): the segment, each of its receipts newest first, and each
+ * receipt's inputs as one JSON array from the receipt_inputs primary key. No row: no such segment. $1: segment id.
+ */
+export const SEGMENT_HISTORY_SQL = `
+  SELECT ${RECEIPT_COLUMNS}, inp.inputs
+    FROM receipts.segments s
+    LEFT JOIN receipts.generation_receipts r ON r.segment_id = s.segment_id
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object('role', i.role, 'position', i.position, 'asset_id', i.asset_id,
+                                        'content_hash', i.content_hash, 'version', i.version, 'weight', i.weight)
+                      ORDER BY i.role, i.position) AS inputs
+        FROM receipts.receipt_inputs i WHERE i.receipt_id = r.receipt_id) inp ON r.receipt_id IS NOT NULL
+   WHERE s.segment_id = $1
+   ORDER BY r.seq DESC`;
+
+/** What {@link assetUsageSql} filters and resumes on. */
+export interface AssetUsageQueryShape {
+  /** Filter on one content hash ($2). */
+  byContentHash: boolean;
+  /** Resume after a (receipt_seq, role, position) position: the next three parameters. */
+  after: boolean;
+  /** Rows in the page. */
+  limit: number;
+}
+
+/**
+ * GetAssetUsage: inputs that named an asset ($1; optionally one content hash), newest receipt first, keyset-paged —
+ * one range scan of receipt_inputs_asset_idx or receipt_inputs_asset_hash_idx, then key lookups of the receipt and
+ * segment of each row. Built per shape so each shape gets its own plan; `limit` is a validated integer.
+ */
+export function assetUsageSql(shape: AssetUsageQueryShape): string {
+  let where = "i.asset_id = $1";
+  let n = 1;
+  if (shape.byContentHash) where += ` AND i.content_hash = $${++n}`;
+  if (shape.after) {
+    where += ` AND (i.receipt_seq, i.role, i.position) < ($${n + 1}::bigint, $${n + 2}, $${n + 3}::smallint)`;
+  }
+  return `
+  SELECT i.receipt_seq, i.receipt_id, i.role, i.position, i.content_hash, i.version, i.weight,
+         r.status, r.generation_started_at,
+         s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
+         s.superseded_by_segment_id, s.created_at AS segment_created_at
+    FROM (SELECT * FROM receipts.receipt_inputs i WHERE ${where}
+           ORDER BY i.receipt_seq DESC, i.role DESC, i.position DESC LIMIT ${Math.trunc(shape.limit)}) i
+    JOIN receipts.generation_receipts r ON r.receipt_id = i.receipt_id
+    JOIN receipts.segments s ON s.segment_id = r.segment_id
+   ORDER BY i.receipt_seq DESC, i.role DESC, i.position DESC`;
+}
+
+/**
+ * New segments, one multi-row INSERT from arrays ($1 ids … $6 superseded ids), in id order (the lock order of
+ * concurrent batches); segments already stored are left as they are.
+ */
+export const INSERT_SEGMENTS_SQL = `
+  INSERT INTO receipts.segments (segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[]) AS s(id)
+   ORDER BY s.id
+  ON CONFLICT (segment_id) DO NOTHING`;
+
+/**
+ * New receipts, one multi-row INSERT from arrays, in array order (so seq follows it); a receipt whose idempotency
+ * key is taken is skipped. Returns what storage assigned to each one inserted.
+ */
+export const INSERT_RECEIPTS_SQL = `
+  INSERT INTO receipts.generation_receipts (
+    receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
+    resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at,
+    regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint)
+  SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
+         d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
+         d.inputs_hash, d.generation_started_at, d.regeneration_job_id, d.supersedes_segment_id, d.idempotency_key,
+         d.request_fingerprint
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
+                $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
+                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[])
+         WITH ORDINALITY AS d(receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale,
+           seed, steps, sampler, resolution_width, resolution_height, additional_params, inputs_hash,
+           generation_started_at, regeneration_job_id, supersedes_segment_id, idempotency_key,
+           request_fingerprint, n)
+   ORDER BY d.n
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING receipt_id, seq, created_at`;
+
+/** The inputs of new receipts, one multi-row INSERT from arrays. */
+export const INSERT_INPUTS_SQL = `
+  INSERT INTO receipts.receipt_inputs (receipt_id, receipt_seq, role, position, asset_id, content_hash, version, weight)
+  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::integer[],
+                       $8::double precision[])`;
+
+/** The inputs of receipts ($1: receipt ids), from the receipt_inputs primary key. */
+export const RECEIPT_INPUTS_SQL = `
+  SELECT receipt_id, role, position, asset_id, content_hash, version, weight
+    FROM receipts.receipt_inputs WHERE receipt_id = ANY($1::uuid[])`;
+
+/** One receipt with its segment ($1: receipt id). */
+export const RECEIPT_BY_ID_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.receipt_id = $1`;
+
+/** The receipts holding idempotency keys ($1), with their segments. */
+export const RECEIPTS_BY_IDEMPOTENCY_KEYS_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.idempotency_key = ANY($1::text[])
+   ORDER BY r.seq DESC`;
+
+/** Receipts by id ($1), with their segments, locked for update in id order (so concurrent batches cannot deadlock). */
+export const LOCK_RECEIPTS_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.receipt_id = ANY($1::uuid[])
+   ORDER BY r.receipt_id FOR UPDATE OF r`;
+
+/** FindReceiptsByInputsHash, first page: $1 inputs hash, $2 page size; newest first. */
+export const RECEIPTS_BY_INPUTS_HASH_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.inputs_hash = $1
+   ORDER BY r.seq DESC LIMIT $2`;
+
+/** FindReceiptsByInputsHash, later pages: $1 inputs hash, $2 page size, $3 the seq the page resumes before. */
+export const RECEIPTS_BY_INPUTS_HASH_AFTER_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.inputs_hash = $1 AND r.seq < $3
+   ORDER BY r.seq DESC LIMIT $2`;
+
+/** Sets completion fields from arrays ($1 ids, $2 statuses, $3 completed at, $4 durations, $5 output hashes). */
+export const SET_COMPLETIONS_SQL = `
+  UPDATE receipts.generation_receipts r
+     SET status = c.status, generation_completed_at = c.completed_at, generation_duration_ms = c.duration_ms,
+         output_hash = c.output_hash
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[])
+         AS c(receipt_id, status, completed_at, duration_ms, output_hash)
+   WHERE r.receipt_id = c.receipt_id`;
+
+/** The project of each stored segment among $1. */
+export const SEGMENT_PROJECTS_SQL = `
+  SELECT segment_id, project_id FROM receipts.segments WHERE segment_id = ANY($1::text[])`;
+
+/** Segments by id ($1). */
+export const SEGMENTS_BY_IDS_SQL = `
+  SELECT segment_id, scene_id, project_id, character_name, sequence_index, supersedes_segment_id,
+         superseded_by_segment_id, created_at AS segment_created_at
+    FROM receipts.segments WHERE segment_id = ANY($1::text[])`;
+
+/**
+ * Marks old segments ($1) superseded by new ones ($2, pairwise) where not superseded yet; returns the ids marked.
+ */
+export const MARK_SUPERSEDED_SQL = `
+  UPDATE receipts.segments s SET superseded_by_segment_id = u.new_segment, superseded_at = now()
+    FROM unnest($1::text[], $2::text[]) AS u(old_segment, new_segment)
+   WHERE s.segment_id = u.old_segment AND s.superseded_by_segment_id IS NULL
+   RETURNING s.segment_id`;
