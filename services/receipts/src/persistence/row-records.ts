@@ -2,6 +2,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Row } from "@provenance/shared";
 import type { UsageRecord } from "../domain/asset-usage.js";
+import type { ProjectSummaryRecord, SegmentListingRecord } from "../domain/listings.js";
 import type { InputRoleName, InputRow } from "../domain/new-receipt.js";
 import type { ReceiptRecord, ReceiptStatusName, SegmentRecord } from "../domain/receipt-record.js";
 
@@ -75,5 +76,26 @@ export function usageOf(row: Row): UsageRecord {
     status: row.status as ReceiptStatusName,
     generationStartedAt: row.generation_started_at as Date,
     segment: segmentOf(row),
+  };
+}
+
+/** A row of listProjectsSql. */
+export function projectSummaryOf(row: Row): ProjectSummaryRecord {
+  return {
+    projectId: row.project_id as string,
+    sceneCount: row.scene_count as number,
+    activeSegmentCount: row.active_segment_count as number,
+    supersededSegmentCount: row.superseded_segment_count as number,
+    lastRecordedAt: (row.last_recorded_at as Date | null) ?? null,
+  };
+}
+
+/** A row of listSegmentsSql. */
+export function segmentListingOf(row: Row): SegmentListingRecord {
+  return {
+    segment: segmentOf(row),
+    currentReceiptId: (row.current_receipt_id as string | null) ?? null,
+    latestStatus: (row.latest_status as ReceiptStatusName | null) ?? null,
+    receiptCount: row.receipt_count as number,
   };
 }

@@ -4,15 +4,19 @@
  */
 import type { EntityManager } from "typeorm";
 import { rowsOf, type Row } from "@provenance/shared";
+import type { ProjectSummaryRecord, SegmentListingRecord } from "../domain/listings.js";
 import type { SegmentDraft } from "../domain/new-receipt.js";
+import type { SegmentCursor } from "../domain/page-cursors.js";
 import type { SegmentRecord } from "../domain/receipt-record.js";
 import type { Supersession } from "../domain/supersession.js";
-import { segmentOf } from "./row-records.js";
+import { projectSummaryOf, segmentListingOf, segmentOf } from "./row-records.js";
 import {
   INSERT_SEGMENTS_SQL,
   MARK_SUPERSEDED_SQL,
   SEGMENT_PROJECTS_SQL,
   SEGMENTS_BY_IDS_SQL,
+  listProjectsSql,
+  listSegmentsSql,
 } from "./statements.js";
 
 /** Inserts the segments not stored yet, in one statement (in id order); stored ones are left as they are. */
@@ -45,4 +49,34 @@ export async function markSuperseded(m: EntityManager, supersessions: readonly S
     await m.query(MARK_SUPERSEDED_SQL, [supersessions.map((s) => s.oldSegmentId), supersessions.map((s) => s.newSegmentId)]),
   );
   return new Set(rows.map((r) => r.segment_id as string));
+}
+
+/** Up to `limit` projects in project id order, after `afterProjectId` when given, with their counts. */
+export async function listProjects(m: EntityManager, limit: number, afterProjectId?: string): Promise<ProjectSummaryRecord[]> {
+  const rows: Row[] =
+    afterProjectId === undefined
+      ? await m.query(listProjectsSql(false), [limit])
+      : await m.query(listProjectsSql(true), [limit, afterProjectId]);
+  return rows.map(projectSummaryOf);
+}
+
+/** Which segments {@link listSegments} reads. */
+export interface SegmentListingQuery {
+  projectId: string;
+  /** Only this scene. */
+  sceneId?: string;
+  includeSuperseded: boolean;
+  after?: SegmentCursor;
+  limit: number;
+}
+
+/** Up to `limit` segments of a project in (scene id, sequence index, segment id) order, with their receipts' summary. */
+export async function listSegments(m: EntityManager, q: SegmentListingQuery): Promise<SegmentListingRecord[]> {
+  const params: unknown[] = [q.projectId];
+  if (q.sceneId !== undefined) params.push(q.sceneId);
+  if (q.after !== undefined) params.push(q.after.sceneId, q.after.sequenceIndex, q.after.segmentId);
+  params.push(q.limit);
+  const sql = listSegmentsSql({ byScene: q.sceneId !== undefined, includeSuperseded: q.includeSuperseded, after: q.after !== undefined });
+  const rows: Row[] = await m.query(sql, params);
+  return rows.map(segmentListingOf);
 }

@@ -14,6 +14,10 @@ const RECEIPT_COLUMNS = `
   s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
   s.superseded_by_segment_id, s.created_at AS segment_created_at`;
 
+const SEGMENT_COLUMNS = `
+  s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
+  s.superseded_by_segment_id, s.created_at AS segment_created_at`;
+
 const RECEIPTS_FROM = `
   FROM receipts.generation_receipts r
   JOIN receipts.segments s ON s.segment_id = r.segment_id`;
@@ -169,3 +173,69 @@ export const MARK_SUPERSEDED_SQL = `
     FROM unnest($1::text[], $2::text[]) AS u(old_segment, new_segment)
    WHERE s.segment_id = u.old_segment AND s.superseded_by_segment_id IS NULL
    RETURNING s.segment_id`;
+
+/**
+ * ListProjects in one statement: every project that has segments, in project id order, with its scene count, active
+ * and superseded segment counts, and when its newest receipt (the highest seq) was recorded. One ordered range scan
+ * of segments_listing_idx from the page's start, the newest seq of each segment from the first entry of
+ * generation_receipts_segment_idx (index-only once vacuumed), then one key lookup per project. Its cost grows with
+ * the segments of the page's projects. $1: rows to return; with `after`, $2: the project id the page resumes after.
+ */
+export function listProjectsSql(after: boolean): string {
+  return `
+  SELECT p.project_id, p.scene_count, p.active_segment_count, p.superseded_segment_count, r.created_at AS last_recorded_at
+    FROM (SELECT s.project_id,
+                 count(DISTINCT s.scene_id)::int AS scene_count,
+                 (count(*) FILTER (WHERE s.superseded_by_segment_id IS NULL))::int AS active_segment_count,
+                 (count(*) FILTER (WHERE s.superseded_by_segment_id IS NOT NULL))::int AS superseded_segment_count,
+                 max(n.seq) AS newest_seq
+            FROM receipts.segments s
+            CROSS JOIN LATERAL (SELECT max(g.seq) AS seq FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) n
+           ${after ? "WHERE s.project_id > $2" : ""}
+           GROUP BY s.project_id
+           ORDER BY s.project_id
+           LIMIT $1) p
+    LEFT JOIN receipts.generation_receipts r ON r.seq = p.newest_seq
+   ORDER BY p.project_id`;
+}
+
+/** What {@link listSegmentsSql} filters and resumes on. */
+export interface SegmentListingQueryShape {
+  /** Only one scene: $2. */
+  byScene: boolean;
+  /** Superseded segments too (otherwise active ones only). */
+  includeSuperseded: boolean;
+  /** Resume after a (scene id, sequence index, segment id) position: the next three parameters. */
+  after: boolean;
+}
+
+/**
+ * ListSegments in one statement: the page of a project's segments ($1; optionally one scene), ordered by scene id,
+ * sequence index and segment id — one ordered range scan of segments_listing_idx that stops at the page's end — and
+ * only for those, each one's receipt count, newest receipt's status and current receipt (the latest SUCCEEDED one:
+ * the rule of domain/current-receipt.ts, applied set-based) from generation_receipts_segment_idx. The last parameter:
+ * rows to return. Built per shape so each shape gets its own plan.
+ */
+export function listSegmentsSql(shape: SegmentListingQueryShape): string {
+  const where = ["s.project_id = $1"];
+  let n = 1;
+  if (shape.byScene) where.push(`s.scene_id = $${++n}`);
+  if (!shape.includeSuperseded) where.push("s.superseded_by_segment_id IS NULL");
+  if (shape.after) {
+    where.push(`(s.scene_id, s.sequence_index, s.segment_id) > ($${n + 1}, $${n + 2}::integer, $${n + 3})`);
+    n += 3;
+  }
+  return `
+  SELECT ${SEGMENT_COLUMNS},
+         r.receipt_count, r.latest_status, r.current_receipt_id
+    FROM (SELECT * FROM receipts.segments s
+           WHERE ${where.join("\n             AND ")}
+           ORDER BY s.scene_id, s.sequence_index, s.segment_id
+           LIMIT $${n + 1}) s
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS receipt_count,
+             (array_agg(g.status ORDER BY g.seq DESC))[1] AS latest_status,
+             (array_agg(g.receipt_id ORDER BY g.seq DESC) FILTER (WHERE g.status = 'SUCCEEDED'))[1] AS current_receipt_id
+        FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) r
+   ORDER BY s.scene_id, s.sequence_index, s.segment_id`;
+}

@@ -14,6 +14,8 @@ import {
   GetAssetUsageResponseSchema,
   GetReceiptResponseSchema,
   GetSegmentProvenanceResponseSchema,
+  ListProjectsResponseSchema,
+  ListSegmentsResponseSchema,
   requestIdKey,
   withFieldPrefix,
   type CompleteReceiptRequest,
@@ -24,16 +26,21 @@ import {
   type GetAssetUsageRequest,
   type GetReceiptRequest,
   type GetSegmentProvenanceRequest,
+  type ListProjectsRequest,
+  type ListSegmentsRequest,
   type ReceiptService,
 } from "@provenance/shared";
 import { getAssetUsage } from "../app/asset-usage.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
+import { listProjects } from "../app/list-projects.js";
+import { listSegments } from "../app/list-segments.js";
 import { findReceiptsByInputsHash, getReceipt, getSegmentProvenance } from "../app/read-provenance.js";
 import { recordReceipt, recordReceipts } from "../app/record-receipts.js";
 import type { AssetVersionLookup } from "../clients/asset-versions.js";
 import { toAssetUsageMessage } from "../domain/asset-usage.js";
 import { batchEntry } from "../domain/batch-entries.js";
 import { completionFromRequest } from "../domain/completion.js";
+import { toProjectSummaryMessage, toSegmentListingMessage } from "../domain/listings.js";
 import { draftReceipt } from "../domain/new-receipt.js";
 import { toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js";
 
@@ -98,5 +105,15 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   async findReceiptsByInputsHash(req: FindReceiptsByInputsHashRequest) {
     const { receipts, nextPageToken } = await findReceiptsByInputsHash(this.ds, req);
     return create(FindReceiptsByInputsHashResponseSchema, { receipts: receipts.map(toReceiptMessage), nextPageToken });
+  }
+
+  async listProjects(req: ListProjectsRequest) {
+    const { projects, nextPageToken } = await listProjects(this.ds, req);
+    return create(ListProjectsResponseSchema, { projects: projects.map(toProjectSummaryMessage), nextPageToken });
+  }
+
+  async listSegments(req: ListSegmentsRequest) {
+    const { segments, nextPageToken } = await listSegments(this.ds, req);
+    return create(ListSegmentsResponseSchema, { segments: segments.map(toSegmentListingMessage), nextPageToken });
   }
 }

@@ -8,6 +8,8 @@ import {
   GetAssetUsageRequestSchema,
   GetReceiptRequestSchema,
   GetSegmentProvenanceRequestSchema,
+  ListProjectsRequestSchema,
+  ListSegmentsRequestSchema,
   ReceiptStatus,
   assetRef,
   defineRules,
@@ -69,6 +71,12 @@ const completeReceiptRules = defineRules(CompleteReceiptRequestSchema, {
   output_hash: optionalSha256(),
 });
 
+/**
+ * Page tokens of the list RPCs hold ids (up to 200 characters, any script): up to ~2,200 base64 characters, above the
+ * shared 1,024 default.
+ */
+const LIST_PAGE_TOKEN_MAX = 4096;
+
 /** Every rule table of ReceiptService. */
 export const receiptRules: readonly RuleTable[] = [
   createReceiptRules,
@@ -89,5 +97,15 @@ export const receiptRules: readonly RuleTable[] = [
     inputs_hash: sha256(),
     page_size: pageSize(),
     page_token: pageToken(),
+  }),
+  defineRules(ListProjectsRequestSchema, {
+    page_size: pageSize(),
+    page_token: pageToken({ max: LIST_PAGE_TOKEN_MAX }),
+  }),
+  defineRules(ListSegmentsRequestSchema, {
+    project_id: id(),
+    scene_id: optionalId(),
+    page_size: pageSize(),
+    page_token: pageToken({ max: LIST_PAGE_TOKEN_MAX }),
   }),
 ];

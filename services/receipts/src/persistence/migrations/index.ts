@@ -1,6 +1,7 @@
 import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration } from "@provenance/shared";
 import { RECEIPTS_APP_ROLE, ReceiptsSchema1732200000000 } from "./1732200000000-receipts-schema.js";
 import { ReceiptsFillfactor1732200000100 } from "./1732200000100-receipts-fillfactor.js";
+import { SegmentsListingIndex1732200000300 } from "./1732200000300-segments-listing-index.js";
 
 export { RECEIPTS_APP_ROLE };
 
@@ -11,5 +12,6 @@ export const receiptsMigrations = [
   outboxGrantsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxGrants1732200000001"),
   ReceiptsFillfactor1732200000100,
   outboxDeletesRelayedMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxDeletesRelayed1732200000200"),
+  SegmentsListingIndex1732200000300,
   outboxAttemptsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxAttempts1732200000400"),
 ];
