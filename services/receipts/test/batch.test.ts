@@ -232,7 +232,8 @@ describe("CompleteReceipts", () => {
       h.client.completeReceipts({
         receipts: [
           { receiptId: a, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: completedAt },
-          { receiptId: c, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: completedAt },
+          // A different completion of a completed receipt (the identical one is a retry, answered with the receipt).
+          { receiptId: c, status: ReceiptStatus.FAILED, generationCompletedAt: completedAt },
         ],
       }),
     );

@@ -43,11 +43,38 @@ describe("completing a receipt", () => {
     expect(err.field).toBe("receipts[2].generation_completed_at");
   });
 
-  it("a completed receipt is immutable: completing it again is FAILED_PRECONDITION", () => {
+  it("the identical completion of a completed receipt is a retry: the stored receipt, nothing changed", () => {
     const stored = runningReceipt();
     const done = applyCompletion(stored, completion(stored.receiptId), "").receipt;
-    const err = thrownBy(() => applyCompletion(done, completion(stored.receiptId, { status: "FAILED" }), "receipts[1]."));
-    expect(err.code).toBe("failed_precondition");
-    expect(err.message).toMatch(/^receipts\[1\]\.receipt .* is already completed \(SUCCEEDED\); receipts are immutable/);
+    const retry = applyCompletion(done, completion(stored.receiptId, { completedAt: new Date(at.getTime()) }), "");
+    expect(retry.changed).toBe(false);
+    expect(retry.receipt).toBe(done);
+    const withoutHash = applyCompletion(stored, completion(stored.receiptId, { status: "FAILED", outputHash: null }), "").receipt;
+    expect(applyCompletion(withoutHash, completion(stored.receiptId, { status: "FAILED", outputHash: null }), "").changed).toBe(false);
+  });
+
+  it("any other completion of a completed receipt is FAILED_PRECONDITION naming each field that differs", () => {
+    const stored = runningReceipt();
+    const done = applyCompletion(stored, completion(stored.receiptId), "").receipt;
+    const status = thrownBy(() => applyCompletion(done, completion(stored.receiptId, { status: "FAILED" }), "receipts[1]."));
+    expect(status.code).toBe("failed_precondition");
+    expect(status.message).toMatch(/^receipts\[1\]\.receipt .* is already completed \(SUCCEEDED\); receipts are immutable/);
+    expect(status.message).toContain("status (stored SUCCEEDED, sent FAILED)");
+    expect(status.message).not.toContain("generation_completed_at");
+    expect(status.message).not.toContain("output_hash");
+
+    const time = thrownBy(() => applyCompletion(done, completion(stored.receiptId, { completedAt: new Date(at.getTime() + 1) }), ""));
+    expect(time.code).toBe("failed_precondition");
+    expect(time.message).toContain("generation_completed_at (stored 2026-11-21T10:01:30.250Z, sent 2026-11-21T10:01:30.251Z)");
+    expect(time.message).not.toContain("status (");
+
+    const hash = thrownBy(() => applyCompletion(done, completion(stored.receiptId, { outputHash: null }), ""));
+    expect(hash.code).toBe("failed_precondition");
+    expect(hash.message).toContain(`output_hash (stored ${sha("output")}, sent none)`);
+
+    const all = thrownBy(() =>
+      applyCompletion(done, completion(stored.receiptId, { status: "FAILED", completedAt: new Date(0), outputHash: sha("other") }), ""),
+    );
+    expect(all.message).toMatch(/status .*, generation_completed_at .*, output_hash /);
   });
 });

@@ -31,22 +31,42 @@ export function completionFromRequest(req: CompleteReceiptRequest): Completion {
 export interface CompletionOutcome {
   /** The receipt as it is after the completion. */
   receipt: ReceiptRecord;
-  /** Whether there is something to write (and an event to emit). */
+  /** False when the receipt was already completed exactly so (a retry): nothing to write, no event. */
   changed: boolean;
+}
+
+/** The completion fields in which `c` differs from how `stored` was completed, as "field (stored …, sent …)". */
+function differences(stored: ReceiptRecord, c: Completion): string[] {
+  const out: string[] = [];
+  if (stored.status !== c.status) out.push(`status (stored ${stored.status}, sent ${c.status})`);
+  const at = stored.generationCompletedAt;
+  if (at === null || at.getTime() !== c.completedAt.getTime()) {
+    out.push(`generation_completed_at (stored ${at?.toISOString() ?? "none"}, sent ${c.completedAt.toISOString()})`);
+  }
+  if (stored.outputHash !== c.outputHash) {
+    out.push(`output_hash (stored ${stored.outputHash ?? "none"}, sent ${c.outputHash ?? "none"})`);
+  }
+  return out;
 }
 
 /**
  * Applies a completion to a stored receipt. A RUNNING receipt gets its completion fields, once, with the duration
- * derived from its start (INVALID_ARGUMENT on `generation_completed_at` when the completion is before it). A completed
- * receipt is immutable: completing it again is FAILED_PRECONDITION. `entry` prefixes fields and messages.
+ * derived from its start (INVALID_ARGUMENT on `generation_completed_at` when the completion is before the start).
+ * A completed receipt is immutable: the identical completion again (same status, same completed-at to the
+ * millisecond, same output hash) is a retry of one whose reply was lost and gets the stored receipt unchanged; any
+ * other is FAILED_PRECONDITION naming what differs. `entry` prefixes fields and messages.
  */
 export function applyCompletion(stored: ReceiptRecord, c: Completion, entry: string): CompletionOutcome {
-  if (stored.status !== "RUNNING") {
-    throw failedPrecondition(`${entry}receipt ${c.receiptId} is already completed (${stored.status}); receipts are immutable`);
+  if (stored.status === "RUNNING") {
+    const durationMs = withFieldPrefix(entry, () => generationDurationMs(stored.generationStartedAt, c.completedAt));
+    return {
+      receipt: { ...stored, status: c.status, generationCompletedAt: c.completedAt, generationDurationMs: durationMs, outputHash: c.outputHash },
+      changed: true,
+    };
   }
-  const durationMs = withFieldPrefix(entry, () => generationDurationMs(stored.generationStartedAt, c.completedAt));
-  return {
-    receipt: { ...stored, status: c.status, generationCompletedAt: c.completedAt, generationDurationMs: durationMs, outputHash: c.outputHash },
-    changed: true,
-  };
+  const differs = differences(stored, c);
+  if (differs.length === 0) return { receipt: stored, changed: false };
+  throw failedPrecondition(
+    `${entry}receipt ${c.receiptId} is already completed (${stored.status}); receipts are immutable, and this completion differs in ${differs.join(", ")}`,
+  );
 }
