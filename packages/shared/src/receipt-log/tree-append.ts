@@ -1,7 +1,7 @@
 /**
  * Appending a batch of leaves to a stored tree, as a pure function: given the tree's frontier (the nodes of
  * {@link rootNodeIds}) and the new leaf hashes, the nodes to store and the new root. A batch of k leaves onto a tree of
- * n reads ⌈log2 n⌉ nodes at most and writes at most 2k + log2 n (k leaf hashes and every perfect subtree they complete).
+ * n reads popcount(n) ≤ log2 n + 1 nodes and writes at most 2k + log2 n (k leaf hashes and every perfect subtree they complete).
  */
 import { invalidArgument } from "../errors/domain-error.js";
 import { EMPTY_ROOT, HASH_SIZE, hashChildren } from "./tree-hash.js";
