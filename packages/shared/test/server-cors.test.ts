@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config/index.js";
 import { GetReceiptResponseSchema, ReceiptService } from "../src/index.js";
-import { createServiceServer, type CorsOptions, type ServiceServer } from "../src/server/index.js";
+import { commonServerOptions, createServiceServer, type CorsOptions, type ServiceServer } from "../src/server/index.js";
 
 const logger = pino({ level: "silent" });
 const CONSOLE = "http://console.example:7100";
@@ -150,9 +150,47 @@ describe("CORS with any origin, and without the option", () => {
   });
 });
 
+describe("CORS through the common server options", () => {
+  const startCommon = async (corsOrigins: readonly string[] | "*" | undefined) => {
+    const server = createServiceServer({
+      name: "cors-common-test",
+      services: [ReceiptService.typeName],
+      routes: (router) => router.service(ReceiptService, { getReceipt: async (req) => create(GetReceiptResponseSchema, { receipt: { receiptId: req.receiptId } }) }),
+      ...commonServerOptions({ logger, corsOrigins }, []),
+    });
+    const { url } = await server.listen(0, "127.0.0.1");
+    return { server, url };
+  };
+
+  it("sends no CORS headers with the default (no origins), so no other site's page can read an answer", async () => {
+    const s = await startCommon(loadConfig("receipts", {}).corsOrigins);
+    try {
+      const pre = await preflight(s.url, CONSOLE);
+      expect(pre.headers.get("access-control-allow-origin")).toBeNull();
+      expect(pre.headers.get("access-control-allow-methods")).toBeNull();
+      const call = await connectCall(s.url, CONSOLE);
+      expect(call.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await s.server.close(100);
+    }
+  });
+
+  it("lets a configured origin send the bearer token (Authorization in the preflight answer)", async () => {
+    const s = await startCommon(loadConfig("receipts", { CORS_ORIGINS: CONSOLE }).corsOrigins);
+    try {
+      const pre = await preflight(s.url, CONSOLE);
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get("access-control-allow-origin")).toBe(CONSOLE);
+      expect(pre.headers.get("access-control-allow-headers")!.toLowerCase()).toContain("authorization");
+    } finally {
+      await s.server.close(100);
+    }
+  });
+});
+
 describe("CORS_ORIGINS", () => {
-  it('defaults to "*" and reads a comma list of origins', () => {
-    expect(loadConfig("receipts", {}).corsOrigins).toBe("*");
+  it('defaults to no origin at all, and reads "*" or a comma list of origins', () => {
+    expect(loadConfig("receipts", {}).corsOrigins).toEqual([]);
     expect(loadConfig("receipts", { CORS_ORIGINS: "*" }).corsOrigins).toBe("*");
     expect(loadConfig("receipts", { CORS_ORIGINS: " http://localhost:7100, https://console.example.com " }).corsOrigins).toEqual([
       "http://localhost:7100",

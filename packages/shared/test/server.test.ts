@@ -219,9 +219,10 @@ describe("one port, every protocol", () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe("not_found");
 
-    const echo = await fetch(`${s.url}/api/echo/x%2Fy?q=1`, { method: "POST", body: JSON.stringify({ a: 1 }) });
+    const json = { "content-type": "application/json" };
+    const echo = await fetch(`${s.url}/api/echo/x%2Fy?q=1`, { method: "POST", headers: json, body: JSON.stringify({ a: 1 }) });
     expect(await echo.json()).toEqual({ name: "x/y", body: { a: 1 }, q: "1" });
-    const notJson = await fetch(`${s.url}/api/echo/x`, { method: "POST", body: "{" });
+    const notJson = await fetch(`${s.url}/api/echo/x`, { method: "POST", headers: json, body: "{" });
     expect(notJson.status).toBe(400);
 
     const h2 = await exec("curl", ["-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", `${s.url}/api/receipts/missing`]);

@@ -41,7 +41,8 @@ export interface ServiceConfig {
   readonly logLevel: LogLevel;
   /**
    * Browser origins allowed to call the service (CORS), from `CORS_ORIGINS`: a comma list of exact origins such as
-   * `http://localhost:7100`, or `*` (the default — acceptable for a dev tool; set a list in production).
+   * `http://localhost:7100`, or `*` for any. Unset (the default) is an empty list: no cross-origin access at all, no
+   * CORS headers (the console calls through its own same-origin proxy).
    */
   readonly corsOrigins: readonly string[] | "*";
   /**
@@ -94,7 +95,8 @@ function readNamespace(env: Env): string {
 
 function readOrigins(env: Env): readonly string[] | "*" {
   const raw = env.CORS_ORIGINS?.trim() ?? "";
-  if (raw === "" || raw === "*") return "*";
+  if (raw === "") return [];
+  if (raw === "*") return "*";
   return raw.split(",").map((part) => {
     const origin = part.trim();
     let url: URL;

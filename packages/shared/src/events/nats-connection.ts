@@ -1,12 +1,14 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { natsAuthOptions } from "../auth/nats-credentials.js";
+import { natsAuthOptions, redactUrl } from "../auth/nats-credentials.js";
 
 /**
  * Connects to NATS with unlimited reconnects, logging each disconnect and reconnect; throws
- * "NATS at <url> is unreachable" when the first connection cannot be made.
+ * "NATS at <url> is unreachable" when the first connection cannot be made. The address is logged and quoted without
+ * its password (`nats://receipts:***@nats:4222`): credentials in NATS_URL never reach a log line or an error.
  */
 export async function connectNats(url: string, name: string, logger?: Logger): Promise<NatsConnection> {
+  const shown = redactUrl(url);
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -20,9 +22,9 @@ export async function connectNats(url: string, name: string, logger?: Logger): P
       noAsyncTraces: true,
     });
   } catch (err) {
-    throw new Error(`NATS at ${url} is unreachable: ${(err as Error).message}`, { cause: err });
+    throw new Error(`NATS at ${shown} is unreachable: ${(err as Error).message.replaceAll(url, shown)}`, { cause: err });
   }
-  logger?.info({ url, name }, `connected to NATS at ${url}`);
+  logger?.info({ url: shown, name }, `connected to NATS at ${shown}`);
   void (async () => {
     for await (const s of nc.status()) {
       switch (s.type) {
@@ -45,7 +47,7 @@ export async function connectNats(url: string, name: string, logger?: Logger): P
   })().catch(() => undefined);
   void nc.closed().then((err) => {
     if (err) logger?.error({ err }, "NATS connection closed with an error");
-    else logger?.info({ url }, "NATS connection closed");
+    else logger?.info({ url: shown }, "NATS connection closed");
   });
   return nc;
 }

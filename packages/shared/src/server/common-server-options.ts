@@ -13,7 +13,7 @@ export interface CommonServerDeps {
   readiness?: () => Promise<boolean>;
   /** Where /metrics series are registered (default: the server's own registry). */
   metrics?: Registry;
-  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins). */
+  /** Browser origins allowed by CORS (ServiceConfig.corsOrigins); absent or empty: no CORS headers at all. */
   corsOrigins?: readonly string[] | "*";
   /** Smallest response compressed (ServiceConfig.compressMinBytes; default: none). */
   compressMinBytes?: number;
@@ -35,7 +35,7 @@ export function commonServerOptions(
     logger: deps.logger,
     readiness: deps.readiness,
     metricsRegistry: deps.metrics,
-    cors: deps.corsOrigins ? { allowedOrigins: deps.corsOrigins } : undefined,
+    cors: deps.corsOrigins === "*" || (deps.corsOrigins?.length ?? 0) > 0 ? { allowedOrigins: deps.corsOrigins! } : undefined,
     interceptors: [errorInterceptor(deps.logger), validationInterceptor(rules, requestLimits(deps.requestLimits))],
     compressMinBytes: deps.compressMinBytes,
     limits: deps.limits,

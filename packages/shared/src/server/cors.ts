@@ -7,8 +7,9 @@ export interface CorsOptions {
   allowedOrigins: readonly string[] | "*";
 }
 
-/** Request headers a browser may send: Connect, gRPC-Web and the request id. */
+/** Request headers a browser may send: the bearer token, Connect, gRPC-Web and the request id. */
 export const CORS_ALLOWED_HEADERS = [
+  "Authorization",
   "Connect-Protocol-Version",
   "Connect-Timeout-Ms",
   "Connect-Accept-Encoding",

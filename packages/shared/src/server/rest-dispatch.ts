@@ -1,7 +1,7 @@
 /** Serving the REST routes: match, read a bounded JSON body, call the handler, answer with JSON or a mapped error. */
 import type { Logger } from "pino";
 import { sendJson, type NodeRequest, type NodeResponse } from "./json-response.js";
-import { RestRouter, restError, type RestRoute } from "./rest-routes.js";
+import { RestRouter, nonJsonBodyRefusal, restError, type RestRoute } from "./rest-routes.js";
 
 class BodyTooLarge extends Error {}
 
@@ -48,6 +48,13 @@ export function createRestDispatch(
     try {
       let body: unknown;
       if (req.method === "POST") {
+        // A body declared too large is refused as such (413, by readBody) whatever its type; any other must be JSON.
+        const tooLarge = Number(req.headers["content-length"] ?? Number.NaN) > maxBodyBytes;
+        const refused = tooLarge ? undefined : nonJsonBodyRefusal(req.headers);
+        if (refused) {
+          sendJson(res, refused.status, refused.body, req.httpVersionMajor === 1 ? { connection: "close" } : {});
+          return true;
+        }
         const text = await readBody(req, maxBodyBytes);
         if (text.trim() !== "") {
           try {

@@ -82,6 +82,28 @@ export class RestRouter {
   }
 }
 
+/** The only media type a state-changing (POST) REST request may declare, with optional parameters (`; charset=utf-8`). */
+export const REST_BODY_MEDIA_TYPE = "application/json";
+
+/**
+ * The 415 answer for a state-changing REST request whose `content-type` is not `application/json`, or undefined when
+ * it is. A browser sends `application/json` cross-site only after a CORS preflight, so a page on another origin cannot
+ * post a form or a `text/plain` body to these routes; the check runs before the body is read.
+ */
+export function nonJsonBodyRefusal(headers: IncomingHttpHeaders): { status: 415; body: RestErrorBody } | undefined {
+  const declared = headers["content-type"];
+  const mediaType = (typeof declared === "string" ? declared : "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType === REST_BODY_MEDIA_TYPE) return undefined;
+  return {
+    status: 415,
+    body: {
+      code: "invalid_argument",
+      message: `content-type: must be ${REST_BODY_MEDIA_TYPE}, got ${declared === undefined ? "none" : JSON.stringify(String(declared).slice(0, 100))}`,
+      field: "content-type",
+    },
+  };
+}
+
 /** The status and JSON body a REST error is answered with; unexpected errors are logged and hidden. */
 export function restError(err: unknown, logger: Logger): { status: number; body: RestErrorBody } {
   const ce = toConnectError(err, logger);
