@@ -23,6 +23,7 @@ import { encodeStringsNatively } from "./native-utf8.js";
 import { serveProbes } from "./probes.js";
 import { registerReflection } from "./reflection.js";
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdKey } from "./request-id.js";
+import { requestTransportKey, requestTransportOf } from "./request-transport.js";
 import { createRestDispatch } from "./rest-dispatch.js";
 import type { RestRoute } from "./rest-routes.js";
 import { createRpcHandler } from "./rpc-adapter.js";
@@ -115,7 +116,8 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
     // Not connect's 1 KiB default: between services in one cluster gzip costs more CPU on both ends than the bytes it
     // saves (~20% of a 2 KiB GetSegmentProvenance; ~120 ms of a 2.3 MB report). ServiceConfig.compressMinBytes.
     compressMinBytes: opts.compressMinBytes ?? Number.POSITIVE_INFINITY,
-    contextValues: (req) => createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(undefined)),
+    contextValues: (req) =>
+      createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(undefined)).set(requestTransportKey, requestTransportOf(req)),
     shutdownSignal: shutdown.signal,
     fallback: (req, res) => sendJson(res, 404, { code: "not_found", message: `no route for ${req.method} ${truncatedUrl(req.url)}` }),
     logger,
