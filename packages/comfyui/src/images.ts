@@ -4,8 +4,10 @@
  *    there is no variant;
  * 2. a role still open takes the one LoadImage whose title contains the role's word, "source" or "variant" (any case);
  * 3. the source, still open, is the only LoadImage left, when exactly one is left;
- * 4. otherwise the source is ambiguous (an error naming the candidates) or, for a prompt that loads no image
- *    (text-to-image), the file given as `sourceFile` (resolved through the asset map like any other file).
+ * 4. otherwise the source is ambiguous (an error naming the candidates).
+ * A `sourceFile` (a file name resolved through the asset map like any other) is the source image instead: for a prompt
+ * that loads no image (text-to-image), or whose images are all something else (a ControlNet hint); the variant is then
+ * only taken by selector or title.
  * LoadImage nodes that end up in neither role (a mask, a control image) keep their file names in additional_params.
  * None of this depends on node ids' order, so renumbering the prompt never swaps the roles.
  */
@@ -23,7 +25,7 @@ export interface ImageRoleOptions {
   readonly sourceImage?: string;
   /** Node id or exact title of the variant image's LoadImage, or {@link NO_VARIANT}. */
   readonly variantImage?: string;
-  /** For a prompt with no LoadImage node: the file name (as in the asset map) to record as the source image. */
+  /** The file name (as in the asset map) to record as the source image, for a prompt that does not load it. */
   readonly sourceFile?: string;
 }
 
@@ -46,7 +48,8 @@ export function readImageRoles(reader: GraphReader, options: ImageRoleOptions): 
     const found = selectNodes(reader.graph, selector, loaders);
     if (found.length === 1) return found[0]!;
     const what = found.length === 0 ? "matches no LoadImage node (by id or title)" : `matches ${found.length} LoadImage nodes (${found.map((n) => n.id).join(", ")})`;
-    throw new ComfyReceiptError("options", `${option} "${selector}" ${what}`, undefined, option);
+    const role = option === "sourceImage" ? "source image" : "variant image";
+    throw new ComfyReceiptError("options", `${role} "${selector}" ${what}`, undefined, option);
   };
   let source = options.sourceImage !== undefined ? pick(options.sourceImage, "sourceImage") : undefined;
   let variant = options.variantImage !== undefined && options.variantImage !== NO_VARIANT ? pick(options.variantImage, "variantImage") : undefined;
@@ -56,10 +59,22 @@ export function readImageRoles(reader: GraphReader, options: ImageRoleOptions): 
   const byTitle = (word: string): PromptNode | undefined => {
     const matches = loaders.filter((n) => n !== source && n !== variant && n.title?.toLowerCase().includes(word));
     if (matches.length > 1) {
-      throw new ComfyReceiptError("prompt", `${matches.map(describeNode).join(" and ")} are all titled "${word}": name one with the ${word} image option`, matches[0]!.id);
+      throw new ComfyReceiptError("prompt", `${matches.map(describeNode).join(" and ")} are all titled "${word}": name the ${word} image's node`, matches[0]!.id);
     }
     return matches[0];
   };
+  const file = (node: PromptNode): ImageFile => {
+    const name = reader.text(node, "image");
+    if (name.trim() === "") reader.fail(node, `input "image" names no file`);
+    return { node, file: name };
+  };
+  if (options.sourceFile !== undefined) {
+    if (source !== undefined) {
+      throw new ComfyReceiptError("options", `give either a source file or the source image's node (${describeNode(source)}), not both`, source.id, "sourceFile");
+    }
+    if (options.variantImage === undefined) variant ??= byTitle("variant");
+    return { source: { node: undefined, file: options.sourceFile }, variant: variant && file(variant) };
+  }
   source ??= byTitle("source");
   if (options.variantImage === undefined) variant ??= byTitle("variant");
   if (source === undefined) {
@@ -67,31 +82,22 @@ export function readImageRoles(reader: GraphReader, options: ImageRoleOptions): 
     if (left.length === 1) source = left[0];
     else if (left.length > 1) {
       throw new ComfyReceiptError(
-        "prompt",
+        "options",
         `cannot tell which image is the source: ${left.map((n) => `${describeNode(n)}${n.title ? ` "${n.title}"` : ""}`).join(", ")} load images; ` +
-          `title one "source" (and the variant "variant") or name it with the source image option`,
+          `title one "source" (and the variant "variant") or name its node`,
         left[0]!.id,
+        "sourceImage",
       );
     }
   }
-  const file = (node: PromptNode): ImageFile => {
-    const name = reader.text(node, "image");
-    if (name.trim() === "") reader.fail(node, `input "image" names no file`);
-    return { node, file: name };
-  };
-  if (source !== undefined) {
-    if (options.sourceFile !== undefined) {
-      throw new ComfyReceiptError("options", `sourceFile is only for prompts that load no image; this one loads it in ${describeNode(source)}`, source.id, "sourceFile");
-    }
-    return { source: file(source), variant: variant && file(variant) };
-  }
-  if (options.sourceFile === undefined || options.sourceFile.trim() === "") {
+  if (source === undefined) {
     throw new ComfyReceiptError(
       "options",
-      "the prompt loads no image (no LoadImage node), and a receipt needs a source image: give the file to record as sourceFile",
+      `${loaders.length === 0 ? "the prompt loads no image (no LoadImage node)" : "no LoadImage node of the prompt is the source image"}, ` +
+        "and a receipt needs a source image: give the file to record as the source image",
       undefined,
       "sourceFile",
     );
   }
-  return { source: { node: undefined, file: options.sourceFile }, variant: variant && file(variant) };
+  return { source: file(source), variant: variant && file(variant) };
 }

@@ -127,7 +127,7 @@ export function receiptFromComfyPrompt(input: ComfyReceiptInput): ComfyReceipt {
 
   const startedAt = history?.startedAt ?? options.startedAt;
   if (startedAt === undefined) {
-    throw new ComfyReceiptError("options", "no start time: give a history entry with an execution_start message, or startedAt", undefined, "startedAt");
+    throw new ComfyReceiptError("options", "no start time: the history has no execution_start message; give the start time", undefined, "startedAt");
   }
   const promptId = history?.promptId;
   const idempotencyKey = options.idempotencyKey ?? (promptId !== undefined ? `comfyui:${promptId}` : undefined);
@@ -206,7 +206,7 @@ function chooseSampler(reader: GraphReader, selector: string | undefined): Promp
     const found = selectNodes(reader.graph, selector, samplers);
     if (found.length === 1) return found[0]!;
     const what = found.length === 0 ? "matches no KSampler or KSamplerAdvanced node (by id or title)" : `matches ${found.length} samplers (${found.map((n) => n.id).join(", ")})`;
-    throw new ComfyReceiptError("options", `sampler "${selector}" ${what}`, undefined, "sampler");
+    throw new ComfyReceiptError("options", `"${selector}" ${what}`, undefined, "sampler");
   }
   if (samplers.length === 0) {
     const other = all.find((n) => UNSUPPORTED_SAMPLERS.has(n.classType));
@@ -220,7 +220,7 @@ function chooseSampler(reader: GraphReader, selector: string | undefined): Promp
   if (finals.length === 1) return finals[0]!;
   throw new ComfyReceiptError(
     "options",
-    `the prompt has ${finals.length} final samplers (${finals.map(describeNode).join(", ")}): choose one with the sampler option`,
+    `the prompt has ${finals.length} final samplers (${finals.map(describeNode).join(", ")}): choose one`,
     finals[0]?.id,
     "sampler",
   );
