@@ -36,7 +36,13 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
     services: [AssetService.typeName, StalenessService.typeName],
     routes: (router) => {
       router.service(AssetService, assets);
-      router.service(StalenessService, staleness);
+      // One method at a time, to keep WatchStaleness uncompressed: every stream is sent the same encoded change, and
+      // compressing it would cost each stream a gzip of it (RPC_COMPRESS_MIN_BYTES still applies to the others).
+      router.rpc(StalenessService.method.getStalenessReport, (req) => staleness.getStalenessReport(req));
+      router.rpc(StalenessService.method.listStaleSegments, (req) => staleness.listStaleSegments(req));
+      router.rpc(StalenessService.method.watchStaleness, (req, ctx) => staleness.watchStaleness(req, ctx), {
+        compressMinBytes: Number.POSITIVE_INFINITY,
+      });
     },
     ...commonServerOptions(deps, stalenessRules),
     rest: [

@@ -11,9 +11,11 @@ import {
 } from "@provenance/shared";
 import { DetectStaleness, type DetectStalenessOptions } from "./app/detect-staleness.js";
 import { ProjectReceipts } from "./app/project-receipts.js";
+import { readWatchLimits } from "./config.js";
+import type { WatchLimits } from "./domain/watch-bounds.js";
 import { startReceiptProjection } from "./events/receipt-projection.js";
 import { StalenessDetector, type StalenessDetectorOptions } from "./events/staleness-detector.js";
-import { StalenessHub } from "./events/staleness-hub.js";
+import { StalenessHub, type WatchCaller } from "./events/staleness-hub.js";
 import { STALENESS_APP_ROLE, stalenessMigrations } from "./persistence/migrations/index.js";
 import { PROJECTION_CONSUMER } from "./persistence/projection-repository.js";
 import { STALENESS_SCHEMA } from "./persistence/schema.js";
@@ -23,6 +25,8 @@ import { createServer } from "./server.js";
 export interface RunningStaleness extends RunningService {
   /** Receipt events (RECEIPT_CREATED, RECEIPT_COMPLETED) the projection has not yet applied. */
   projectionLag(): Promise<number>;
+  /** WatchStaleness streams holding a slot (registered watchers). */
+  watcherCount(): number;
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
@@ -34,9 +38,18 @@ export async function migrateStaleness(config: ServiceConfig, logger: Logger): P
   await migrateService(runtimeOptions(config, logger));
 }
 
-/** Tuning that is not configuration: the detector's poll interval and concurrency, and a hook tests interrupt it with. */
+/** Tuning that is not configuration (the detector's poll interval and concurrency, a hook tests interrupt it with), and what WatchStaleness streams are held to. */
 export interface StalenessOptions {
   detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency"> & Pick<DetectStalenessOptions, "afterProject">;
+  /** The bounds on WatchStaleness streams; default: `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`, `WATCH_MAX_STREAMS` from the environment. */
+  watchLimits?: WatchLimits;
+  /**
+   * Who holds a WatchStaleness stream, for `WATCH_MAX_STREAMS_PER_CALLER`; default: the socket's remote address. The
+   * one place identity plugs in: pass the token's `sub` once requests carry one.
+   */
+  watchCaller?: WatchCaller;
+  /** How long a stream whose reader fell behind may take to read its RESOURCE_EXHAUSTED before it is reset (default 5 s). */
+  watchCutOffGraceMs?: number;
 }
 
 /** Starts the staleness service; `config.port` 0 picks a free port. */
@@ -45,9 +58,18 @@ export async function startStaleness(
   logger: Logger = createLogger("staleness", config.logLevel),
   options: StalenessOptions = {},
 ): Promise<RunningStaleness> {
+  const watchLimits = options.watchLimits ?? readWatchLimits();
   const runtime = await startServiceRuntime(runtimeOptions(config, logger));
   try {
-    const hub = new StalenessHub(runtime.events, config.eventNamespace, logger);
+    const hub = new StalenessHub({
+      nc: runtime.events,
+      namespace: config.eventNamespace,
+      logger,
+      limits: watchLimits,
+      callerOf: options.watchCaller,
+      cutOffGraceMs: options.watchCutOffGraceMs,
+      metrics: runtime.metrics,
+    });
     await hub.start();
     runtime.onStop(() => hub.stop());
     const projection = await startReceiptProjection({
@@ -85,7 +107,7 @@ export async function startStaleness(
     // drain stays queued for the next start or another replica.
     detector.start();
     runtime.onStop(() => detector.stop());
-    return { ...running, projectionLag: () => projection.lag() };
+    return { ...running, projectionLag: () => projection.lag(), watcherCount: () => hub.watcherCount };
   } catch (err) {
     await runtime.close();
     throw err;

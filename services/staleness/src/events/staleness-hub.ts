@@ -1,102 +1,188 @@
-/** The in-process fan-out behind WatchStaleness, fed by a NATS subscription so every replica's watchers see every change. */
+/**
+ * The in-process fan-out behind WatchStaleness: one subscription per process to every project's detected subject,
+ * each change decoded once and handed, as one shared object, to the bounded queue of each stream watching its project.
+ * It only listens: detection publishes through the outbox and never waits on a watcher.
+ */
 import { fromBinary } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { Counter, Gauge, type Registry } from "prom-client";
 import {
   EVENT_MESSAGES,
   STALENESS_DETECTED_ALL,
   STALENESS_DETECTED_PREFIX,
   isInProcessBus,
+  requestTransportKey,
   subjectFor,
   type EventConnection,
   type Logger,
   type StalenessDetected,
 } from "@provenance/shared";
+import type { WatchLimits } from "../domain/watch-bounds.js";
+import { SlicedWake } from "./sliced-wake.js";
+import { Watcher, type WatchedChange } from "./watcher.js";
+import { WatcherRegistry } from "./watcher-registry.js";
 
-type Listener = (change: StalenessDetected) => void;
+/** Who holds a stream, for `WATCH_MAX_STREAMS_PER_CALLER`: a key derived from the request's context. */
+export type WatchCaller = (ctx: HandlerContext) => string;
 
-/** Most changes one slow watcher may have queued before it is cut off. */
-const MAX_QUEUED = 10_000;
+/**
+ * The default {@link WatchCaller}: the socket's remote address. Headers such as `x-forwarded-for` are written by the
+ * client and not trusted; once requests carry identity, the token's `sub` takes this place.
+ */
+export const remoteAddressCaller: WatchCaller = (ctx) => ctx.values.get(requestTransportKey).remoteAddress;
 
-/** Subscribes to every project's staleness changes (core NATS or the in-process bus, no durable state) and hands each change to every watcher. */
+/** What the hub needs. */
+export interface StalenessHubOptions {
+  nc: EventConnection;
+  namespace: string;
+  logger: Logger;
+  limits: WatchLimits;
+  /** Default {@link remoteAddressCaller}. */
+  callerOf?: WatchCaller;
+  /**
+   * How long a stream whose reader fell behind may take to read its RESOURCE_EXHAUSTED before its transport stream is
+   * reset (a reader that reads nothing at all never gets to the error); default 5 s.
+   */
+  cutOffGraceMs?: number;
+  /** Where `staleness_watch_streams` and the refusal counters are registered (default: nowhere). */
+  metrics?: Registry;
+}
+
+const DEFAULT_CUT_OFF_GRACE_MS = 5000;
+
+interface WatchMetrics {
+  refused: Counter<"bound">;
+  fellBehind: Counter;
+}
+
+function watchMetrics(registry: Registry, open: () => number): WatchMetrics {
+  new Gauge({
+    name: "staleness_watch_streams",
+    help: "Open WatchStaleness streams on this server",
+    registers: [registry],
+    collect() {
+      this.set(open());
+    },
+  });
+  return {
+    refused: new Counter({
+      name: "staleness_watch_refused_total",
+      help: "WatchStaleness streams refused RESOURCE_EXHAUSTED, by the bound they would have exceeded",
+      labelNames: ["bound"],
+      registers: [registry],
+    }),
+    fellBehind: new Counter({
+      name: "staleness_watch_fell_behind_total",
+      help: "WatchStaleness streams ended RESOURCE_EXHAUSTED because their reader let WATCH_QUEUE_LENGTH changes pile up",
+      registers: [registry],
+    }),
+  };
+}
+
+/** Subscribes to every project's staleness changes (core NATS or the in-process bus, no durable state) and hands each change to the streams watching its project. */
 export class StalenessHub {
-  private readonly listeners = new Set<Listener>();
+  private readonly registry: WatcherRegistry;
+  private readonly wake = new SlicedWake();
+  private readonly callerOf: WatchCaller;
+  private readonly cutOffGraceMs: number;
+  private readonly metrics: WatchMetrics | undefined;
+  private readonly cutOffTimers = new Map<Watcher, NodeJS.Timeout>();
   private sub?: { unsubscribe(): void };
 
-  constructor(
-    private readonly nc: EventConnection,
-    private readonly namespace: string,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly opts: StalenessHubOptions) {
+    this.registry = new WatcherRegistry(opts.limits);
+    this.callerOf = opts.callerOf ?? remoteAddressCaller;
+    this.cutOffGraceMs = opts.cutOffGraceMs ?? DEFAULT_CUT_OFF_GRACE_MS;
+    this.metrics = opts.metrics ? watchMetrics(opts.metrics, () => this.registry.size) : undefined;
+  }
 
   /** Starts the subscription; resolves once the server has it, so nothing published afterwards is missed. */
   async start(): Promise<void> {
-    const subject = subjectFor(this.namespace, STALENESS_DETECTED_ALL);
-    if (isInProcessBus(this.nc)) {
-      this.sub = this.nc.subscribe(subject, (_subject, data) => this.deliver(data, subject));
+    const { nc, namespace, logger } = this.opts;
+    const subject = subjectFor(namespace, STALENESS_DETECTED_ALL);
+    if (isInProcessBus(nc)) {
+      this.sub = nc.subscribe(subject, (_subject, data) => this.deliver(data, subject));
       return;
     }
-    this.sub = this.nc.subscribe(subject, {
+    this.sub = nc.subscribe(subject, {
       callback: (err, msg) => {
-        if (err) this.logger.warn({ err }, "staleness subscription error");
+        if (err) logger.warn({ err }, "staleness subscription error");
         else this.deliver(msg.data, msg.subject);
       },
     });
-    await this.nc.flush();
+    await nc.flush();
+  }
+
+  /** Stops the subscription and ends every stream. */
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    this.wake.clear();
+    for (const watcher of [...this.registry.all()]) watcher.end();
+  }
+
+  /** How many streams hold a slot (registered watchers, including those cut off and not yet closed). */
+  get watcherCount(): number {
+    return this.registry.size;
+  }
+
+  /**
+   * Registers a stream for the changes of `projects` (undefined = every project) and returns them, from now until
+   * `ctx.signal` aborts. Throws WatchLimitReached at once when the caller or the server is at its bound; the changes
+   * throw WatchLimitReached when the reader falls {@link WatchLimits.queueLength} changes behind.
+   */
+  watch(projects: readonly string[] | undefined, ctx: HandlerContext): AsyncGenerator<WatchedChange> {
+    const transport = ctx.values.get(requestTransportKey);
+    const watcher = new Watcher(this.callerOf(ctx), projects, this.opts.limits.queueLength, {
+      fellBehind: (w) => this.cutOff(w, transport.abort),
+      ended: (w) => this.release(w),
+    });
+    try {
+      this.registry.add(watcher);
+    } catch (err) {
+      this.metrics?.refused.inc({ bound: (err as { bound?: string }).bound ?? "unknown" });
+      throw err;
+    }
+    if (ctx.signal.aborted) watcher.end();
+    else ctx.signal.addEventListener("abort", () => watcher.end(), { once: true });
+    return watcher.changes(ctx.signal);
   }
 
   private deliver(data: Uint8Array, subject: string): void {
     // A detection sends one event per project, each with up to thousands of ids: decode only for someone.
-    if (this.listeners.size === 0) return;
+    if (this.registry.size === 0) return;
     let change: StalenessDetected;
     try {
       change = fromBinary(EVENT_MESSAGES[STALENESS_DETECTED_PREFIX], data);
     } catch (err) {
-      this.logger.warn({ err, subject }, "undecodable StalenessDetected; skipped");
+      this.opts.logger.warn({ err, subject }, "undecodable StalenessDetected; skipped");
       return;
     }
-    for (const l of this.listeners) l(change);
-  }
-
-  /** Stops the subscription. */
-  async stop(): Promise<void> {
-    this.sub?.unsubscribe();
-    this.listeners.clear();
-  }
-
-  /** How many watchers are connected. */
-  get watcherCount(): number {
-    return this.listeners.size;
-  }
-
-  /** The changes of one project ("" = all) from now until `signal` aborts. */
-  async *watch(projectId: string, signal: AbortSignal): AsyncGenerator<StalenessDetected> {
-    const queue: StalenessDetected[] = [];
-    let wake: (() => void) | undefined;
-    let overflow = false;
-    const listener: Listener = (c) => {
-      if (projectId !== "" && c.projectId !== projectId) return;
-      if (queue.length >= MAX_QUEUED) overflow = true;
-      else queue.push(c);
-      wake?.();
-    };
-    const onAbort = () => wake?.();
-    this.listeners.add(listener);
-    signal.addEventListener("abort", onAbort);
-    try {
-      while (!signal.aborted) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (overflow) throw new Error("watcher fell too far behind; reconnect and read the report");
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    } finally {
-      this.listeners.delete(listener);
-      signal.removeEventListener("abort", onAbort);
+    // A copy: the client may reuse its read buffer, and every stream keeps a reference to these bytes.
+    const shared: WatchedChange = { change, encoded: data.slice() };
+    for (const watcher of this.registry.routesOf(change.projectId)) {
+      const wake = watcher.offer(shared);
+      if (wake) this.wake.add(wake);
     }
+  }
+
+  private cutOff(watcher: Watcher, abortTransport: () => void): void {
+    this.registry.unroute(watcher);
+    this.metrics?.fellBehind.inc();
+    const timer = setTimeout(() => {
+      this.cutOffTimers.delete(watcher);
+      abortTransport();
+      watcher.end();
+    }, this.cutOffGraceMs);
+    timer.unref();
+    this.cutOffTimers.set(watcher, timer);
+  }
+
+  private release(watcher: Watcher): void {
+    const timer = this.cutOffTimers.get(watcher);
+    if (timer) {
+      clearTimeout(timer);
+      this.cutOffTimers.delete(watcher);
+    }
+    this.registry.remove(watcher);
   }
 }

@@ -1,12 +1,11 @@
 /** StalenessService: validated requests in (see staleness-rules.ts), mapped to a use case in app/, messages out. */
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   GetStalenessReportResponseSchema,
   ListStaleSegmentsResponseSchema,
   StaleSegmentSchema,
   StalenessReasonSchema,
-  WatchStalenessResponseSchema,
   decodePageToken,
   encodePageToken,
   pageSizeOf,
@@ -22,7 +21,9 @@ import { watchStaleness } from "../app/watch-staleness.js";
 import { assetKindOf, inputRoleOf } from "../domain/asset-kinds.js";
 import type { StaleSegmentRecord } from "../domain/stale-segments.js";
 import { toAssetStaleness } from "../domain/staleness-groups.js";
+import { WatchLimitReached } from "../domain/watch-bounds.js";
 import type { StalenessHub } from "../events/staleness-hub.js";
+import { binaryResponse, jsonResponse, wantsJson } from "./watch-responses.js";
 
 /** A proto string field that is empty when not given. */
 function given(s: string): string | undefined {
@@ -84,8 +85,12 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
   }
 
   async *watchStaleness(req: WatchStalenessRequest, ctx: HandlerContext) {
-    for await (const change of watchStaleness(this.hub, given(req.projectId), ctx.signal)) {
-      yield create(WatchStalenessResponseSchema, { change });
+    const responseOf = wantsJson(ctx.requestHeader.get("content-type")) ? jsonResponse : binaryResponse;
+    try {
+      for await (const change of watchStaleness(this.hub, given(req.projectId), ctx)) yield responseOf(change);
+    } catch (err) {
+      if (err instanceof WatchLimitReached) throw new ConnectError(err.message, Code.ResourceExhausted);
+      throw err;
     }
   }
 }

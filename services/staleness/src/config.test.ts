@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "@provenance/shared";
+import { DEFAULT_WATCH_LIMITS, readWatchLimits } from "./config.js";
+
+describe("readWatchLimits", () => {
+  it("takes the defaults for unset or blank variables", () => {
+    expect(readWatchLimits({})).toEqual(DEFAULT_WATCH_LIMITS);
+    expect(readWatchLimits({ WATCH_QUEUE_LENGTH: " ", WATCH_MAX_STREAMS: "" })).toEqual(DEFAULT_WATCH_LIMITS);
+    expect(DEFAULT_WATCH_LIMITS).toEqual({ queueLength: 64, maxStreamsPerCaller: 100, maxStreams: 10_000 });
+  });
+
+  it("reads each bound from its variable", () => {
+    expect(readWatchLimits({ WATCH_QUEUE_LENGTH: "16", WATCH_MAX_STREAMS_PER_CALLER: "4", WATCH_MAX_STREAMS: " 2500 " })).toEqual({
+      queueLength: 16,
+      maxStreamsPerCaller: 4,
+      maxStreams: 2500,
+    });
+  });
+
+  it.each([
+    ["WATCH_QUEUE_LENGTH", "0"],
+    ["WATCH_QUEUE_LENGTH", "-1"],
+    ["WATCH_MAX_STREAMS_PER_CALLER", "ten"],
+    ["WATCH_MAX_STREAMS_PER_CALLER", "1.5"],
+    ["WATCH_MAX_STREAMS", "1000001"],
+    ["WATCH_MAX_STREAMS", "99999999999"],
+  ])("refuses %s=%s with an error naming the variable", (name, value) => {
+    let err: unknown;
+    try {
+      readWatchLimits({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(name);
+    expect((err as Error).message).toBe(`${name}: must be a whole number from 1 to 1000000, got "${value}"`);
+  });
+});

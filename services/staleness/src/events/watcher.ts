@@ -1,0 +1,100 @@
+/** One WatchStaleness stream as the hub sees it: what it watches, its bounded queue of changes, and how it ends. */
+import type { StalenessDetected } from "@provenance/shared";
+import { fellBehind, type WatchLimitReached } from "../domain/watch-bounds.js";
+
+/** One detected change as every stream watching it receives it: decoded once, with the bytes it arrived in. */
+export interface WatchedChange {
+  readonly change: StalenessDetected;
+  /** The change's protobuf encoding as published, so a binary stream is sent it without encoding it again. */
+  readonly encoded: Uint8Array;
+}
+
+/** What the hub does when a watcher's reader falls behind or its stream ends. */
+export interface WatcherHooks {
+  /** Its queue overflowed: stop routing changes to it (it keeps its slot until its stream ends). */
+  fellBehind(watcher: Watcher): void;
+  /** Its stream ended (read to its end, failed, or the client went away): free its slot. */
+  ended(watcher: Watcher): void;
+}
+
+/**
+ * A stream's queue: at most `capacity` changes wait for its reader, each a reference to the change every stream of
+ * that project shares. One more and the queue is dropped and the stream ends with {@link fellBehind} once read.
+ */
+export class Watcher {
+  private queue: WatchedChange[] = [];
+  private waiting: (() => void) | undefined;
+  private behind: WatchLimitReached | undefined;
+  private finished = false;
+
+  constructor(
+    /** Who holds the stream, for the per-caller bound. */
+    readonly caller: string,
+    /** The projects watched; undefined = every project. */
+    readonly projects: readonly string[] | undefined,
+    private readonly capacity: number,
+    private readonly hooks: WatcherHooks,
+  ) {}
+
+  /** Whether the reader fell behind and the stream is waiting to be read to its error (or reset). */
+  get isBehind(): boolean {
+    return this.behind !== undefined;
+  }
+
+  /**
+   * Hands over one change, in constant time. Returns the function that wakes the reader when it was waiting for one
+   * (the hub calls these in slices), else undefined.
+   */
+  offer(change: WatchedChange): (() => void) | undefined {
+    if (this.finished || this.behind) return undefined;
+    if (this.queue.length >= this.capacity) {
+      this.queue = [];
+      this.behind = fellBehind();
+      this.hooks.fellBehind(this);
+    } else {
+      this.queue.push(change);
+    }
+    return this.takeWake();
+  }
+
+  /** Ends the stream where it waits (the client went away, or the hub stops); what is queued is dropped. */
+  end(): void {
+    this.queue = [];
+    this.finish();
+    this.takeWake()?.();
+  }
+
+  /**
+   * The changes, oldest first, until `signal` aborts or {@link end}; throws the {@link fellBehind} error once the
+   * reader has fallen behind. The hook `ended` runs however it stops.
+   */
+  async *changes(signal: AbortSignal): AsyncGenerator<WatchedChange> {
+    try {
+      while (!signal.aborted && !this.finished) {
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.behind) throw this.behind;
+        await new Promise<void>((resolve) => {
+          this.waiting = resolve;
+        });
+      }
+    } finally {
+      this.finish();
+    }
+  }
+
+  private takeWake(): (() => void) | undefined {
+    const wake = this.waiting;
+    this.waiting = undefined;
+    return wake;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.hooks.ended(this);
+  }
+}
