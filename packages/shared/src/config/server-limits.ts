@@ -71,10 +71,14 @@ function readMs(env: Env, name: string, fallback: number): number {
 export function readServerLimits(env: Env = process.env): ServerLimits {
   const d = DEFAULT_SERVER_LIMITS;
   const v = SERVER_LIMIT_VARIABLES;
-  return {
+  const limits = {
     maxRequestBytes: readBytes(env, v.maxRequestBytes, d.maxRequestBytes),
     headersTimeoutMs: readMs(env, v.headersTimeoutMs, d.headersTimeoutMs),
     requestTimeoutMs: readMs(env, v.requestTimeoutMs, d.requestTimeoutMs),
     idleTimeoutMs: readMs(env, v.idleTimeoutMs, d.idleTimeoutMs),
   };
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    throw new ConfigError(v.requestTimeoutMs, `must not be shorter than ${v.headersTimeoutMs} (${limits.headersTimeoutMs} ms): the headers are part of the request`);
+  }
+  return limits;
 }

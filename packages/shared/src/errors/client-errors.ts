@@ -21,6 +21,16 @@ export function truncateMessage(message: string, max = MAX_ERROR_MESSAGE_CHARS):
   return `${message.slice(0, end)}…`;
 }
 
+/**
+ * `value` fit for an HTTP header and gRPC metadata (printable ASCII): other characters become `\uXXXX`, and it is cut
+ * to `max` characters with "...".
+ */
+export function headerSafe(value: string, max = 200): string {
+  const ascii = value.length > 4 * max ? value.slice(0, 4 * max) : value;
+  const escaped = ascii.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escaped.length <= max ? escaped : `${escaped.slice(0, max - 3)}...`;
+}
+
 /** What is known about the request a connect error is about, to word the answer. */
 export interface RequestFacts {
   /** The request message's type, e.g. `provenance.v1.GetReceiptRequest`. */
@@ -49,7 +59,7 @@ function readFailure(err: ConnectError, facts: RequestFacts): ConnectError | und
     if (!limit) return undefined;
     const size = /message size (\d+)/.exec(msg);
     const after = /after decompression/.test(msg) ? " once decompressed" : "";
-    const got = size ? `is ${size[1]} bytes` : `is larger than that${after}`;
+    const got = size ? `is ${size[1]} bytes` : `is larger${after}`;
     return new ConnectError(`request too large: MAX_REQUEST_BYTES allows ${limit[1]} bytes per message, this one ${got}`, Code.ResourceExhausted);
   }
   if (err.code === Code.InvalidArgument) {
@@ -57,12 +67,12 @@ function readFailure(err: ConnectError, facts: RequestFacts): ConnectError | und
     if (unknown) {
       const field = fieldName(unknown[2]!);
       return new ConnectError(`${field}: is not a field of ${unknown[1]}; unknown fields are rejected, check the spelling`, Code.InvalidArgument, {
-        [FIELD_HEADER]: field,
+        [FIELD_HEADER]: headerSafe(field),
       });
     }
     const bad = /^cannot decode field ([\w.]+)\.(\w+) from JSON: ([\s\S]*)$/.exec(msg);
     if (bad) {
-      return new ConnectError(`${bad[2]}: ${bad[3]} (field of ${bad[1]})`, Code.InvalidArgument, { [FIELD_HEADER]: bad[2]! });
+      return new ConnectError(`${bad[2]}: ${bad[3]} (field of ${bad[1]})`, Code.InvalidArgument, { [FIELD_HEADER]: headerSafe(bad[2]!) });
     }
   }
   return undefined;
@@ -78,7 +88,7 @@ export function clientFacingError(err: ConnectError, facts: RequestFacts = {}): 
   const message = truncateMessage(base.rawMessage);
   if (!mapped && message === err.rawMessage) return err;
   const metadata = new Headers(err.metadata);
-  mapped?.metadata.forEach((value, key) => metadata.set(key, truncateMessage(value, 200)));
+  mapped?.metadata.forEach((value, key) => metadata.set(key, headerSafe(value)));
   const answer = new ConnectError(message, base.code, metadata, undefined, err.cause ?? err);
   answer.details.push(...err.details);
   return answer;

@@ -1,7 +1,7 @@
 /** The one mapping from errors to Connect codes (and from Connect codes to HTTP statuses for REST). */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { clientFacingError, truncateMessage } from "./client-errors.js";
+import { clientFacingError, headerSafe, truncateMessage } from "./client-errors.js";
 import { DomainError, type DomainErrorCode } from "./domain-error.js";
 
 const CONNECT_CODE: Record<DomainErrorCode, Code> = {
@@ -67,7 +67,7 @@ function isAbort(err: unknown): boolean {
 export function toConnectError(err: unknown, logger?: Logger): ConnectError {
   if (err instanceof ConnectError) return clientFacingError(err);
   if (err instanceof DomainError) {
-    const metadata = err.field === undefined ? undefined : { [ERROR_FIELD_HEADER]: truncateMessage(err.field, 200) };
+    const metadata = err.field === undefined ? undefined : { [ERROR_FIELD_HEADER]: headerSafe(err.field) };
     if (err.code === "unavailable" && err.cause !== undefined) logger?.warn({ err: err.cause }, err.message);
     return new ConnectError(truncateMessage(err.message), CONNECT_CODE[err.code], metadata, undefined, err);
   }

@@ -17,5 +17,5 @@ export {
   toConnectError,
   unavailableDependency,
 } from "./connect-errors.js";
-export { MAX_ERROR_MESSAGE_CHARS, clientFacingError, truncateMessage } from "./client-errors.js";
+export { MAX_ERROR_MESSAGE_CHARS, clientFacingError, headerSafe, truncateMessage } from "./client-errors.js";
 export type { RequestFacts } from "./client-errors.js";

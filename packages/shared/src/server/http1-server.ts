@@ -35,7 +35,9 @@ export function createHttp1Server(
     {
       headersTimeout,
       requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.idleTimeoutMs,
+      // Node closes an idle keep-alive socket a second after keepAliveTimeout (the advertised Keep-Alive timeout, so
+      // that clients close first); subtract it so the connection goes at idleTimeoutMs.
+      keepAliveTimeout: Math.max(limits.idleTimeoutMs - 1000, Math.ceil(limits.idleTimeoutMs / 2)),
       // How often Node looks for requests past their deadline; the bound holds to within this.
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
     },

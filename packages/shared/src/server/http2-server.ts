@@ -22,6 +22,21 @@ function expire(session: http2.ServerHttp2Session): void {
 }
 
 /**
+ * After an answer sent before the request was read to its end (e.g. refused as too large), tells the client to stop
+ * uploading with RST_STREAM NO_ERROR, as RFC 9113 §8.1 allows once the response is complete; otherwise the upload
+ * stalls on flow control and the client never sees the end of the stream. The reset must wait until END_STREAM has
+ * gone out (Node's close() with NO_ERROR waits for a 'finish' that has already happened).
+ */
+function stopUpload(stream: http2.ServerHttp2Stream, tries = 0): void {
+  if (stream.closed || stream.destroyed || stream.state.remoteClose === 1) return;
+  if (stream.state.localClose !== 1) {
+    if (tries < 200) setTimeout(() => stopUpload(stream, tries + 1), 5).unref();
+    return;
+  }
+  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+/**
  * Creates the HTTP/2 server. A session must open its first stream within `headersTimeoutMs` and is closed after
  * `idleTimeoutMs` without an open stream (a preface and then silence holds nothing). Each stream must finish sending
  * its request (END_STREAM) within `requestTimeoutMs`, or it is reset with CANCEL; once the request is in, the response
@@ -57,6 +72,7 @@ export function createHttp2Server(
         sending.unref();
         stream.once("end", () => clearTimeout(sending));
       }
+      stream.once("finish", () => stopUpload(stream));
       stream.once("close", () => {
         clearTimeout(sending);
         open--;

@@ -3,6 +3,7 @@ export { encodeStringsNatively } from "./native-utf8.js";
 export { LIVENESS_SERVICE } from "./health.js";
 export type { ServiceServer, ServiceServerOptions } from "./service-server.js";
 export type { RestErrorBody, RestRequest, RestRoute } from "./rest-routes.js";
+export { parseRestBody } from "./rest-routes.js";
 export { REQUEST_ID_HEADER, requestIdKey } from "./request-id.js";
 export { requestTransportKey } from "./request-transport.js";
 export type { RequestTransport } from "./request-transport.js";

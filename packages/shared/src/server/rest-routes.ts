@@ -1,8 +1,9 @@
 /** REST routes: thin JSON paths over the same handlers as the RPCs, with the shared error mapping. */
 import type { IncomingHttpHeaders } from "node:http";
+import { fromJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ERROR_FIELD_HEADER, codeName, httpStatusFor, toConnectError } from "../errors/index.js";
+import { ERROR_FIELD_HEADER, clientFacingError, codeName, httpStatusFor, invalidArgument, toConnectError } from "../errors/index.js";
 
 /** What a REST handler receives. */
 export interface RestRequest {
@@ -111,4 +112,27 @@ export function restError(err: unknown, logger: Logger): { status: number; body:
   const field = ce.metadata.get(ERROR_FIELD_HEADER);
   if (field) body.field = field;
   return { status: httpStatusFor(ce.code), body };
+}
+
+/**
+ * The request message of a REST body: `body` (the parsed JSON, or undefined for none) read as `schema`'s JSON with
+ * `fixed` (e.g. path parameters, `{ project_id: params.id }`) set over it. Unknown fields are INVALID_ARGUMENT naming
+ * the field, as on the RPC paths; so is a body that is not a JSON object, or a field `fixed` already sets.
+ */
+export function parseRestBody<Desc extends DescMessage>(schema: Desc, body: unknown, fixed: Record<string, JsonValue> = {}): MessageShape<Desc> {
+  if (body !== undefined && (typeof body !== "object" || body === null || Array.isArray(body))) {
+    throw invalidArgument("body", "must be a JSON object");
+  }
+  const fields = { ...((body ?? {}) as Record<string, JsonValue>) };
+  for (const key of Object.keys(fixed)) {
+    if (key in fields) throw invalidArgument(key, "is taken from the path; leave it out of the body");
+  }
+  try {
+    return fromJson(schema, { ...fields, ...fixed }, { ignoreUnknownFields: false });
+  } catch (err) {
+    const mapped = clientFacingError(new ConnectError((err as Error).message, Code.InvalidArgument));
+    const field = mapped.metadata.get(ERROR_FIELD_HEADER) ?? "body";
+    const prefix = `${field}: `;
+    throw invalidArgument(field, mapped.rawMessage.startsWith(prefix) ? mapped.rawMessage.slice(prefix.length) : mapped.rawMessage);
+  }
 }

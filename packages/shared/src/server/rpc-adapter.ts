@@ -36,10 +36,9 @@ export interface RpcHandlerOptions {
 /** Writes a Connect-protocol error (JSON body) for a request refused before connect sees it. */
 function refuse(res: NodeResponse, err: ConnectError): void {
   const body = errorToJsonBytes(err, {});
-  (res as http.ServerResponse).writeHead(codeToHttpStatus(err.code), {
-    "content-type": "application/json",
-    "content-length": body.byteLength,
-  });
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": body.byteLength };
+  err.metadata.forEach((value, key) => (headers[key] = value));
+  (res as http.ServerResponse).writeHead(codeToHttpStatus(err.code), headers);
   (res as http.ServerResponse).end(body);
 }
 
@@ -94,7 +93,10 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
       })
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code === Code.Aborted) return;
-        opts.logger.debug({ err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` }, "rpc answer not delivered");
+        opts.logger.warn({ err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` }, "rpc answer not delivered");
+        // Never leave a client waiting: an answer that could not be written is replaced, or the stream is cut.
+        if (!res.headersSent && !res.destroyed) refuse(res, new ConnectError("internal error", Code.Internal));
+        else res.destroy();
       });
   };
 }
