@@ -159,10 +159,12 @@ export class StalenessHub {
     }
     // A copy: the client may reuse its read buffer, and every stream keeps a reference to these bytes.
     const shared: WatchedChange = { change, encoded: data.slice() };
+    const wakes: (() => void)[] = [];
     for (const watcher of this.registry.routesOf(change.projectId)) {
       const wake = watcher.offer(shared);
-      if (wake) this.wake.add(wake);
+      if (wake) wakes.push(wake);
     }
+    this.wake.add(wakes);
   }
 
   private cutOff(watcher: Watcher, abortTransport: () => void): void {
