@@ -19,7 +19,7 @@ import {
   type SignedAsset,
 } from "../src/index.js";
 import { ED25519, issue, keyPem, makeRoot } from "./certificates.js";
-import { fixtureMp4, makePng, mp4TopLevelBoxes, pngChunkTypes } from "./media.js";
+import { fixtureMp4, makePng, mp4TopLevelBoxes, pngChunkTypes } from "../src/testing/index.js";
 import { completedReceipt, sha } from "./receipts.js";
 
 let dir: string;

@@ -9,6 +9,8 @@ export interface OptionSpec {
   /** Placeholder of the value in help, e.g. "ID". */
   readonly value?: string;
   readonly description: string;
+  /** A one-letter alias, e.g. "o" for `-o`. */
+  readonly short?: string;
   /** Missing it is a usage error. */
   readonly required?: boolean;
 }
@@ -36,7 +38,7 @@ export function parseCommandArgs(
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type }])),
+      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
       allowPositionals: true,
       strict: true,
     });

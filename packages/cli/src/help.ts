@@ -33,7 +33,7 @@ function indent(text: string, by = "  "): string {
 
 function optionRows(options: OptionSpecs): string[][] {
   return Object.entries(options).map(([name, o]) => [
-    `--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`,
+    `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`,
     `${o.description}${o.required ? " (required)" : ""}`,
   ]);
 }

@@ -1,4 +1,4 @@
-/** Real media for the tests: a PNG made with Node, the committed MP4 fixture, and a reader of their structure. */
+/** Real media for tests: a PNG made with Node, a committed MP4 made with ffmpeg, and readers of their structure. */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 
@@ -61,9 +61,9 @@ export function pngChunkTypes(png: Uint8Array): string[] {
   return types;
 }
 
-/** The committed MP4: one second of H.264 made with ffmpeg (see fixtures/README.md). */
+/** The committed MP4: one second of H.264 made with ffmpeg (see test/fixtures/README.md of this package). */
 export function fixtureMp4(): Uint8Array {
-  return new Uint8Array(readFileSync(new URL("./fixtures/segment.mp4", import.meta.url)));
+  return new Uint8Array(readFileSync(new URL("../../test/fixtures/segment.mp4", import.meta.url)));
 }
 
 /** The top-level ISO BMFF boxes of an MP4 (type, and the user type of `uuid` boxes), checking the sizes add up. */

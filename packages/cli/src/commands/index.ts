@@ -1,6 +1,7 @@
 /** Every command of the CLI, in the order `provenance --help` lists them. */
 import type { Command } from "../command.js";
 import { assetsHistory, assetsList, assetsPublish, assetsRegister, assetsRollback } from "./assets.js";
+import { c2paShow, c2paSign } from "./c2pa.js";
 import { comfyuiReceipt } from "./comfyui.js";
 import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
@@ -24,5 +25,7 @@ export const COMMANDS: readonly Command[] = [
   regenSubmit,
   regenStatus,
   watch,
+  c2paSign,
+  c2paShow,
   comfyuiReceipt,
 ];
