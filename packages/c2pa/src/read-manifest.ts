@@ -239,7 +239,8 @@ export async function readManifest(bytes: Uint8Array, options: ReadOptions = {})
     ...(receiptProblem ? { receiptProblem } : {}),
     validation: {
       state: state === "Trusted" || state === "Valid" ? state : "Invalid",
-      failures: statuses(results?.failure),
+      // Without per-manifest results, c2pa-rs lists the failures in validation_status.
+      failures: results ? statuses(results.failure) : statuses(store.validation_status),
       informational: statuses(results?.informational),
       successes: statuses(results?.success),
       trustAnchorsGiven: options.trustAnchorsPem !== undefined,

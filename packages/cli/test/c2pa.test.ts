@@ -174,7 +174,7 @@ describe("provenance c2pa sign", () => {
       inputSha256: sha(png),
       outputSha256: sha(new Uint8Array(readFileSync(out))),
       assertions: ["c2pa.actions.v2", "com.provenance.receipt"],
-      certificate: { local: true },
+      certificate: { local: true, caFile: join(dataDir, "c2pa", "ca.pem"), note: expect.stringMatching(/^local, untrusted: /) },
       validation: "Trusted",
     });
 

@@ -234,7 +234,7 @@ export const c2paSign: Command = {
               manifest: signed.manifest.label,
               assertions: signed.definition.assertions.map((a) => a.label),
               ingredients: signed.definition.ingredients.map((i) => i.instance_id),
-              certificate: { file: signer.certFile, local: signer.local, ...(signer.caFile ? { caFile: signer.caFile } : {}) },
+              certificate: { file: signer.certFile, local: signer.local, ...(signer.local ? { caFile: signer.caFile, note: certificate } : {}) },
               validation: signed.manifest.validation.state,
             },
             null,
