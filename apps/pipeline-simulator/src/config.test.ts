@@ -14,9 +14,10 @@ function errorOf(env: Record<string, string>): ConfigError {
 
 describe("loadSimulatorConfig", () => {
   it("defaults to the local NATS and receipts service, no namespace, info, and spoils nothing", () => {
-    expect(loadSimulatorConfig({})).toEqual({
+    expect(loadSimulatorConfig({ SERVICE_TOKEN_FILE: "/run/secrets/provenance/token" })).toEqual({
       natsUrl: "nats://127.0.0.1:4222",
       receiptsUrl: "http://127.0.0.1:7101",
+      serviceTokenFile: "/run/secrets/provenance/token",
       eventNamespace: "",
       logLevel: "info",
       failSegmentIds: [],
@@ -38,10 +39,12 @@ describe("loadSimulatorConfig", () => {
       SIMULATOR_TAMPER_SEGMENTS: "seg-3",
       SIMULATOR_TAMPER_FRACTION: "1",
       SIMULATOR_GENERATION_MS: "1500",
+      SERVICE_TOKEN_FILE: "/var/run/secrets/provenance/token",
     });
     expect(config).toEqual({
       natsUrl: "nats://nats.internal:4222",
       receiptsUrl: "https://receipts.internal",
+      serviceTokenFile: "/var/run/secrets/provenance/token",
       eventNamespace: "demo_1",
       logLevel: "debug",
       failSegmentIds: ["seg-1", "seg-2"],
@@ -63,10 +66,17 @@ describe("loadSimulatorConfig", () => {
     ["SIMULATOR_TAMPER_FRACTION", "half", "from 0 to 1"],
     ["SIMULATOR_GENERATION_MS", "-5", "whole number of milliseconds"],
     ["SIMULATOR_GENERATION_MS", "12345678", "whole number of milliseconds"],
+    ["SERVICE_TOKEN_FILE", " ", "is required"],
   ])("rejects %s=%j naming the variable", (variable, value, says) => {
-    const err = errorOf({ [variable]: value });
+    const err = errorOf({ SERVICE_TOKEN_FILE: "/run/token", [variable]: value });
     expect(err.variable).toBe(variable);
     expect(err.message).toContain(`${variable}: `);
     expect(err.message).toContain(says);
+  });
+
+  it("needs SERVICE_TOKEN_FILE: it calls ReceiptService as itself", () => {
+    const err = errorOf({});
+    expect(err.variable).toBe("SERVICE_TOKEN_FILE");
+    expect(err.message).toContain("SERVICE_TOKEN_FILE: is required");
   });
 });

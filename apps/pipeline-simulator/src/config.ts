@@ -1,5 +1,6 @@
 /** The pipeline simulator's configuration, read once from the environment, with errors that name the variable. */
 import { ConfigError, DEFAULT_PORTS, LOG_LEVELS, type LogLevel } from "@provenance/shared";
+import { loadServiceTokenFile } from "@provenance/shared/auth";
 
 /** Everything the simulator's entry point reads. */
 export interface SimulatorConfig {
@@ -7,6 +8,11 @@ export interface SimulatorConfig {
   readonly natsUrl: string;
   /** Where ReceiptService is (`RECEIPTS_URL`, default the receipts service's default port on this host). */
   readonly receiptsUrl: string;
+  /**
+   * The token it presents to ReceiptService (`SERVICE_TOKEN_FILE`, required; re-read when it changes): a projected
+   * service-account token in Kubernetes, a file npm start's local issuer writes locally.
+   */
+  readonly serviceTokenFile: string;
   /** Prefix of stream names and subjects (`EVENT_NAMESPACE`, empty in production); must match the services'. */
   readonly eventNamespace: string;
   readonly logLevel: LogLevel;
@@ -94,5 +100,6 @@ export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
     tamperSegmentIds: list(env, "SIMULATOR_TAMPER_SEGMENTS"),
     tamperFraction: fraction(env, "SIMULATOR_TAMPER_FRACTION"),
     generationMs: millis(env, "SIMULATOR_GENERATION_MS"),
+    serviceTokenFile: loadServiceTokenFile(env),
   };
 }

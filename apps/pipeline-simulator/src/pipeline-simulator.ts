@@ -10,6 +10,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createOutboundAuthInterceptor, type TokenSource } from "@provenance/shared/auth";
 
 import {
   EVENT_MESSAGES,
@@ -35,6 +36,12 @@ export interface PipelineSimulatorOptions {
   /** Subject namespace ("" in production). */
   namespace: string;
   receiptsUrl: string;
+  /**
+   * The token it presents on every ReceiptService call: its SERVICE_TOKEN_FILE (`readServiceTokenFile`, re-read when
+   * the file changes), or a token source of the launcher's local issuer. Its subject needs the pipeline role on the
+   * projects it records for.
+   */
+  serviceToken: TokenSource;
   logger: Logger;
   /** Jobs replacing these (old) segment ids complete FAILED. */
   failSegmentIds?: Iterable<string>;
@@ -85,7 +92,10 @@ const MAX_SEED = 18446744073709551615n;
 /** Starts consuming jobs. */
 export async function startPipelineSimulator(opts: PipelineSimulatorOptions): Promise<RunningPipelineSimulator> {
   const log = opts.logger.child({ component: "pipeline-simulator" });
-  const receipts: Client<typeof ReceiptService> = createClient(ReceiptService, createGrpcTransport({ baseUrl: opts.receiptsUrl }));
+  const receipts: Client<typeof ReceiptService> = createClient(
+    ReceiptService,
+    createGrpcTransport({ baseUrl: opts.receiptsUrl, interceptors: [createOutboundAuthInterceptor({ serviceToken: opts.serviceToken })] }),
+  );
   const failSegments = new Set(opts.failSegmentIds ?? []);
   const tamperSegments = new Set(opts.tamperSegmentIds ?? []);
   const timeoutMs = opts.timeoutMs ?? 5_000;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { MigrationInterface, QueryRunner } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkDatabase, ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
+import { checkDatabase, databaseUrlAs, ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
 import { outboxMigration } from "../src/events/index.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.js";
 
@@ -65,7 +65,7 @@ describe("database lifecycle", () => {
   });
 
   it("runs an app-role DataSource as that role, on its schema", async () => {
-    const opts = { url: db.url, schema: "alpha", migrations: [], appRole: role, poolSize: 3 };
+    const opts = { url: databaseUrlAs(db.url, role), schema: "alpha", migrations: [], appRole: role, poolSize: 3 };
     const ds = await openDatabase(opts);
     try {
       const results = await Promise.all(
@@ -83,7 +83,7 @@ describe("database lifecycle", () => {
   });
 
   it("says clearly when the app role does not exist", async () => {
-    await expect(openDatabase({ url: db.url, schema: "alpha", migrations: [], appRole: "no_such_role_x" })).rejects.toThrow(
+    await expect(openDatabase({ url: databaseUrlAs(db.url, "no_such_role_x"), schema: "alpha", migrations: [], appRole: "no_such_role_x" })).rejects.toThrow(
       /cannot open database schema alpha.*no_such_role_x/,
     );
   });

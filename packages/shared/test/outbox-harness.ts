@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { DataSource, MigrationInterface, QueryRunner } from "typeorm";
 import { pino } from "pino";
-import { ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
+import { databaseUrlAs, ensureRole, migrateDatabase, openDatabase } from "../src/db/index.js";
 import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxMigration } from "../src/events/index.js";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "../src/testing/index.js";
 
@@ -41,7 +41,7 @@ export async function startOutboxHarness(): Promise<OutboxHarness> {
   const role = `t_svc_${randomBytes(4).toString("hex")}`;
   const opts = { url: db.url, schema: SCHEMA, migrations: [outboxMigration(SCHEMA), grantsMigration(role), outboxDeletesRelayedMigration(SCHEMA, role, "SvcOutboxDeletesRelayed1710000000001"), outboxAttemptsMigration(SCHEMA, role, "SvcOutboxAttempts1710000000002")], appRole: role };
   await migrateDatabase(opts);
-  const ds = await openDatabase(opts);
+  const ds = await openDatabase({ ...opts, url: databaseUrlAs(db.url, role) });
   const nats = await createTestNats();
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();

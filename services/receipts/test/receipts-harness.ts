@@ -1,16 +1,8 @@
-/** Starts a real receipts service on port 0 against its own database and JetStream namespace. */
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import pg from "pg";
-import {
-  ReceiptService,
-  createLogger,
-  loadConfig,
-  streamName,
-  subjectFor,
-  type ServiceConfig,
-} from "@provenance/shared";
-import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+/** A real receipts service on port 0 in the shared test environment (its own database, JetStream namespace and issuer). */
+import type { Client } from "@connectrpc/connect";
+import type pg from "pg";
+import { ReceiptService, streamName, subjectFor, type ServiceConfig } from "@provenance/shared";
+import { createTestEnvironment, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
 import { startReceipts, type RunningReceipts } from "../src/start.js";
 import type { AssetVersionLookup } from "../src/clients/asset-versions.js";
 
@@ -18,12 +10,15 @@ export { receiptRequest, sha, type ReceiptInit } from "./receipt-fixtures.js";
 
 /** A running receipts service with its clients and the handles to inspect what it wrote. */
 export interface ReceiptsHarness {
+  env: TestEnvironment;
   config: ServiceConfig;
   running: RunningReceipts;
+  /** A ReceiptService client carrying the test admin's token. */
   client: Client<typeof ReceiptService>;
-  nats: Awaited<ReturnType<typeof createTestNats>>;
-  /** A superuser connection to the test database, to look at rows directly. */
+  nats: TestNats;
+  /** An owner (superuser) connection to the test database, to look at rows directly. */
   sql: pg.Client;
+  /** The owner's URL of the test database. */
   databaseUrl: string;
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -31,39 +26,24 @@ export interface ReceiptsHarness {
 
 /** Starts the harness; `assetVersions` stands in for AssetService where a test does not run one. */
 export async function startReceiptsHarness(opts: { assetVersions?: AssetVersionLookup } = {}): Promise<ReceiptsHarness> {
-  const db = await createTestDatabase("receipts_test");
-  const nats = await createTestNats();
-  const config = loadConfig("receipts", {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    EVENT_NAMESPACE: nats.namespace,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "silent",
-  });
-  const logger = createLogger("receipts", "silent");
-  const sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
+  const env = await createTestEnvironment({ name: "receipts_test" });
+  const start = () => env.start("receipts", (config, logger) => startReceipts(config, logger, opts));
+  const running = await start();
   const harness: ReceiptsHarness = {
-    config,
-    running: await startReceipts(config, logger, opts),
-    client: undefined as unknown as Client<typeof ReceiptService>,
-    nats,
-    sql,
-    databaseUrl: db.url,
+    env,
+    config: env.config("receipts"),
+    running,
+    client: env.client(ReceiptService, running.url),
+    nats: env.nats,
+    sql: env.sql,
+    databaseUrl: env.db.url,
     async restart() {
       await harness.running.stop();
-      harness.running = await startReceipts(config, logger, opts);
-      harness.client = createClient(ReceiptService, createGrpcTransport({ baseUrl: harness.running.url }));
+      harness.running = await start();
+      harness.client = env.client(ReceiptService, harness.running.url);
     },
-    async close() {
-      await harness.running.stop();
-      await sql.end();
-      await nats.cleanup();
-      await db.drop();
-    },
+    close: () => env.close(),
   };
-  harness.client = createClient(ReceiptService, createGrpcTransport({ baseUrl: harness.running.url }));
   return harness;
 }
 

@@ -1,13 +1,5 @@
-/** Entry point: read config, start (or only migrate with --migrate-only), drain on SIGTERM. */
-import { createLogger, loadConfig, onShutdownSignal } from "@provenance/shared";
+/** Entry point: read config, start (or only migrate with --migrate-only), drain on SIGTERM; a start refused is one line. */
+import { runServiceMain } from "@provenance/shared";
 import { migrateRegeneration, startRegeneration } from "./start.js";
 
-const config = loadConfig("regeneration");
-const logger = createLogger("regeneration", config.logLevel);
-if (process.argv.includes("--migrate-only")) {
-  await migrateRegeneration(config, logger);
-  logger.info("regeneration migrations applied");
-} else {
-  const running = await startRegeneration(config, logger);
-  onShutdownSignal(() => running.stop(), logger);
-}
+await runServiceMain({ service: "regeneration", migrate: migrateRegeneration, start: (config, logger) => startRegeneration(config, logger) });

@@ -8,8 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -26,8 +25,6 @@ import {
   ReceiptStatus,
   RegenerationService,
   StaleSegmentSchema,
-  createLogger,
-  loadConfig,
   migrateDatabase,
   streamName,
   subjectFor,
@@ -37,7 +34,7 @@ import {
   type RegenerationJob,
   type StaleSegment,
 } from "@provenance/shared";
-import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
+import { createTestDatabase, createTestEnvironment, type TestDatabase, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
 import type { PlanSources } from "../src/clients/plan-sources.js";
 import { REGENERATION_SCHEMA, regenerationMigrations } from "../src/persistence/migrations/index.js";
 import { startRegeneration, type RunningRegeneration } from "../src/start.js";
@@ -46,7 +43,6 @@ import { eventually } from "./regeneration-harness.js";
 const PROJECT = "p-open";
 type ReceiptInit = MessageInitShape<typeof ReceiptSchema>;
 const SCENE = "scene-open";
-const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
 const sha = (label: string) => createHash("sha256").update(label).digest("hex");
 
 /** The current receipt of a segment made with LoRA v1 (now stale: v2 is current). */
@@ -128,6 +124,7 @@ class LaggingSources implements PlanSources {
   }
 }
 
+let env: TestEnvironment;
 let db: TestDatabase;
 let nats: TestNats;
 let sql: pg.Client;
@@ -136,26 +133,13 @@ let regen: Client<typeof RegenerationService>;
 const sources = new LaggingSources();
 
 beforeAll(async () => {
-  db = await createTestDatabase("regeneration_open");
-  nats = await createTestNats();
-  sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  const config = loadConfig("regeneration", {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    EVENT_NAMESPACE: nats.namespace,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: logLevel,
-  });
-  service = await startRegeneration(config, createLogger("regeneration", logLevel), { sources });
-  regen = createClient(RegenerationService, createGrpcTransport({ baseUrl: service.url }));
+  env = await createTestEnvironment({ name: "regeneration_open" });
+  ({ db, nats, sql } = env);
+  service = await env.start("regeneration", (config, logger) => startRegeneration(config, logger, { sources }));
+  regen = env.client(RegenerationService, service.url);
 });
 afterAll(async () => {
-  await service?.stop();
-  await sql?.end();
-  await nats?.cleanup();
-  await db?.drop();
+  await env?.close();
 });
 
 async function failure(p: Promise<unknown>): Promise<ConnectError> {

@@ -1,13 +1,13 @@
 /**
- * Runs the whole loop for tests: real receipts, staleness and regeneration services on port 0 against
- * one test database (each in its own schema) and one JetStream namespace, plus the pipeline simulator on demand.
+ * Runs the whole loop for tests: real receipts, staleness and regeneration services on port 0 in the shared test
+ * environment (one database, each service in its own schema as its own login role; one JetStream namespace; one
+ * issuer), plus the pipeline simulator on demand.
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import pg from "pg";
+import type { Client } from "@connectrpc/connect";
+import type pg from "pg";
 import {
   AssetKind,
   AssetService,
@@ -16,12 +16,10 @@ import {
   ReceiptStatus,
   RegenerationService,
   StalenessService,
-  createLogger,
-  loadConfig,
   type AssetRef,
   type Receipt,
 } from "@provenance/shared";
-import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
+import { createTestEnvironment, TEST_PIPELINE, type TestDatabase, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
 import { startReceipts, type RunningReceipts } from "@provenance/receipts/start";
 import { startStaleness, type RunningStaleness } from "@provenance/staleness/start";
 import { startPipelineSimulator, type PipelineSimulatorOptions, type RunningPipelineSimulator } from "@provenance/pipeline-simulator";
@@ -32,8 +30,9 @@ export function sha(label: string): string {
   return createHash("sha256").update(label).digest("hex");
 }
 
-/** The three services, their clients, the simulator and a superuser connection to the database. */
+/** The three services, their clients (carrying the test admin's token), the simulator and an owner connection to the database. */
 export interface LoopHarness {
+  env: TestEnvironment;
   db: TestDatabase;
   nats: TestNats;
   sql: pg.Client;
@@ -54,48 +53,36 @@ export interface LoopHarness {
   close(): Promise<void>;
 }
 
-const logLevel = process.env.TEST_LOG_LEVEL ?? "silent";
-
 /** Starts staleness, then receipts (pointed at it), then regeneration (pointed at both). */
 export async function startLoop(): Promise<LoopHarness> {
-  const db = await createTestDatabase("regeneration_test");
-  const nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    EVENT_NAMESPACE: nats.namespace,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: logLevel,
-  };
-  const sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  const staleness = await startStaleness(loadConfig("staleness", env), createLogger("staleness", logLevel));
-  const receipts = await startReceipts(loadConfig("receipts", { ...env, STALENESS_URL: staleness.url }), createLogger("receipts", logLevel));
-  const regenConfig = loadConfig("regeneration", { ...env, STALENESS_URL: staleness.url, RECEIPTS_URL: receipts.url });
-  const regeneration = await startRegeneration(regenConfig, createLogger("regeneration", logLevel));
-  const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url });
+  const env = await createTestEnvironment({ name: "regeneration_test" });
+  const { sql } = env;
+  const staleness = await env.start("staleness", startStaleness);
+  const receipts = await env.start("receipts", startReceipts);
+  const regeneration = await env.start("regeneration", startRegeneration);
 
   const count = async (query: string) => (await sql.query(query)).rows[0].n as number;
   const h: LoopHarness = {
-    db,
-    nats,
+    env,
+    db: env.db,
+    nats: env.nats,
     sql,
     receipts,
     staleness,
     regeneration,
     simulator: undefined,
-    receiptClient: createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url })),
-    assets: createClient(AssetService, stalenessTransport),
-    report: createClient(StalenessService, stalenessTransport),
-    regen: createClient(RegenerationService, createGrpcTransport({ baseUrl: regeneration.url })),
+    receiptClient: env.client(ReceiptService, receipts.url),
+    assets: env.client(AssetService, staleness.url),
+    report: env.client(StalenessService, staleness.url),
+    regen: env.client(RegenerationService, regeneration.url),
     async startSimulator(opts = {}) {
       await h.simulator?.stop();
       h.simulator = await startPipelineSimulator({
-        nc: nats.nc,
-        namespace: nats.namespace,
+        nc: env.nats.nc,
+        namespace: env.nats.namespace,
         receiptsUrl: receipts.url,
-        logger: createLogger("pipeline-simulator", logLevel),
+        logger: env.logger("pipeline-simulator"),
+        serviceToken: env.tokenSource({ subject: TEST_PIPELINE }),
         ...opts,
       });
       return h.simulator;
@@ -127,12 +114,7 @@ export async function startLoop(): Promise<LoopHarness> {
     },
     async close() {
       await h.simulator?.stop();
-      await h.regeneration.stop();
-      await h.receipts?.stop();
-      await h.staleness?.stop();
-      await sql.end();
-      await nats.cleanup();
-      await db.drop();
+      await env.close();
     },
   };
   return h;

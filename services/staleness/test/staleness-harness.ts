@@ -1,10 +1,9 @@
-/** Starts a real staleness service (and, when asked, a real receipts service) on port 0 against one test database and one JetStream namespace. */
+/** A real staleness service (and, when asked, a real receipts service) on port 0 in the shared test environment: one database, one JetStream namespace, one issuer. */
 import { createHash } from "node:crypto";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import pg from "pg";
+import type { Client } from "@connectrpc/connect";
+import type pg from "pg";
 import {
   AssetKind,
   AssetService,
@@ -13,14 +12,12 @@ import {
   ReceiptStatus,
   StalenessDetectedSchema,
   StalenessService,
-  createLogger,
-  loadConfig,
   subjectFor,
   type CreateReceiptRequest,
   type ServiceConfig,
   type StalenessDetected,
 } from "@provenance/shared";
-import { createTestDatabase, createTestNats, type TestNats } from "@provenance/shared/testing";
+import { createTestEnvironment, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
 import { startStaleness, type RunningStaleness, type StalenessOptions } from "../src/start.js";
 import { startReceipts, type RunningReceipts } from "@provenance/receipts/start";
 
@@ -31,12 +28,14 @@ export function sha(label: string): string {
 
 /** A running staleness service, optionally the receipts service, their clients, and handles to look inside. */
 export interface StalenessHarness {
+  env: TestEnvironment;
   config: ServiceConfig;
   nats: TestNats;
-  /** A superuser connection to the test database. */
+  /** An owner (superuser) connection to the test database. */
   sql: pg.Client;
   staleness: RunningStaleness | undefined;
   receipts: RunningReceipts | undefined;
+  /** Clients carrying the test admin's token. */
   assets: Client<typeof AssetService>;
   report: Client<typeof StalenessService>;
   receiptClient: Client<typeof ReceiptService>;
@@ -54,29 +53,15 @@ export interface StalenessHarness {
  * `staleness` is passed to every start of the staleness service.
  */
 export async function startStalenessHarness(opts: { withReceipts?: boolean; staleness?: StalenessOptions } = {}): Promise<StalenessHarness> {
-  const db = await createTestDatabase("staleness_test");
-  const nats = await createTestNats();
-  const env = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    EVENT_NAMESPACE: nats.namespace,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "silent",
-  };
-  const config = loadConfig("staleness", env);
-  const logger = createLogger("staleness", process.env.TEST_LOG_LEVEL ?? "silent");
-  const sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  const clientsFor = (url: string) => {
-    const transport = createGrpcTransport({ baseUrl: url });
-    return { assets: createClient(AssetService, transport), report: createClient(StalenessService, transport) };
-  };
+  const env = await createTestEnvironment({ name: "staleness_test" });
+  const start = () => env.start("staleness", (config, logger) => startStaleness(config, logger, opts.staleness));
+  const clientsFor = (url: string) => ({ assets: env.client(AssetService, url), report: env.client(StalenessService, url) });
   const h: StalenessHarness = {
-    config,
-    nats,
-    sql,
-    staleness: await startStaleness(config, logger, opts.staleness),
+    env,
+    config: env.config("staleness"),
+    nats: env.nats,
+    sql: env.sql,
+    staleness: await start(),
     receipts: undefined,
     assets: undefined as never,
     report: undefined as never,
@@ -86,14 +71,14 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean; stal
       h.staleness = undefined;
     },
     async startStaleness() {
-      h.staleness = await startStaleness(config, logger, opts.staleness);
+      h.staleness = await start();
       Object.assign(h, clientsFor(h.staleness.url));
     },
     async settle(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const unrelayed = h.receipts
-          ? ((await sql.query(`SELECT count(*)::int AS n FROM receipts.outbox`)).rows[0].n as number)
+          ? ((await h.sql.query(`SELECT count(*)::int AS n FROM receipts.outbox`)).rows[0].n as number)
           : 0;
         const lag = h.staleness ? await h.staleness.projectionLag() : 0;
         if (unrelayed === 0 && lag === 0) return;
@@ -101,19 +86,12 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean; stal
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    async close() {
-      await h.receipts?.stop();
-      await h.staleness?.stop();
-      await sql.end();
-      await nats.cleanup();
-      await db.drop();
-    },
+    close: () => env.close(),
   };
   Object.assign(h, clientsFor(h.staleness!.url));
   if (opts.withReceipts) {
-    const receiptsConfig = loadConfig("receipts", { ...env, STALENESS_URL: h.staleness!.url });
-    h.receipts = await startReceipts(receiptsConfig, createLogger("receipts", "silent"));
-    h.receiptClient = createClient(ReceiptService, createGrpcTransport({ baseUrl: h.receipts.url }));
+    h.receipts = await env.start("receipts", startReceipts);
+    h.receiptClient = env.client(ReceiptService, h.receipts.url);
   }
   return h;
 }

@@ -14,6 +14,16 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = {
   regeneration: 7103,
 };
 
+/**
+ * The login role each service connects as (the user of its DATABASE_URL): made by its migrations, holding only the
+ * privileges the service uses. The service refuses to start as any other role.
+ */
+export const SERVICE_DATABASE_ROLES: Readonly<Record<ServiceName, string>> = {
+  receipts: "receipts_app",
+  staleness: "staleness_app",
+  regeneration: "regeneration_app",
+};
+
 /** Log levels pino understands. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 /** One of {@link LOG_LEVELS}. */
@@ -25,9 +35,13 @@ export interface ServiceConfig {
   /** Port of the one h2c + HTTP/1.1 listener; 0 = any free port. */
   readonly port: number;
   readonly host: string;
-  /** Connection the service uses at run time. */
+  /**
+   * Connection the service uses at run time (`DATABASE_URL`): it must log in as the service's own role
+   * ({@link SERVICE_DATABASE_ROLES}); a superuser, the owner or any role with more rights is refused at start. Its
+   * password, when it has one, is the one migrations give that role.
+   */
   readonly databaseUrl: string;
-  /** Connection migrations run with (the schema owner); defaults to {@link databaseUrl}. */
+  /** Connection migrations run with (`MIGRATION_DATABASE_URL`, the schema owner); defaults to {@link databaseUrl}. */
   readonly migrationDatabaseUrl: string;
   readonly natsUrl: string;
   /**

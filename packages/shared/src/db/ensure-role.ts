@@ -2,9 +2,9 @@ import type { QueryRunner } from "typeorm";
 import { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
 
 /**
- * For migrations: creates `role` (NOLOGIN) unless it exists — roles are cluster-wide, so two
- * schemas' migrations may race to create it, and the loser carries on — and grants it USAGE on
- * `schema` (default: the migration DataSource's schema).
+ * For migrations: creates `role` unless it exists — a LOGIN role with no other attribute, the kind a service
+ * connects as (see ensureLoginRole) — and grants it USAGE on `schema` (default: the migration DataSource's schema).
+ * Roles are cluster-wide, so two schemas' migrations may race to create it, and the loser carries on.
  */
 export async function ensureRole(queryRunner: QueryRunner, role: string, schema?: string): Promise<void> {
   const target = schema ?? (queryRunner.dataSource.options as { schema?: string }).schema;
@@ -13,7 +13,7 @@ export async function ensureRole(queryRunner: QueryRunner, role: string, schema?
     DO $$
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN
-        CREATE ROLE ${quoteIdentifier(role)} NOLOGIN;
+        CREATE ROLE ${quoteIdentifier(role)} LOGIN NOINHERIT;
       END IF;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN
       NULL;

@@ -3,6 +3,16 @@ export type { DatabaseOptions, EntityClass, MigrationClass } from "./database-op
 export { migrateDatabase } from "./migrate-database.js";
 export { openDatabase, checkDatabase } from "./open-database.js";
 export { ensureRole } from "./ensure-role.js";
+export {
+  DatabaseRoleError,
+  LOGIN_ROLE_FACTS_SQL,
+  databaseCredentialsOf,
+  databaseUrlAs,
+  ensureLoginRole,
+  loginRoleFactsOf,
+  serviceRoleProblem,
+} from "./login-role.js";
+export type { LoginRoleFacts } from "./login-role.js";
 export { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
 export { rowsOf } from "./sql-rows.js";
 export { useKeyedPlans } from "./keyed-plans.js";

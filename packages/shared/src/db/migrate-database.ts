@@ -1,13 +1,15 @@
 import pg, { type ClientBase } from "pg";
 import { DataSource } from "typeorm";
 import type { DatabaseOptions } from "./database-options.js";
+import { databaseCredentialsOf, ensureLoginRole } from "./login-role.js";
 import { quoteIdentifier } from "./sql-identifier.js";
 
 /**
- * Applies a schema's pending migrations as the schema owner: creates the schema, runs the
- * migrations one transaction each, with `search_path` on the schema (history in
- * `<schema>.migrations`), and disconnects. Two
- * processes may run it at once: a PostgreSQL advisory lock keyed by the schema serialises them.
+ * Applies a schema's pending migrations as the schema owner (`migrationUrl`): makes sure the service's login role
+ * exists (`appRole`, see {@link ensureLoginRole}; its password is the one `url` gives it, when `url` logs in as it
+ * with one), creates the schema, runs the migrations one transaction each, with `search_path` on the schema (history
+ * in `<schema>.migrations`), and disconnects. Two processes may run it at once: a PostgreSQL advisory lock keyed by
+ * the schema serialises them.
  */
 export async function migrateDatabase(opts: DatabaseOptions): Promise<void> {
   const url = opts.migrationUrl ?? opts.url;
@@ -18,6 +20,10 @@ export async function migrateDatabase(opts: DatabaseOptions): Promise<void> {
   lockClient.on("error", (err) => log?.warn({ err, schema: opts.schema }, "migration lock connection failed"));
   try {
     await lockClient.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`migrate:${opts.schema}`]);
+    if (opts.appRole) {
+      const login = databaseCredentialsOf(opts.url);
+      await ensureLoginRole(lockClient, opts.appRole, login.user === opts.appRole ? login.password : undefined);
+    }
     await lockClient.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(opts.schema)}`);
     const dataSource = new DataSource({
       type: "postgres",

@@ -1,19 +1,20 @@
 import type { ClientBase } from "pg";
 import { DataSource } from "typeorm";
 import type { DatabaseOptions } from "./database-options.js";
+import { DatabaseRoleError, LOGIN_ROLE_FACTS_SQL, loginRoleFactsOf, serviceRoleProblem } from "./login-role.js";
 import { quoteIdentifier } from "./sql-identifier.js";
+import type { Row } from "./sql-rows.js";
 
 /**
- * Opens the service's initialized DataSource on its schema (no synchronize). Every pooled
- * connection first runs `SET ROLE <appRole>` (when given) and sets `search_path` to the schema,
- * so the service runs with the restricted role's rights even when its URL names the owner.
+ * Opens the service's initialized DataSource on its schema (no synchronize); every pooled connection sets
+ * `search_path` to the schema. With `appRole`, the URL must log in as that role and the role must hold no more than
+ * its grants — no superuser, no other role, no membership (`SET ROLE` would lift it), no ownership, no right to create
+ * — else it throws a {@link DatabaseRoleError} (one line naming DATABASE_URL) and leaves nothing open. There is no
+ * `SET ROLE`: `RESET ROLE` must have nothing to go back to.
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
   const log = opts.logger;
-  const setup = [
-    opts.appRole ? `SET ROLE ${quoteIdentifier(opts.appRole)}` : undefined,
-    `SET search_path TO ${quoteIdentifier(opts.schema)}, public`,
-  ].filter((s) => s !== undefined).join("; ");
+  const setup = `SET search_path TO ${quoteIdentifier(opts.schema)}, public`;
   const dataSource = new DataSource({
     type: "postgres",
     url: opts.url,
@@ -39,6 +40,20 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DataSource> {
     await dataSource.initialize();
   } catch (err) {
     throw new Error(`cannot open database schema ${opts.schema}: ${(err as Error).message}`, { cause: err });
+  }
+  if (opts.appRole) {
+    let problem: string | undefined;
+    try {
+      const [row] = (await dataSource.query(LOGIN_ROLE_FACTS_SQL, [opts.schema])) as Row[];
+      problem = serviceRoleProblem(loginRoleFactsOf(row!), opts.appRole, opts.schema);
+    } catch (err) {
+      await dataSource.destroy();
+      throw new Error(`cannot open database schema ${opts.schema}: ${(err as Error).message}`, { cause: err });
+    }
+    if (problem) {
+      await dataSource.destroy();
+      throw new DatabaseRoleError(problem);
+    }
   }
   log?.info({ schema: opts.schema, role: opts.appRole }, `database schema ${opts.schema} open`);
   return dataSource;

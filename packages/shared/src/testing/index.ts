@@ -1,4 +1,12 @@
-/** Test helpers against real PostgreSQL and NATS: fresh databases, namespaced streams, reading streams back. */
+/** Test helpers against real PostgreSQL and NATS: the one test environment, fresh databases, namespaced streams, reading streams back. */
+export {
+  DEFAULT_TEST_GRANTS,
+  TEST_ADMIN,
+  TEST_PIPELINE,
+  createTestEnvironment,
+  testServiceSubject,
+} from "./test-environment.js";
+export type { StartService, TestCredentials, TestEnvironment, TestEnvironmentOptions, TestProtocol } from "./test-environment.js";
 export { createTestDatabase, testDatabaseServerUrl } from "./test-database.js";
 export type { TestDatabase } from "./test-database.js";
 export { createTestNamespace, createTestNats, testNatsUrl } from "./test-nats.js";

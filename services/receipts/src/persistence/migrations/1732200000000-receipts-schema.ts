@@ -1,7 +1,8 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
+import { SERVICE_DATABASE_ROLES } from "@provenance/shared";
 
-/** The role the receipts service runs as: read and append, complete once, never rewrite. */
-export const RECEIPTS_APP_ROLE = "receipts_app";
+/** The login role the receipts service runs as (SERVICE_DATABASE_ROLES): read and append, complete once, never rewrite. */
+export const RECEIPTS_APP_ROLE = SERVICE_DATABASE_ROLES.receipts;
 
 /**
  * Segments, immutable generation receipts, and one normalised row per receipt input, with the

@@ -2,6 +2,7 @@ import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxGrantsMig
 import { RECEIPTS_APP_ROLE, ReceiptsSchema1732200000000 } from "./1732200000000-receipts-schema.js";
 import { ReceiptsFillfactor1732200000100 } from "./1732200000100-receipts-fillfactor.js";
 import { SegmentsListingIndex1732200000300 } from "./1732200000300-segments-listing-index.js";
+import { ReceiptsAuthorshipAndInputsGuard1732200000500 } from "./1732200000500-receipts-authorship-and-inputs-guard.js";
 
 export { RECEIPTS_APP_ROLE };
 
@@ -14,4 +15,5 @@ export const receiptsMigrations = [
   outboxDeletesRelayedMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxDeletesRelayed1732200000200"),
   SegmentsListingIndex1732200000300,
   outboxAttemptsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxAttempts1732200000400"),
+  ReceiptsAuthorshipAndInputsGuard1732200000500,
 ];

@@ -1,7 +1,8 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
+import { SERVICE_DATABASE_ROLES } from "@provenance/shared";
 
-/** The role the regeneration service runs as: create batches and jobs, advance job progress, nothing else. */
-export const REGENERATION_APP_ROLE = "regeneration_app";
+/** The login role the regeneration service runs as (SERVICE_DATABASE_ROLES): create batches and jobs, advance job progress, nothing else. */
+export const REGENERATION_APP_ROLE = SERVICE_DATABASE_ROLES.regeneration;
 
 /** Regeneration batches (one per idempotency key) and their jobs (one per stale segment to replace). */
 export class RegenerationSchema1732400000000 implements MigrationInterface {

@@ -1,7 +1,8 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
+import { SERVICE_DATABASE_ROLES } from "@provenance/shared";
 
-/** The role the staleness service runs as: versions are appended and flipped current, never deleted. */
-export const STALENESS_APP_ROLE = "staleness_app";
+/** The login role the staleness service runs as (SERVICE_DATABASE_ROLES): versions are appended and flipped current, never deleted. */
+export const STALENESS_APP_ROLE = SERVICE_DATABASE_ROLES.staleness;
 
 /**
  * Assets and their versions (exactly one current per asset, enforced by a partial unique index),
