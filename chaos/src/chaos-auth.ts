@@ -1,0 +1,60 @@
+/**
+ * Identity for the run: a local issuer in the work dir (`ensureLocalIssuer`), a policy granting each principal of the
+ * run what it needs on every project, token files for the services and the pipeline simulator (`SERVICE_TOKEN_FILE`),
+ * and tokens for the load generator.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ANY_PROJECT, ensureLocalIssuer, type Role } from "@provenance/shared/auth";
+import type { ServiceName } from "@provenance/shared";
+
+/** The principals of the run and their role on every project. */
+export const CHAOS_PRINCIPALS = {
+  /** Registers the run's assets (RegisterAsset needs admin). */
+  setup: { subject: "chaos-setup", role: "admin" },
+  /** The load generator: receipts (pipeline), asset versions and regeneration submits (creator). */
+  load: { subject: "chaos-load", role: "creator" },
+  /** The pipeline simulator records the regenerated segments' receipts. */
+  simulator: { subject: "pipeline-simulator", role: "pipeline" },
+} as const satisfies Record<string, { subject: string; role: Role }>;
+
+/** The role each service's own token (background work, e.g. a consumer's lookups) is granted. */
+const SERVICE_ROLE: Role = "viewer";
+
+/** The subject of a service's own token. */
+export function serviceSubject(service: ServiceName): string {
+  return `service:${service}`;
+}
+
+/** What the run's processes and clients are given. */
+export interface ChaosAuth {
+  /** `AUTH_JWKS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_POLICY` for every service. */
+  readonly serviceEnv: Record<string, string>;
+  /** The `SERVICE_TOKEN_FILE` of a service, or of the simulator. */
+  tokenFile(who: ServiceName | "pipeline-simulator"): string;
+  /** Bearer tokens of the load generator's two principals. */
+  readonly tokens: { readonly setup: string; readonly load: string };
+}
+
+/** Makes the issuer, the policy and the tokens under `dir`. */
+export async function setUpChaosAuth(dir: string): Promise<ChaosAuth> {
+  const issuer = await ensureLocalIssuer(dir, { subject: CHAOS_PRINCIPALS.setup.subject });
+  const services: ServiceName[] = ["receipts", "staleness", "regeneration"];
+  const grants = [
+    ...Object.values(CHAOS_PRINCIPALS).map(({ subject, role }) => ({ subject, project: ANY_PROJECT, role })),
+    ...services.map((s) => ({ subject: serviceSubject(s), project: ANY_PROJECT, role: SERVICE_ROLE })),
+  ];
+  // YAML reads JSON; the issuer's own policy (its user as admin) is replaced by the run's.
+  await writeFile(issuer.policyFile, `${JSON.stringify({ grants }, null, 2)}\n`);
+  const tokenFile = (who: ServiceName | "pipeline-simulator") => join(dir, `${who}.token`);
+  for (const s of services) await issuer.writeTokenFile(tokenFile(s), { subject: serviceSubject(s) });
+  await issuer.writeTokenFile(tokenFile("pipeline-simulator"), { subject: CHAOS_PRINCIPALS.simulator.subject });
+  return {
+    serviceEnv: issuer.env(),
+    tokenFile,
+    tokens: {
+      setup: await issuer.mintToken({ subject: CHAOS_PRINCIPALS.setup.subject }),
+      load: await issuer.mintToken({ subject: CHAOS_PRINCIPALS.load.subject }),
+    },
+  };
+}
