@@ -158,7 +158,8 @@ describe("limits configuration", () => {
   it("defaults to 8 MiB requests, 10 s for headers, 60 s for a request, 120 s idle", () => {
     expect(DEFAULT_SERVER_LIMITS).toEqual({ maxRequestBytes: 8 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 120_000 });
     expect(readServerLimits({})).toEqual(DEFAULT_SERVER_LIMITS);
-    expect(loadConfig("receipts", {}).limits).toEqual(DEFAULT_SERVER_LIMITS);
+    // loadConfig reads them too (a bad one fails the service at start, naming the variable).
+    expect(() => loadConfig("receipts", { MAX_REQUEST_BYTES: "lots" })).toThrow(/^MAX_REQUEST_BYTES: /);
   });
 
   it("reads MAX_REQUEST_BYTES, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS and IDLE_TIMEOUT_MS, naming a bad one", () => {
