@@ -33,10 +33,14 @@ const starting = new AbortController();
 let system: RunningSystem | undefined;
 let startup: Promise<unknown> | undefined;
 let stopping = false;
+let forcing = false;
 
-async function force(code: number, line: string): Promise<never> {
+async function force(code: number, line: string, toStderr = false): Promise<void> {
+  if (forcing) return;
+  forcing = true;
   await forceStopOwned();
-  console.log(line);
+  if (toStderr) console.error(line);
+  else console.log(line);
   process.exit(code);
 }
 
@@ -46,11 +50,13 @@ function stop(exitCode = 0): void {
   // From here on, errors of parts being taken down are expected: they are not printed.
   process.on("uncaughtException", () => undefined);
   process.on("unhandledRejection", () => undefined);
-  setTimeout(() => void force(1, `provenance: stopping took longer than ${STOP_DEADLINE_MS / 1000} s; stopped PostgreSQL and NATS at once`), STOP_DEADLINE_MS).unref();
+  const overdue = `provenance: stopping took longer than ${STOP_DEADLINE_MS / 1000} s; stopped PostgreSQL and NATS at once`;
+  setTimeout(() => void force(1, overdue, true), STOP_DEADLINE_MS);
   starting.abort();
   void (async () => {
     await startup?.catch(() => undefined);
     await system?.stop();
+    if (forcing) return;
     console.log("stopped");
     process.exit(exitCode);
   })();
