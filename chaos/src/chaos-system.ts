@@ -4,7 +4,7 @@
  * pipeline simulator. Replicas can be killed and started again; one that dies on its own is started again after a
  * second, like a Kubernetes restart policy, and that is recorded.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -66,21 +66,34 @@ export interface ChaosSystem {
   stop(): Promise<void>;
 }
 
-/** The compiled entry point of a workspace package, found through its `default` export (dist/). */
-function distMain(pkg: string, entry: string): string {
-  const resolved = createRequire(import.meta.url).resolve(entry);
-  const main = join(dirname(resolved), "main.js");
+/** The folder of the installed package `pkg` that `entry` resolves into. */
+function packageDir(pkg: string, entry: string): string {
+  for (let dir = dirname(createRequire(import.meta.url).resolve(entry)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (existsSync(file) && (JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === pkg) return dir;
+  }
+  throw new Error(`cannot find the package ${pkg}`);
+}
+
+/**
+ * The compiled entry point of a workspace package: main.js beside the `default` (dist/) file of its export `subpath`,
+ * read from its package.json — under vitest the `source` condition would resolve to src/.
+ */
+function distMain(pkg: string, subpath: string): string {
+  const dir = packageDir(pkg, subpath === "." ? pkg : `${pkg}/${subpath.slice(2)}`);
+  const exports = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { exports: Record<string, { default: string }> }).exports;
+  const main = join(dir, dirname(exports[subpath]!.default), "main.js");
   if (!existsSync(main)) throw new Error(`${pkg} is not built (${main} is missing): run TURBO_TELEMETRY_DISABLED=1 npx turbo run build --filter=@provenance/chaos...`);
   return main;
 }
 
 const SERVICE_MAINS: Record<ServiceName, () => string> = {
-  receipts: () => distMain("@provenance/receipts", "@provenance/receipts/start"),
-  staleness: () => distMain("@provenance/staleness", "@provenance/staleness/start"),
-  regeneration: () => distMain("@provenance/regeneration", "@provenance/regeneration/start"),
+  receipts: () => distMain("@provenance/receipts", "./start"),
+  staleness: () => distMain("@provenance/staleness", "./start"),
+  regeneration: () => distMain("@provenance/regeneration", "./start"),
 };
 
-const simulatorMain = () => distMain("@provenance/pipeline-simulator", "@provenance/pipeline-simulator");
+const simulatorMain = () => distMain("@provenance/pipeline-simulator", ".");
 
 /** The environment every child starts from: nothing of the caller's database, NATS or auth settings leaks in. */
 function baseEnv(): Record<string, string> {
