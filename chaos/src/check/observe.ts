@@ -68,6 +68,8 @@ export interface Observed {
   readonly outbox: Readonly<Record<string, number>>;
   /** Messages left on the GENERATION work queue. */
   readonly generationBacklog: number;
+  /** Each stream's replica count and how many of its replicas (the leader included) are current. */
+  readonly streams: readonly { readonly name: string; readonly replicas: number; readonly current: number; readonly leader: string }[];
 }
 
 const SCHEMAS = ["receipts", "staleness", "regeneration"] as const;
@@ -98,7 +100,7 @@ const PROJECTION_SQL = `
     FULL JOIN staleness.segments s ON s.segment_id = r.segment_id
     LEFT JOIN current c ON c.segment_id = r.segment_id`;
 
-async function readDatabase(url: string): Promise<Omit<Observed, "events" | "generationBacklog">> {
+async function readDatabase(url: string): Promise<Omit<Observed, "events" | "generationBacklog" | "streams">> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -150,21 +152,28 @@ function decodeReceiptEvent(subject: string, data: Uint8Array): Pick<StreamEvent
 }
 
 /** Every message on the PROVENANCE stream, read in order by an ordered consumer. */
-async function readStream(nc: NatsConnection): Promise<{ events: StreamEvent[]; generationBacklog: number }> {
+async function readStream(nc: NatsConnection): Promise<Pick<Observed, "events" | "generationBacklog" | "streams">> {
   const jsm = await jetstreamManager(nc);
   const name = streamName("", PROVENANCE_STREAM);
-  const lastSeq = (await jsm.streams.info(name)).state.last_seq;
-  const generationBacklog = (await jsm.streams.info(streamName("", GENERATION_STREAM))).state.messages;
+  const infos = await Promise.all([PROVENANCE_STREAM, GENERATION_STREAM].map((kind) => jsm.streams.info(streamName("", kind))));
+  const streams = infos.map((info) => ({
+    name: info.config.name,
+    replicas: info.config.num_replicas,
+    current: (info.cluster?.leader ? 1 : 0) + (info.cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length,
+    leader: info.cluster?.leader ?? "none",
+  }));
+  const lastSeq = infos[0]!.state.last_seq;
+  const generationBacklog = infos[1]!.state.messages;
   const events: StreamEvent[] = [];
-  if (lastSeq === 0) return { events, generationBacklog };
+  if (lastSeq === 0) return { events, generationBacklog, streams };
   const consumer = await jetstream(nc).consumers.get(name);
   const messages = await consumer.consume({ max_messages: 1_000 });
   for await (const m of messages) {
     events.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get("Nats-Msg-Id") ?? "", ...decodeReceiptEvent(m.subject, m.data) });
     if (m.seq >= lastSeq) break;
   }
-  await messages.close();
-  return { events, generationBacklog };
+  await messages.close().catch(() => undefined);
+  return { events, generationBacklog, streams };
 }
 
 /** Reads everything the checker needs; `databaseUrl` logs in as the owner. */

@@ -63,6 +63,10 @@ function world(): { ledger: Ledger; stats: AnswerStats; observed: Observed & { r
     versions: [{ assetId: "p-lora", contentHash: "h1" }],
     outbox: { receipts: 0, staleness: 0, regeneration: 0 },
     generationBacklog: 0,
+    streams: [
+      { name: "PROVENANCE", replicas: 3, current: 3, leader: "nats-1" },
+      { name: "GENERATION", replicas: 3, current: 3, leader: "nats-2" },
+    ],
   };
   return { ledger, stats: new AnswerStats(), observed };
 }
@@ -186,6 +190,12 @@ describe("judge", () => {
     expect(verdictOf(w, { windows: [window] }).ok).toBe(true);
     w.observed.events.splice(0, 1);
     expect(failed(w, { windows: [window] })["nothing lost or doubled in the window"]).toEqual(["A: 0 created events"]);
+  });
+
+  it("names a stream that is not at three replicas, or has one behind", () => {
+    const w = world();
+    const observed = { ...w.observed, streams: [{ name: "PROVENANCE", replicas: 1, current: 1, leader: "nats-1" }, { name: "GENERATION", replicas: 3, current: 2, leader: "nats-2" }] };
+    expect(failed({ ...w, observed })["every stream at R3, all replicas current"]).toEqual(["PROVENANCE: 1 replicas, 1 current", "GENERATION: 3 replicas, 2 current"]);
   });
 
   it("fails on a refused request, an unanswered one and a crash", () => {

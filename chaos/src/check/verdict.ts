@@ -46,6 +46,8 @@ export interface VerdictInput {
   readonly crashes: readonly string[];
   /** Windows to report on separately (receipts acknowledged during them). */
   readonly windows: readonly Window[];
+  /** The replica count every stream must have (default 3). */
+  readonly streamReplicas?: number;
   /** Outages, with the outbox rows they caught mid-relay. */
   readonly outages: readonly { readonly label: string; readonly midRelay: MidRelay }[];
 }
@@ -304,6 +306,18 @@ function outageCheck(input: VerdictInput, label: string, midRelay: MidRelay): Ch
   );
 }
 
+function streamCheck(input: VerdictInput, replicas: number): Check {
+  const problems = input.observed.streams
+    .filter((s) => s.replicas !== replicas || s.current !== replicas)
+    .map((s) => `${s.name}: ${s.replicas} replicas, ${s.current} current`);
+  return check(
+    "streams",
+    `every stream at R${replicas}, all replicas current`,
+    input.observed.streams.map((s) => `${s.name} R${s.replicas}, ${s.current} current, led by ${s.leader}`).join("; "),
+    problems,
+  );
+}
+
 /** Runs every check. */
 export function judge(input: VerdictInput): Verdict {
   const storedByKey = groupBy(input.observed.receipts, (r) => r.key);
@@ -312,6 +326,7 @@ export function judge(input: VerdictInput): Verdict {
     (e) => e.receiptId!,
   );
   const checks: Check[] = [
+    streamCheck(input, input.streamReplicas ?? 3),
     ...receiptChecks(input, storedByKey),
     ...eventChecks(input),
     ...projectionChecks(input),
