@@ -172,7 +172,7 @@ describe("a data directory the postgres OS user cannot enter", () => {
     const line = first.lines().find((l) => l.startsWith("database     "))!;
     if (process.getuid?.() === 0) {
       expect(line).toMatch(
-        new RegExp(`^database     embedded PostgreSQL on 127\\.0\\.0\\.1:\\d+, data in /var/lib/provenance/[\\w.-]+-[0-9a-f]{12}/data \\(the postgres OS user cannot enter ${dir.replace(/[.]/g, "\\.")}\\)$`),
+        new RegExp(`^database     embedded PostgreSQL on 127\\.0\\.0\\.1:\\d+, data in /var/lib/provenance/[\\w.-]+-[0-9a-f]{12}/data \\(the postgres OS user cannot enter ${dir.replace(/[.]/g, "\\.")}\\)(, binaries in /var/lib/provenance/postgres-\\S+ \\(the postgres OS user cannot reach \\S+\\))?$`),
       );
       const relocated = dirname(line.split(" data in ")[1]!.split(" ")[0]!);
       cleanups.push(() => rmSync(relocated, { recursive: true, force: true }));
