@@ -21,7 +21,7 @@ export const DATABASE = "provenance_chaos";
 /** A running PostgreSQL of the run. */
 export interface ChaosPostgres {
   readonly port: number;
-  /** The owner's URL of `database` (default {@link DATABASE}). */
+  /** The URL that logs in as `role` (no password: trust on loopback) to `database` (default {@link DATABASE}). */
   urlAs(role: string, database?: string): string;
   /** Whether it answers a query now. */
   ready(): Promise<boolean>;
@@ -134,6 +134,7 @@ export async function startChaosPostgres(work: WorkDir, port: number): Promise<C
         postmaster.whenExited().then(() => false),
       ]);
       if (up) return;
+      // An exit while starting is a refused start, retried here, not a crash.
       postmaster.unexpectedExits.pop();
       if (attempt === 20) throw new Error(`PostgreSQL did not start; see ${postmaster.logFile}`);
       await sleep(250);
