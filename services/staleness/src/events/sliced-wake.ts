@@ -4,10 +4,10 @@
  */
 
 /** How long one slice (the wake-ups and the response writing they set off) should take, in milliseconds. */
-const SLICE_BUDGET_MS = 8;
-const FIRST_SLICE = 32;
-const MIN_SLICE = 8;
-const MAX_SLICE = 1024;
+const SLICE_BUDGET_MS = 5;
+const FIRST_SLICE = 16;
+const MIN_SLICE = 4;
+const MAX_SLICE = 256;
 
 /** The wake-ups of one change, and how far they have been run. */
 interface Batch {
@@ -19,9 +19,10 @@ interface Batch {
  * Batches of wake-ups (one per change) run in slices, each in its own turn of the event loop (`setImmediate`). A
  * slice takes from every pending batch in turn, so a change for one stream is not queued behind another change's
  * thousands. A woken stream encodes and writes its change in the microtasks right after its slice, so the time from
- * one slice to the next measures what the slice cost; the next slice is sized to fit {@link SLICE_BUDGET_MS} (at most
- * halving or doubling, never under {@link MIN_SLICE}: that time also holds I/O and garbage collection, which fewer
- * wake-ups would not shorten).
+ * one slice to the next measures what the slice cost; the next slice is sized to fit {@link SLICE_BUDGET_MS}, growing by
+ * half at most (what a stream costs varies: a collection or a first response's headers land in some slices) and
+ * shrinking by half at most, never under {@link MIN_SLICE} (that time also holds I/O and garbage collection, which
+ * fewer wake-ups would not shorten).
  */
 export class SlicedWake {
   private batches: Batch[] = [];
@@ -58,7 +59,7 @@ export class SlicedWake {
     if (this.lastCount > 0) {
       const took = Math.max(now - this.lastStart, 0.05);
       const fits = Math.floor((this.lastCount * SLICE_BUDGET_MS) / took);
-      this.perSlice = Math.max(MIN_SLICE, Math.floor(this.perSlice / 2), Math.min(fits, this.perSlice * 2, MAX_SLICE));
+      this.perSlice = Math.max(MIN_SLICE, Math.floor(this.perSlice / 2), Math.min(fits, Math.ceil(this.perSlice * 1.5), MAX_SLICE));
     }
     this.lastStart = now;
     this.lastCount = 0;
