@@ -55,10 +55,12 @@ describe("response compression", () => {
   });
 
   it("reads RPC_COMPRESS_MIN_BYTES: bytes, or off (the default); anything else names the variable", () => {
-    expect(loadConfig("receipts", {}).compressMinBytes).toBe(Number.POSITIVE_INFINITY);
-    expect(loadConfig("receipts", { RPC_COMPRESS_MIN_BYTES: "off" }).compressMinBytes).toBe(Number.POSITIVE_INFINITY);
-    expect(loadConfig("receipts", { RPC_COMPRESS_MIN_BYTES: "65536" }).compressMinBytes).toBe(65536);
-    expect(() => loadConfig("receipts", { RPC_COMPRESS_MIN_BYTES: "64k" })).toThrow(ConfigError);
-    expect(() => loadConfig("receipts", { RPC_COMPRESS_MIN_BYTES: "-1" })).toThrow(/RPC_COMPRESS_MIN_BYTES/);
+    // The identity variables every service needs; their files are read only by createServiceAuth.
+    const auth = { AUTH_JWKS: "/etc/provenance/jwks.json", AUTH_ISSUER: "https://issuer.example", AUTH_POLICY: "/etc/provenance/policy.yaml" };
+    expect(loadConfig("receipts", auth).compressMinBytes).toBe(Number.POSITIVE_INFINITY);
+    expect(loadConfig("receipts", { ...auth, RPC_COMPRESS_MIN_BYTES: "off" }).compressMinBytes).toBe(Number.POSITIVE_INFINITY);
+    expect(loadConfig("receipts", { ...auth, RPC_COMPRESS_MIN_BYTES: "65536" }).compressMinBytes).toBe(65536);
+    expect(() => loadConfig("receipts", { ...auth, RPC_COMPRESS_MIN_BYTES: "64k" })).toThrow(ConfigError);
+    expect(() => loadConfig("receipts", { ...auth, RPC_COMPRESS_MIN_BYTES: "-1" })).toThrow(/RPC_COMPRESS_MIN_BYTES/);
   });
 });

@@ -7,6 +7,8 @@ import { GetReceiptResponseSchema, ReceiptService } from "../src/index.js";
 import { commonServerOptions, createServiceServer, type CorsOptions, type ServiceServer } from "../src/server/index.js";
 
 const logger = pino({ level: "silent" });
+/** The identity variables every service needs (their files are read only by createServiceAuth, not by loadConfig). */
+const AUTH = { AUTH_JWKS: "/etc/provenance/jwks.json", AUTH_ISSUER: "https://issuer.example", AUTH_POLICY: "/etc/provenance/policy.yaml" };
 const CONSOLE = "http://console.example:7100";
 
 async function start(cors: CorsOptions | undefined): Promise<{ server: ServiceServer; url: string }> {
@@ -163,7 +165,7 @@ describe("CORS through the common server options", () => {
   };
 
   it("sends no CORS headers with the default (no origins), so no other site's page can read an answer", async () => {
-    const s = await startCommon(loadConfig("receipts", {}).corsOrigins);
+    const s = await startCommon(loadConfig("receipts", AUTH).corsOrigins);
     try {
       const pre = await preflight(s.url, CONSOLE);
       expect(pre.headers.get("access-control-allow-origin")).toBeNull();
@@ -176,7 +178,7 @@ describe("CORS through the common server options", () => {
   });
 
   it("lets a configured origin send the bearer token (Authorization in the preflight answer)", async () => {
-    const s = await startCommon(loadConfig("receipts", { CORS_ORIGINS: CONSOLE }).corsOrigins);
+    const s = await startCommon(loadConfig("receipts", { ...AUTH, CORS_ORIGINS: CONSOLE }).corsOrigins);
     try {
       const pre = await preflight(s.url, CONSOLE);
       expect(pre.status).toBe(204);
@@ -190,16 +192,16 @@ describe("CORS through the common server options", () => {
 
 describe("CORS_ORIGINS", () => {
   it('defaults to no origin at all, and reads "*" or a comma list of origins', () => {
-    expect(loadConfig("receipts", {}).corsOrigins).toEqual([]);
-    expect(loadConfig("receipts", { CORS_ORIGINS: "*" }).corsOrigins).toBe("*");
-    expect(loadConfig("receipts", { CORS_ORIGINS: " http://localhost:7100, https://console.example.com " }).corsOrigins).toEqual([
+    expect(loadConfig("receipts", AUTH).corsOrigins).toEqual([]);
+    expect(loadConfig("receipts", { ...AUTH, CORS_ORIGINS: "*" }).corsOrigins).toBe("*");
+    expect(loadConfig("receipts", { ...AUTH, CORS_ORIGINS: " http://localhost:7100, https://console.example.com " }).corsOrigins).toEqual([
       "http://localhost:7100",
       "https://console.example.com",
     ]);
   });
 
   it("rejects values that are not origins, naming the variable", () => {
-    expect(() => loadConfig("receipts", { CORS_ORIGINS: "localhost:7100" })).toThrow(ConfigError);
-    expect(() => loadConfig("receipts", { CORS_ORIGINS: "http://localhost:7100/console" })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig("receipts", { ...AUTH, CORS_ORIGINS: "localhost:7100" })).toThrow(ConfigError);
+    expect(() => loadConfig("receipts", { ...AUTH, CORS_ORIGINS: "http://localhost:7100/console" })).toThrow(/CORS_ORIGINS/);
   });
 });

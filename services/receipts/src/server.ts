@@ -3,6 +3,7 @@ import { create, toJson } from "@bufbuild/protobuf";
 import type { DataSource } from "typeorm";
 import {
   commonServerOptions,
+  decidedRestRoute,
   type CommonServerDeps,
   GetAssetUsageRequestSchema,
   GetAssetUsageResponseSchema,
@@ -14,12 +15,15 @@ import {
   validate,
   type ServiceServer,
 } from "@provenance/shared";
+import type { ServiceAuth } from "@provenance/shared/auth";
 import type { AssetVersionLookup } from "./clients/asset-versions.js";
 import { ReceiptHandlers } from "./rpc/receipt-handlers.js";
 import { receiptRules } from "./rpc/receipt-rules.js";
 
 /** What the receipts server needs. */
 export interface ReceiptsServerDeps extends CommonServerDeps {
+  /** Decides every RPC (interceptor) and REST route (the same decision). */
+  auth: ServiceAuth;
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
 }
@@ -40,32 +44,31 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
     routes: (router) => router.service(ReceiptService, handlers),
     ...commonServerOptions(deps, receiptRules),
     rest: [
-      {
+      decidedRestRoute(deps.auth, {
         method: "GET",
         path: "/api/segments/:id/provenance",
-        handler: async ({ params }) => {
-          const req = create(GetSegmentProvenanceRequestSchema, { segmentId: params.id });
+        request: ({ params }) => create(GetSegmentProvenanceRequestSchema, { segmentId: params.id }),
+        handle: async (req, caller) => {
           validate(GetSegmentProvenanceRequestSchema, req, receiptRules);
-          const res = await handlers.getSegmentProvenance(req);
-          return toJson(GetSegmentProvenanceResponseSchema, res);
+          return toJson(GetSegmentProvenanceResponseSchema, await handlers.segmentProvenance(req, caller));
         },
-      },
-      {
+      }),
+      decidedRestRoute(deps.auth, {
         method: "GET",
         path: "/api/assets/:id/usage",
-        handler: async ({ params, query }) => {
-          const req = create(GetAssetUsageRequestSchema, {
+        request: ({ params, query }) =>
+          create(GetAssetUsageRequestSchema, {
             assetId: params.id,
             version: uint(query, "version"),
             contentHash: query.get("content_hash") ?? "",
             pageSize: uint(query, "page_size"),
             pageToken: query.get("page_token") ?? "",
-          });
+          }),
+        handle: async (req, caller) => {
           validate(GetAssetUsageRequestSchema, req, receiptRules);
-          const res = await handlers.getAssetUsage(req);
-          return toJson(GetAssetUsageResponseSchema, res);
+          return toJson(GetAssetUsageResponseSchema, await handlers.assetUsage(req, caller));
         },
-      },
+      }),
     ],
   });
 }

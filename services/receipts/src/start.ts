@@ -1,5 +1,6 @@
 /** Wires the receipts service from its config: the shared service runtime plus the ReceiptService server. */
 import { createLogger, migrateService, startServiceRuntime, type Logger, type RunningService, type ServiceConfig } from "@provenance/shared";
+import { receiptsResolvers } from "./app/item-projects.js";
 import { RECEIPTS_APP_ROLE, receiptsMigrations } from "./persistence/migrations/index.js";
 import { AssetServiceVersionLookup, type AssetVersionLookup } from "./clients/asset-versions.js";
 import { RECEIPTS_SCHEMA } from "./persistence/schema.js";
@@ -14,7 +15,7 @@ export interface ReceiptsOverrides {
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
-  return { config, logger, schema: RECEIPTS_SCHEMA, migrations: receiptsMigrations, appRole: RECEIPTS_APP_ROLE };
+  return { config, logger, schema: RECEIPTS_SCHEMA, migrations: receiptsMigrations, appRole: RECEIPTS_APP_ROLE, resolvers: receiptsResolvers };
 }
 
 /** Applies the receipts schema's migrations and returns (the Kubernetes migration Job runs this). */
@@ -32,12 +33,13 @@ export async function startReceipts(
   try {
     const server = createServer({
       dataSource: runtime.dataSource,
+      auth: runtime.auth,
       logger,
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
       compressMinBytes: config.compressMinBytes,
-      assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl),
+      assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl, undefined, runtime.auth.outbound),
     });
     return await runtime.listen(server);
   } catch (err) {

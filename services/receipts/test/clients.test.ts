@@ -8,9 +8,12 @@ import { receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from 
 
 const exec = promisify(execFile);
 let h: ReceiptsHarness;
+/** The test admin's bearer token, for the clients that are not ours. */
+let token: string;
 
 beforeAll(async () => {
   h = await startReceiptsHarness();
+  token = await h.env.token();
 });
 afterAll(async () => {
   await h?.close();
@@ -29,8 +32,10 @@ describe("independent clients", () => {
     });
     const pkg = grpc.loadPackageDefinition(def) as any;
     const client = new pkg.provenance.v1.ReceiptService(`127.0.0.1:${h.running.port}`, grpc.credentials.createInsecure());
-    const call = <T>(method: string, req: unknown) =>
-      new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", `Bearer ${token}`);
+    const call = <T>(method: string, req: unknown, md: grpc.Metadata = metadata) =>
+      new Promise<T>((resolve, reject) => client[method](req, md, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
     try {
       const created = await call<any>("CreateReceipt", {
         segment_id: "seg-grpcjs",
@@ -59,6 +64,8 @@ describe("independent clients", () => {
       expect(got.receipt.status).toBe("RECEIPT_STATUS_RUNNING");
       const bad = await call<any>("GetReceipt", { receipt_id: "" }).catch((e: grpc.ServiceError) => e);
       expect((bad as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+      const anonymous = await call<any>("GetReceipt", { receipt_id: created.receipt.receipt_id }, new grpc.Metadata()).catch((e: grpc.ServiceError) => e);
+      expect((anonymous as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
     } finally {
       client.close();
     }
@@ -66,24 +73,27 @@ describe("independent clients", () => {
 
   it("curl over HTTP/1.1 reaches a REST path and a Connect JSON method", async () => {
     const { receipt } = await h.client.createReceipt(receiptRequest({ segmentId: "seg-curl" }));
-    const rest = await exec("curl", ["-sS", "--http1.1", "-w", "\\n%{http_code} %{http_version}", `${h.running.url}/api/segments/seg-curl/provenance`]);
+    const bearer = ["-H", `authorization: Bearer ${token}`];
+    const rest = await exec("curl", ["-sS", "--http1.1", ...bearer, "-w", "\\n%{http_code} %{http_version}", `${h.running.url}/api/segments/seg-curl/provenance`]);
     const [body, status] = rest.stdout.trimEnd().split("\n");
     expect(status).toBe("200 1.1");
     const json = JSON.parse(body!);
     expect(json.segment.segmentId).toBe("seg-curl");
     expect(json.history[0].receiptId).toBe(receipt!.receiptId);
 
-    const missing = await exec("curl", ["-sS", "--http1.1", "-w", "\\n%{http_code}", `${h.running.url}/api/segments/nope/provenance`]);
+    const missing = await exec("curl", ["-sS", "--http1.1", ...bearer, "-w", "\\n%{http_code}", `${h.running.url}/api/segments/nope/provenance`]);
     expect(missing.stdout.trimEnd().split("\n").at(-1)).toBe("404");
+    const anonymous = await exec("curl", ["-sS", "--http1.1", "-w", "\\n%{http_code}", `${h.running.url}/api/segments/seg-curl/provenance`]);
+    expect(anonymous.stdout.trimEnd().split("\n").at(-1)).toBe("401");
 
     const connect = await exec("curl", [
-      "-sS", "--http1.1", "-H", "content-type: application/json",
+      "-sS", "--http1.1", ...bearer, "-H", "content-type: application/json",
       "-d", JSON.stringify({ receipt_id: receipt!.receiptId }),
       `${h.running.url}/provenance.v1.ReceiptService/GetReceipt`,
     ]);
     expect(JSON.parse(connect.stdout).receipt.receiptId).toBe(receipt!.receiptId);
 
-    const usage = await exec("curl", ["-sS", "--http1.1", `${h.running.url}/api/assets/lora-anna/usage`]);
+    const usage = await exec("curl", ["-sS", "--http1.1", ...bearer, `${h.running.url}/api/assets/lora-anna/usage`]);
     expect(JSON.parse(usage.stdout).usages.some((u: { segmentId: string }) => u.segmentId === "seg-curl")).toBe(true);
   });
 });

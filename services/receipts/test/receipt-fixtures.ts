@@ -62,7 +62,7 @@ export function runningReceipt(overrides: Partial<ReceiptInit> = {}): ReceiptRec
   const draft = receiptDraft(overrides);
   seq += 1n;
   const receiptId = `00000000-0000-7000-8000-${seq.toString().padStart(12, "0")}`;
-  return newReceiptRecord(draft, { receiptId, seq, createdAt: new Date("2026-11-21T10:00:01Z") }, storedSegment(draft));
+  return newReceiptRecord(draft, { receiptId, seq, createdAt: new Date("2026-11-21T10:00:01Z") }, storedSegment(draft), "test:pipeline");
 }
 
 /** The error `f` throws (a test fails when it throws nothing or something other than a DomainError). */

@@ -2,6 +2,7 @@
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   commonServerOptions,
+  decidedRestRoute,
   type CommonServerDeps,
   RegenerationService,
   SubmitRegenerationRequestSchema,
@@ -12,12 +13,15 @@ import {
   type ServiceServer,
   type SubmitRegenerationRequest,
 } from "@provenance/shared";
+import type { ServiceAuth } from "@provenance/shared/auth";
 import { toSubmitResponse } from "./domain/regeneration-records.js";
 import { RegenerationHandlers, submitCommandOf, type RegenerationUseCases } from "./rpc/regeneration-handlers.js";
 import { regenerationRules } from "./rpc/regeneration-rules.js";
 
-/** What the regeneration server needs: the common server parts and the use cases it serves. */
+/** What the regeneration server needs: the common server parts, the access decision and the use cases it serves. */
 export interface RegenerationServerDeps extends CommonServerDeps {
+  /** Decides every RPC (interceptor) and the REST route (the same decision). */
+  auth: ServiceAuth;
   useCases: RegenerationUseCases;
 }
 
@@ -54,17 +58,17 @@ export function createServer(deps: RegenerationServerDeps): ServiceServer {
     routes: (router) => router.service(RegenerationService, handlers),
     ...commonServerOptions(deps, regenerationRules),
     rest: [
-      {
+      // The same decision and use case as the SubmitRegeneration RPC, with the same input rules.
+      decidedRestRoute(deps.auth, {
         method: "POST",
         path: "/api/projects/:id/regenerate-stale",
-        // The same use case as the SubmitRegeneration RPC, with the same input rules.
-        handler: async ({ params, body, headers }) => {
-          const req = submitRequestOf(params.id!, body, firstOf(headers["idempotency-key"]));
+        request: ({ params, body, headers }) => submitRequestOf(params.id!, body, firstOf(headers["idempotency-key"])),
+        handle: async (req, caller, { headers }) => {
           validate(SubmitRegenerationRequestSchema, req, regenerationRules);
-          const submitted = await deps.useCases.submit.submit(submitCommandOf(req, firstOf(headers["x-request-id"])));
+          const submitted = await deps.useCases.submit.submit(submitCommandOf(req, caller, firstOf(headers["x-request-id"])));
           return toJson(SubmitRegenerationResponseSchema, toSubmitResponse(submitted));
         },
-      },
+      }),
     ],
   });
 }

@@ -9,6 +9,7 @@ import {
   type ServiceConfig,
 } from "@provenance/shared";
 import type { DataSource } from "typeorm";
+import { regenerationResolvers } from "./app/item-projects.js";
 import { PlanRegeneration } from "./app/plan-regeneration.js";
 import { ReadBatches } from "./app/read-batches.js";
 import { SubmitRegeneration } from "./app/submit-regeneration.js";
@@ -41,7 +42,14 @@ function useCasesOf(dataSource: DataSource, sources: PlanSources): RegenerationU
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
-  return { config, logger, schema: REGENERATION_SCHEMA, migrations: regenerationMigrations, appRole: REGENERATION_APP_ROLE };
+  return {
+    config,
+    logger,
+    schema: REGENERATION_SCHEMA,
+    migrations: regenerationMigrations,
+    appRole: REGENERATION_APP_ROLE,
+    resolvers: regenerationResolvers,
+  };
 }
 
 /** Applies the regeneration schema's migrations and returns (the Kubernetes migration Job runs this). */
@@ -65,8 +73,11 @@ export async function startRegeneration(
     });
     runtime.onStop(() => lifecycle.stop());
     observeConsumers(runtime.metrics, { [LIFECYCLE_CONSUMER]: lifecycle });
-    const sources = overrides.sources ?? new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl });
+    const sources =
+      overrides.sources ??
+      new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl, outbound: runtime.auth.outbound });
     const server = createServer({
+      auth: runtime.auth,
       useCases: useCasesOf(runtime.dataSource, sources),
       logger,
       metrics: runtime.metrics,

@@ -1,7 +1,8 @@
 /** The story, end to end: 60 segments, one LoRA updated, exactly its 12 segments regenerated, the project fresh again. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { AssetKind, GenerationJobRequestedSchema, JobStatus, subjectFor, type AssetRef, type PlannedJob, type Receipt } from "@provenance/shared";
+import { AssetKind, GenerationJobRequestedSchema, JobStatus, RegenerationService, subjectFor, type AssetRef, type PlannedJob, type Receipt } from "@provenance/shared";
+import { DEFAULT_TEST_GRANTS } from "@provenance/shared/testing";
 import { inputsHashOf, inputsOfReceipt } from "../src/domain/planned-job.js";
 import { eventually, recordGeneration, registerAsset, startLoop, type LoopHarness } from "./regeneration-harness.js";
 
@@ -102,9 +103,12 @@ describe("regenerating the segments of an updated LoRA", () => {
 
   let batchId = "";
   it("submitting twice with one key makes one batch and 12 messages, not 24", async () => {
-    const req = { projectId: PROJECT, idempotencyKey: "regen-pier-1", requestedBy: "creator@example.com" };
-    const first = await h.regen.submitRegeneration(req);
-    const second = await h.regen.submitRegeneration(req);
+    // Submitted by a creator of the project; the request's requested_by is ignored, the token's subject recorded.
+    await h.env.setGrants([...DEFAULT_TEST_GRANTS, { subject: "creator@example.com", project: PROJECT, role: "creator" }]);
+    const creator = h.env.client(RegenerationService, h.regeneration.url, { subject: "creator@example.com" });
+    const req = { projectId: PROJECT, idempotencyKey: "regen-pier-1", requestedBy: "someone-else@example.com" };
+    const first = await creator.submitRegeneration(req);
+    const second = await creator.submitRegeneration(req);
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
     expect(second.batch!.batchId).toBe(first.batch!.batchId);

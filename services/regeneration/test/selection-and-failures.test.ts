@@ -156,10 +156,11 @@ describe("submission, failures and mismatches", () => {
   });
 
   it("REST POST /api/projects/:id/regenerate-stale submits, and replays by key", async () => {
+    const authorization = `Bearer ${await h.env.token()}`;
     const post = (body: unknown) =>
       fetch(`${h.regeneration.url}/api/projects/${PROJECT}/regenerate-stale`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization },
         body: JSON.stringify(body),
       });
     const body = { scene_ids: ["s3"], idempotency_key: "k-rest", requested_by: "console@example.com" };

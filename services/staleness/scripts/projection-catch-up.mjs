@@ -23,10 +23,9 @@ import {
   ReceiptSchema,
   ReceiptStatus,
   createLogger,
-  loadConfig,
   subjectFor,
 } from "@provenance/shared";
-import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import { createTestEnvironment } from "@provenance/shared/testing";
 import { startStaleness } from "../dist/start.js";
 
 const { values: args } = parseArgs({
@@ -179,17 +178,11 @@ async function backendCpuSeconds(testDb) {
   }
 }
 
-const db = await createTestDatabase("projection_bench");
-const nats = await createTestNats();
+// A fresh database (the service logs in as staleness_app), namespace and local issuer, as the tests have them.
+const env = await createTestEnvironment({ name: "projection_bench", logLevel: "warn" });
+const { db, nats } = env;
 const logger = createLogger("staleness", process.env.LOG_LEVEL ?? "warn");
-const config = loadConfig("staleness", {
-  DATABASE_URL: db.url,
-  NATS_URL: nats.url,
-  EVENT_NAMESPACE: nats.namespace,
-  PORT: "0",
-  HOST: "127.0.0.1",
-  LOG_LEVEL: "warn",
-});
+const config = env.config("staleness");
 try {
   // Migrate and create the durable, then stop, so the backlog waits for it.
   await (await startStaleness(config, logger)).stop();
@@ -240,6 +233,5 @@ try {
   );
   console.log(`projection: ${JSON.stringify(counts)}`);
 } finally {
-  await nats.cleanup();
-  await db.drop();
+  await env.close();
 }

@@ -3,6 +3,7 @@ import { create, toJson } from "@bufbuild/protobuf";
 import type { DataSource } from "typeorm";
 import {
   commonServerOptions,
+  decidedRestRoute,
   type CommonServerDeps,
   AssetService,
   GetStalenessReportRequestSchema,
@@ -12,6 +13,7 @@ import {
   validate,
   type ServiceServer,
 } from "@provenance/shared";
+import type { ServiceAuth } from "@provenance/shared/auth";
 import type { StalenessHub } from "./events/staleness-hub.js";
 import { AssetHandlers } from "./rpc/asset-handlers.js";
 import { StalenessHandlers } from "./rpc/staleness-handlers.js";
@@ -19,6 +21,8 @@ import { stalenessRules } from "./rpc/staleness-rules.js";
 
 /** What the staleness server needs. */
 export interface StalenessServerDeps extends CommonServerDeps {
+  /** Decides every RPC (interceptor) and the REST route (the same decision). */
+  auth: ServiceAuth;
   dataSource: DataSource;
   /** Feeds WatchStaleness. */
   hub: StalenessHub;
@@ -38,24 +42,24 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
       router.service(AssetService, assets);
       // One method at a time, to keep WatchStaleness uncompressed: every stream is sent the same encoded change, and
       // compressing it would cost each stream a gzip of it (RPC_COMPRESS_MIN_BYTES still applies to the others).
-      router.rpc(StalenessService.method.getStalenessReport, (req) => staleness.getStalenessReport(req));
-      router.rpc(StalenessService.method.listStaleSegments, (req) => staleness.listStaleSegments(req));
+      router.rpc(StalenessService.method.getStalenessReport, (req, ctx) => staleness.getStalenessReport(req, ctx));
+      router.rpc(StalenessService.method.listStaleSegments, (req, ctx) => staleness.listStaleSegments(req, ctx));
       router.rpc(StalenessService.method.watchStaleness, (req, ctx) => staleness.watchStaleness(req, ctx), {
         compressMinBytes: Number.POSITIVE_INFINITY,
       });
     },
     ...commonServerOptions(deps, stalenessRules),
     rest: [
-      {
+      decidedRestRoute(deps.auth, {
         method: "GET",
         path: "/api/projects/:id/staleness-report",
-        handler: async ({ params }) => {
-          const req = create(GetStalenessReportRequestSchema, { projectId: params.id });
+        request: ({ params }) => create(GetStalenessReportRequestSchema, { projectId: params.id }),
+        handle: async (req, caller) => {
           validate(GetStalenessReportRequestSchema, req, stalenessRules);
           // Zeros are written out: a REST reader should see "totalStaleSegments": 0, not a missing field.
-          return toJson(GetStalenessReportResponseSchema, await staleness.getStalenessReport(req), { alwaysEmitImplicit: true });
+          return toJson(GetStalenessReportResponseSchema, await staleness.report(req, caller), { alwaysEmitImplicit: true });
         },
-      },
+      }),
     ],
   });
 }

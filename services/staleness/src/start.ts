@@ -9,6 +9,8 @@ import {
   type RunningService,
   type ServiceConfig,
 } from "@provenance/shared";
+import { callerOf } from "@provenance/shared/auth";
+import { stalenessResolvers } from "./app/item-projects.js";
 import { DetectStaleness, type DetectStalenessOptions } from "./app/detect-staleness.js";
 import { ProjectReceipts } from "./app/project-receipts.js";
 import { readWatchLimits } from "./config.js";
@@ -30,7 +32,7 @@ export interface RunningStaleness extends RunningService {
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
-  return { config, logger, schema: STALENESS_SCHEMA, migrations: stalenessMigrations, appRole: STALENESS_APP_ROLE };
+  return { config, logger, schema: STALENESS_SCHEMA, migrations: stalenessMigrations, appRole: STALENESS_APP_ROLE, resolvers: stalenessResolvers };
 }
 
 /** Applies the staleness schema's migrations and returns (the Kubernetes migration Job runs this). */
@@ -43,14 +45,14 @@ export interface StalenessOptions {
   detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency"> & Pick<DetectStalenessOptions, "afterProject">;
   /** The bounds on WatchStaleness streams; default: `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`, `WATCH_MAX_STREAMS` from the environment. */
   watchLimits?: WatchLimits;
-  /**
-   * Who holds a WatchStaleness stream, for `WATCH_MAX_STREAMS_PER_CALLER`; default: the socket's remote address. The
-   * one place identity plugs in: pass the token's `sub` once requests carry one.
-   */
+  /** Who holds a WatchStaleness stream, for `WATCH_MAX_STREAMS_PER_CALLER`; default: the caller's token `sub`. */
   watchCaller?: WatchCaller;
   /** How long a stream whose reader fell behind may take to read its RESOURCE_EXHAUSTED before it is reset (default 5 s). */
   watchCutOffGraceMs?: number;
 }
+
+/** The default WatchStaleness caller: the subject of the stream's (already decided) bearer token. */
+const tokenSubjectCaller: WatchCaller = (ctx) => callerOf(ctx).principal.subject;
 
 /** Starts the staleness service; `config.port` 0 picks a free port. */
 export async function startStaleness(
@@ -66,7 +68,7 @@ export async function startStaleness(
       namespace: config.eventNamespace,
       logger,
       limits: watchLimits,
-      callerOf: options.watchCaller,
+      callerOf: options.watchCaller ?? tokenSubjectCaller,
       cutOffGraceMs: options.watchCutOffGraceMs,
       metrics: runtime.metrics,
     });
@@ -94,6 +96,7 @@ export async function startStaleness(
     });
     const server = createServer({
       dataSource: runtime.dataSource,
+      auth: runtime.auth,
       hub,
       logger,
       metrics: runtime.metrics,

@@ -1,5 +1,3 @@
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetKind, AssetService, createLogger, type StalenessDetected } from "@provenance/shared";
 import type { DetectionTask } from "../src/persistence/detection-repository.js";
@@ -247,7 +245,7 @@ describe("two replicas of the service", () => {
   });
 
   it("share the queue: each project's event of each change exactly once, and one asset's changes processed in commit order", async () => {
-    const viaSecond = createClient(AssetService, createGrpcTransport({ baseUrl: second.url }));
+    const viaSecond = h.env.client(AssetService, second.url);
     const assets = ["rep-x", "rep-y"];
     for (const assetId of assets) {
       const [v1] = await assetWithVersions(h, assetId, AssetKind.MODEL, assetId, [`${assetId} v1`, `${assetId} v2`]);

@@ -17,9 +17,12 @@ import {
   type ServiceConfig,
   type StalenessDetected,
 } from "@provenance/shared";
-import { createTestEnvironment, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
+import { DEFAULT_TEST_GRANTS, createTestEnvironment, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
 import { startStaleness, type RunningStaleness, type StalenessOptions } from "../src/start.js";
 import { startReceipts, type RunningReceipts } from "@provenance/receipts/start";
+
+/** Who publishes the versions of {@link assetWithVersions} (the subject of its token; a creator on every project). */
+export const UPLOADER = "creator@example.com";
 
 /** A content hash derived from a label, for readable tests. */
 export function sha(label: string): string {
@@ -37,6 +40,8 @@ export interface StalenessHarness {
   receipts: RunningReceipts | undefined;
   /** Clients carrying the test admin's token. */
   assets: Client<typeof AssetService>;
+  /** AssetService as {@link UPLOADER}, a creator on every project: who the versions of {@link assetWithVersions} are by. */
+  uploader: Client<typeof AssetService>;
   report: Client<typeof StalenessService>;
   receiptClient: Client<typeof ReceiptService>;
   /** Stops the staleness service (its durable consumer stays on the server). */
@@ -53,9 +58,16 @@ export interface StalenessHarness {
  * `staleness` is passed to every start of the staleness service.
  */
 export async function startStalenessHarness(opts: { withReceipts?: boolean; staleness?: StalenessOptions } = {}): Promise<StalenessHarness> {
-  const env = await createTestEnvironment({ name: "staleness_test" });
+  const env = await createTestEnvironment({
+    name: "staleness_test",
+    grants: [...DEFAULT_TEST_GRANTS, { subject: UPLOADER, project: "*", role: "creator" }],
+  });
   const start = () => env.start("staleness", (config, logger) => startStaleness(config, logger, opts.staleness));
-  const clientsFor = (url: string) => ({ assets: env.client(AssetService, url), report: env.client(StalenessService, url) });
+  const clientsFor = (url: string) => ({
+    assets: env.client(AssetService, url),
+    uploader: env.client(AssetService, url, { subject: UPLOADER }),
+    report: env.client(StalenessService, url),
+  });
   const h: StalenessHarness = {
     env,
     config: env.config("staleness"),
@@ -64,6 +76,7 @@ export async function startStalenessHarness(opts: { withReceipts?: boolean; stal
     staleness: await start(),
     receipts: undefined,
     assets: undefined as never,
+    uploader: undefined as never,
     report: undefined as never,
     receiptClient: undefined as never,
     async stopStaleness() {
@@ -159,7 +172,7 @@ export async function generate(
   return receipt!.receiptId;
 }
 
-/** Registers an asset and publishes its versions (labels hashed with {@link sha}); returns their hashes, v1 first. */
+/** Registers an asset and publishes its versions as {@link UPLOADER} (labels hashed with {@link sha}); returns their hashes, v1 first. */
 export async function assetWithVersions(
   h: StalenessHarness,
   assetId: string,
@@ -172,7 +185,7 @@ export async function assetWithVersions(
   const hashes: string[] = [];
   for (const label of labels) {
     const hash = sha(label);
-    await h.assets.publishVersion({ assetId, contentHash: hash, uploadedBy: "creator@example.com", makeCurrent: hashes.length === 0 });
+    await h.uploader.publishVersion({ assetId, contentHash: hash, uploadedBy: UPLOADER, makeCurrent: hashes.length === 0 });
     hashes.push(hash);
   }
   return hashes;

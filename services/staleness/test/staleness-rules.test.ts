@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetKind, InputRole, ReceiptStatus } from "@provenance/shared";
+import { AssetKind, AssetService, InputRole, ReceiptStatus } from "@provenance/shared";
 import {
   assetWithVersions,
   eventually,
@@ -255,7 +255,7 @@ describe("the story", () => {
     });
     expect(metrics).toMatch(/consumer_lag\{consumer="[^"]+",service="staleness"\} \d+/);
 
-    const rest = await fetch(`${h.staleness!.url}/api/projects/${p}/staleness-report`);
+    const rest = await fetch(`${h.staleness!.url}/api/projects/${p}/staleness-report`, { headers: { authorization: `Bearer ${await h.env.token()}` } });
     expect(rest.status).toBe(200);
     const json = (await rest.json()) as Record<string, any>;
     expect(json).toMatchObject({ projectId: p, totalStaleSegments: 12, totalStaleScenes: 3 });
@@ -270,8 +270,11 @@ describe("the story", () => {
 
 describe("AssetService", () => {
   it("returns the existing version for a known hash and writes nothing", async () => {
+    // Two uploaders, "a" and "b" (the subjects of their tokens; what the request says is ignored).
+    await h.env.setGrants([...h.env.grants, ...["a", "b"].map((subject) => ({ subject, project: "*", role: "creator" as const }))]);
+    const as = (subject: string) => h.env.client(AssetService, h.staleness!.url, { subject });
     await h.assets.registerAsset({ assetId: "idem-lora", kind: AssetKind.LORA, name: "idem" });
-    const first = await h.assets.publishVersion({ assetId: "idem-lora", contentHash: sha("idem v1"), uploadedBy: "a" });
+    const first = await as("a").publishVersion({ assetId: "idem-lora", contentHash: sha("idem v1"), uploadedBy: "someone else" });
     expect(first.created).toBe(true);
     const count = async () =>
       (
@@ -281,7 +284,7 @@ describe("AssetService", () => {
         )
       ).rows[0];
     const before = await count();
-    const again = await h.assets.publishVersion({ assetId: "idem-lora", contentHash: sha("idem v1").toUpperCase(), uploadedBy: "b", note: "again" });
+    const again = await as("b").publishVersion({ assetId: "idem-lora", contentHash: sha("idem v1").toUpperCase(), uploadedBy: "b", note: "again" });
     expect(again.created).toBe(false);
     expect(again.version).toMatchObject({ version: 1, uploadedBy: "a", isCurrent: true });
     expect(await count()).toEqual(before);

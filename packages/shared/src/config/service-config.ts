@@ -1,4 +1,5 @@
 /** Typed configuration read once from the environment, with errors that name the variable. */
+import { loadAuthConfig, type AuthConfig } from "../auth/auth-config.js";
 import { ConfigError } from "./config-error.js";
 import { readServerLimits, type ServerLimits } from "./server-limits.js";
 
@@ -67,6 +68,12 @@ export interface ServiceConfig {
    */
   readonly compressMinBytes: number;
   /**
+   * Identity and access (`AUTH_JWKS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_POLICY`, `SERVICE_TOKEN_FILE`), read by
+   * `loadAuthConfig`: required, as every RPC and REST route but health, readiness and metrics needs a bearer token —
+   * there is no setting that turns checking off.
+   */
+  readonly auth: AuthConfig;
+  /**
    * Request size and connection time bounds (`MAX_REQUEST_BYTES`, `HEADERS_TIMEOUT_MS`, `REQUEST_TIMEOUT_MS`,
    * `IDLE_TIMEOUT_MS`); pass them to the server as `limits` (it reads the same variables itself when not given).
    */
@@ -133,7 +140,10 @@ function readCompressMinBytes(env: Env): number {
   return Number(raw);
 }
 
-/** Reads the configuration of `service` from `env` (default `process.env`). Throws {@link ConfigError}. */
+/**
+ * Reads the configuration of `service` from `env` (default `process.env`), the identity-and-access variables included
+ * (required). Throws {@link ConfigError} naming the variable.
+ */
 export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
   const databaseUrl = readUrl(env, "DATABASE_URL", "postgres://root@127.0.0.1:5432/provenance", [
     "postgres:",
@@ -161,5 +171,6 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     corsOrigins: readOrigins(env),
     compressMinBytes: readCompressMinBytes(env),
     limits: readServerLimits(env),
+    auth: loadAuthConfig(env),
   };
 }

@@ -16,4 +16,5 @@ export type { LoginRoleFacts } from "./login-role.js";
 export { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
 export { rowsOf } from "./sql-rows.js";
 export { useKeyedPlans } from "./keyed-plans.js";
+export { projectFilter } from "./project-filter.js";
 export type { Row } from "./sql-rows.js";

@@ -1,10 +1,13 @@
 /**
  * What every service does around its own handlers, once: apply migrations, open its database as
- * its app role, connect to NATS (or the in-process bus), make sure the streams exist, relay its
- * outbox, expose metrics and readiness, and stop all of it in the right order.
+ * its login role, check callers (tokens, grants, the access table), connect to NATS (or the in-process
+ * bus), make sure the streams exist, relay its outbox, expose metrics and readiness, and stop all of
+ * it in the right order.
  */
 import type { Registry } from "prom-client";
 import type { DataSource } from "typeorm";
+import type { ProjectResolvers } from "../auth/access-decision.js";
+import { createServiceAuth, type ServiceAuth } from "../auth/service-auth.js";
 import type { ServiceConfig } from "../config/index.js";
 import { checkDatabase, migrateDatabase, openDatabase, type DatabaseOptions } from "../db/index.js";
 import type { MigrationClass } from "../db/database-options.js";
@@ -22,8 +25,13 @@ export interface ServiceRuntimeOptions {
   /** The one schema the service owns. */
   schema: string;
   migrations: MigrationClass[];
-  /** The restricted role the service runs as. */
+  /** The login role the service runs as: DATABASE_URL must log in as it, with no more than its grants. */
   appRole: string;
+  /**
+   * The service's item resolvers over its database (receipts: receipt, segment; staleness: asset; regeneration:
+   * batch), one query per request and kind, for the access decision.
+   */
+  resolvers?: (dataSource: DataSource) => ProjectResolvers;
 }
 
 /** A service listening on its port. */
@@ -37,6 +45,12 @@ export interface RunningService {
 /** The shared part of a running service, for its start.ts to add its handlers and consumers to. */
 export interface ServiceRuntime {
   readonly dataSource: DataSource;
+  /**
+   * Identity and access from `config.auth`: `auth.interceptor` for the server's chain (commonServerOptions puts it
+   * inside the error mapping, before validation), `auth.decide` for REST routes, `auth.outbound` for the service's
+   * clients (the caller's token with `actingFor`, else SERVICE_TOKEN_FILE).
+   */
+  readonly auth: ServiceAuth;
   readonly events: EventConnection;
   readonly relay: OutboxRelay;
   /** The registry /metrics serves; the outbox backlog is on it already. */
@@ -67,7 +81,10 @@ export async function migrateService(o: ServiceRuntimeOptions): Promise<void> {
   await migrateDatabase(databaseOptions(o));
 }
 
-/** Migrates, opens the database, connects events, ensures the streams and starts the outbox relay. */
+/**
+ * Migrates, opens the database (refusing a login role with more than its grants), reads the identity-and-access
+ * files, connects events, ensures the streams and starts the outbox relay.
+ */
 export async function startServiceRuntime(o: ServiceRuntimeOptions): Promise<ServiceRuntime> {
   const { config, logger, schema } = o;
   const stops: (() => Promise<void>)[] = [];
@@ -83,6 +100,7 @@ export async function startServiceRuntime(o: ServiceRuntimeOptions): Promise<Ser
     await migrateDatabase(db);
     const dataSource = await openDatabase(db);
     stops.push(() => dataSource.destroy());
+    const auth = await createServiceAuth(config.auth, { resolvers: o.resolvers?.(dataSource), logger });
     const events = await connectEvents(config.natsUrl, config.service, logger);
     stops.push(() => events.drain());
     await ensureStreams(events, config.eventNamespace);
@@ -93,6 +111,7 @@ export async function startServiceRuntime(o: ServiceRuntimeOptions): Promise<Ser
     observeOutbox(metrics, schema, relay);
     return {
       dataSource,
+      auth,
       events,
       relay,
       metrics,

@@ -1,6 +1,8 @@
 /** REST routes: thin JSON paths over the same handlers as the RPCs, with the shared error mapping. */
 import type { IncomingHttpHeaders } from "node:http";
-import { fromJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { fromJson, type DescMessage, type JsonValue, type Message, type MessageShape } from "@bufbuild/protobuf";
+import type { AccessControl, Caller } from "../auth/access-decision.js";
+import { REST_ROUTE_PROCEDURES } from "../auth/access-table.js";
 import type { Logger } from "pino";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ERROR_FIELD_HEADER, clientFacingError, codeName, httpStatusFor, invalidArgument, toConnectError } from "../errors/index.js";
@@ -28,6 +30,38 @@ export interface RestErrorBody {
   code: string;
   message: string;
   field?: string;
+}
+
+/** A REST route that stands for an RPC (`REST_ROUTE_PROCEDURES`), decided exactly as that RPC is. */
+export interface DecidedRestRoute<M extends Message> {
+  method: "GET" | "POST";
+  path: string;
+  /** The RPC's request message, built from the path, query and body (a malformed value: INVALID_ARGUMENT naming it). */
+  request(req: RestRequest): M;
+  /** Answers the request the decision let through: validate it, run the use case as `caller`, return the JSON. */
+  handle(message: M, caller: Caller, req: RestRequest): Promise<unknown>;
+}
+
+/**
+ * The {@link RestRoute} of `route`, decided by `access` with the rule of the RPC it stands for: the bearer token is
+ * checked first (an anonymous caller learns nothing, not even that its request is malformed), then the request is
+ * built and decided like the RPC, then handled with the decided caller. A route that stands for no RPC cannot be
+ * built: it throws at startup.
+ */
+export function decidedRestRoute<M extends Message>(access: Pick<AccessControl, "authenticate" | "decide">, route: DecidedRestRoute<M>): RestRoute {
+  const key = `${route.method} ${route.path}`;
+  const procedure = REST_ROUTE_PROCEDURES[key];
+  if (procedure === undefined) throw new Error(`REST route ${key} is not in REST_ROUTE_PROCEDURES: every route is decided by the rule of an RPC`);
+  return {
+    method: route.method,
+    path: route.path,
+    handler: async (req) => {
+      await access.authenticate(req.headers);
+      const message = route.request(req);
+      const caller = await access.decide({ procedure, headers: req.headers, message });
+      return route.handle(message, caller, req);
+    },
+  };
 }
 
 interface CompiledRoute {

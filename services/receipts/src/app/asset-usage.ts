@@ -1,6 +1,7 @@
 /** GetAssetUsage: which segments' receipts used an asset (optionally one version or content hash), newest first. */
 import type { DataSource } from "typeorm";
-import { pageSizeOf } from "@provenance/shared";
+import { pageSizeOf, projectFilter } from "@provenance/shared";
+import type { Caller } from "@provenance/shared/auth";
 import type { AssetVersionLookup } from "../clients/asset-versions.js";
 import { usageHashFilter, type UsageRecord } from "../domain/asset-usage.js";
 import { parseUsageCursor, usageCursorToken } from "../domain/page-cursors.js";
@@ -24,14 +25,16 @@ export interface AssetUsagePage {
 }
 
 /**
- * GetAssetUsage: a version is resolved to its content hash through AssetService (NOT_FOUND for an unknown version,
- * UNAVAILABLE when AssetService is down), then one keyset-paged statement reads the page.
+ * GetAssetUsage for `caller`: a version is resolved to its content hash through AssetService, asked with the caller's
+ * own token (NOT_FOUND for an unknown version or one of an asset the caller cannot view, UNAVAILABLE when AssetService
+ * is down), then one keyset-paged statement reads the page — of the projects the caller may view only, whatever
+ * project the asset belongs to (a shared base model's usage shows the caller's projects, no other).
  */
-export async function getAssetUsage(ds: DataSource, assetVersions: AssetVersionLookup, query: AssetUsageQuery): Promise<AssetUsagePage> {
+export async function getAssetUsage(ds: DataSource, assetVersions: AssetVersionLookup, query: AssetUsageQuery, caller: Caller): Promise<AssetUsagePage> {
   const limit = pageSizeOf(query.pageSize);
-  const resolved = query.version === 0 ? undefined : await assetVersions.contentHashOf(query.assetId, query.version);
+  const resolved = query.version === 0 ? undefined : await assetVersions.contentHashOf(query.assetId, query.version, caller);
   const contentHash = usageHashFilter(query, resolved);
-  const usages = await assetUsage(ds.manager, query.assetId, contentHash, limit, parseUsageCursor(query.pageToken));
+  const usages = await assetUsage(ds.manager, query.assetId, contentHash, limit, parseUsageCursor(query.pageToken), projectFilter(caller.viewable));
   const last = usages.at(-1);
   return { usages, nextPageToken: usages.length === limit && last ? usageCursorToken(last) : "" };
 }

@@ -3,7 +3,8 @@
  * any transaction (receipts never change once completed, so no snapshot needs to span statements).
  */
 import type { DataSource } from "typeorm";
-import { notFound, pageSizeOf } from "@provenance/shared";
+import { notFound, pageSizeOf, projectFilter } from "@provenance/shared";
+import type { ProjectScope } from "@provenance/shared/auth";
 import { currentReceiptOf } from "../domain/current-receipt.js";
 import { parseSeqCursor, seqCursorToken } from "../domain/page-cursors.js";
 import type { ReceiptRecord, SegmentRecord } from "../domain/receipt-record.js";
@@ -37,13 +38,23 @@ export interface ReceiptsPage {
   nextPageToken: string;
 }
 
-/** FindReceiptsByInputsHash: receipts with one inputs hash (any case), newest first, keyset-paged on seq. */
+/**
+ * FindReceiptsByInputsHash: receipts with one inputs hash (any case) in the projects of `viewable` (the caller's),
+ * newest first, keyset-paged on seq.
+ */
 export async function findReceiptsByInputsHash(
   ds: DataSource,
   query: { inputsHash: string; pageSize: number; pageToken: string },
+  viewable: ProjectScope,
 ): Promise<ReceiptsPage> {
   const limit = pageSizeOf(query.pageSize);
-  const receipts = await receiptsByInputsHash(ds.manager, query.inputsHash.toLowerCase(), limit, parseSeqCursor(query.pageToken));
+  const receipts = await receiptsByInputsHash(
+    ds.manager,
+    query.inputsHash.toLowerCase(),
+    limit,
+    parseSeqCursor(query.pageToken),
+    projectFilter(viewable),
+  );
   const last = receipts.at(-1);
   return { receipts, nextPageToken: receipts.length === limit && last ? seqCursorToken(last.seq) : "" };
 }

@@ -20,9 +20,15 @@ export interface RecordedReceipt {
   created: boolean;
 }
 
+/** Who records: the caller's `sub` (stored as recorded_by), and the request's id for the events. */
+export interface Recorder {
+  recordedBy: string;
+  requestId?: string;
+}
+
 /** CreateReceipt: records one receipt (see {@link recordReceipts}); errors name its fields as they are. */
-export async function recordReceipt(ds: DataSource, draft: ReceiptDraft, requestId?: string): Promise<RecordedReceipt> {
-  const [result] = await record(ds, [draft], singleCall, requestId);
+export async function recordReceipt(ds: DataSource, draft: ReceiptDraft, by: Recorder): Promise<RecordedReceipt> {
+  const [result] = await record(ds, [draft], singleCall, by);
   return result!;
 }
 
@@ -30,11 +36,11 @@ export async function recordReceipt(ds: DataSource, draft: ReceiptDraft, request
  * CreateReceipts: records every receipt of a batch or none. Each idempotency key at most once in a batch
  * (INVALID_ARGUMENT). Any rejection — a key reused with other content (ALREADY_EXISTS), a segment moving
  * (FAILED_PRECONDITION), a bad superseded segment (INVALID_ARGUMENT) — rolls the whole batch back and names the
- * entry as `receipts[i].`.
+ * entry as `receipts[i].`. A retry gets the stored receipt as it was recorded (by whoever recorded it).
  */
-export async function recordReceipts(ds: DataSource, drafts: readonly ReceiptDraft[], requestId?: string): Promise<RecordedReceipt[]> {
+export async function recordReceipts(ds: DataSource, drafts: readonly ReceiptDraft[], by: Recorder): Promise<RecordedReceipt[]> {
   requireDistinct(drafts.map((d) => d.idempotencyKey), "idempotency_key");
-  return record(ds, drafts, batchEntry, requestId);
+  return record(ds, drafts, batchEntry, by);
 }
 
 /**
@@ -42,7 +48,7 @@ export async function recordReceipts(ds: DataSource, drafts: readonly ReceiptDra
  * inputs: one multi-row INSERT each, one outbox write) and builds its answers from what it wrote, with no lookup
  * before and no re-read after; only keys used before are looked up, once for all.
  */
-async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: EntryName, requestId?: string): Promise<RecordedReceipt[]> {
+async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: EntryName, by: Recorder): Promise<RecordedReceipt[]> {
   if (drafts.length === 0) return [];
   return ds.transaction(async (m) => {
     await useKeyedPlans(m);
@@ -50,7 +56,7 @@ async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: En
     if (targets.length > 0) checkSupersessionTargets(drafts, await segmentProjects(m, targets), entry);
 
     await insertSegments(m, drafts.map((d) => d.segment));
-    const stored = await insertReceipts(m, drafts);
+    const stored = await insertReceipts(m, drafts, by.recordedBy);
     const fresh = drafts.flatMap((draft, i) => {
       const key = stored[i];
       return key ? [{ draft, i, key }] : [];
@@ -72,8 +78,8 @@ async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: En
       m,
       fresh.flatMap(({ draft, key }) => draft.inputs.map((input) => ({ ...input, receiptId: key.receiptId, receiptSeq: key.seq }))),
     );
-    const created = new Map(fresh.map(({ draft, i, key }) => [i, newReceiptRecord(draft, key, segments.get(draft.segment.segmentId)!)]));
-    await enqueueReceiptsCreated(m, [...created.values()], requestId);
+    const created = new Map(fresh.map(({ draft, i, key }) => [i, newReceiptRecord(draft, key, segments.get(draft.segment.segmentId)!, by.recordedBy)]));
+    await enqueueReceiptsCreated(m, [...created.values()], by.requestId);
     return drafts.map((_, i) => {
       const receipt = created.get(i);
       return receipt ? { receipt, created: true } : { receipt: replayed.get(i)!, created: false };

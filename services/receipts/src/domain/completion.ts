@@ -15,6 +15,8 @@ export interface Completion {
   completedAt: Date;
   /** Lower-case hex; null when none was sent. */
   outputHash: string | null;
+  /** Who completes it: the caller's `sub` (recorded as completed_by; not part of what a retry must repeat). */
+  completedBy?: string;
 }
 
 /** The completion a CompleteReceipt request (one that passed the rule table) asks for. */
@@ -60,7 +62,14 @@ export function applyCompletion(stored: ReceiptRecord, c: Completion, entry: str
   if (stored.status === "RUNNING") {
     const durationMs = withFieldPrefix(entry, () => generationDurationMs(stored.generationStartedAt, c.completedAt));
     return {
-      receipt: { ...stored, status: c.status, generationCompletedAt: c.completedAt, generationDurationMs: durationMs, outputHash: c.outputHash },
+      receipt: {
+        ...stored,
+        status: c.status,
+        generationCompletedAt: c.completedAt,
+        generationDurationMs: durationMs,
+        outputHash: c.outputHash,
+        completedBy: c.completedBy ?? null,
+      },
       changed: true,
     };
   }

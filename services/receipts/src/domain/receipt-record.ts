@@ -38,6 +38,10 @@ export interface ReceiptRecord extends Omit<ReceiptDraft, "segment"> {
   generationDurationMs: number | null;
   outputHash: string | null;
   createdAt: Date;
+  /** The `sub` of the token that recorded it; null for receipts recorded before identities were. */
+  recordedBy: string | null;
+  /** The `sub` of the token that completed it; null while running (and for completions before identities were). */
+  completedBy: string | null;
 }
 
 /** What storage assigns to a receipt when it inserts it. */
@@ -48,10 +52,10 @@ export interface StoredReceiptKey {
 }
 
 /**
- * A receipt just recorded: its draft, placed in its segment as stored, with what storage assigned; it starts RUNNING
- * with no completion fields.
+ * A receipt just recorded by `recordedBy` (the caller's `sub`): its draft, placed in its segment as stored, with what
+ * storage assigned; it starts RUNNING with no completion fields.
  */
-export function newReceiptRecord(draft: ReceiptDraft, stored: StoredReceiptKey, segment: SegmentRecord): ReceiptRecord {
+export function newReceiptRecord(draft: ReceiptDraft, stored: StoredReceiptKey, segment: SegmentRecord, recordedBy: string | null): ReceiptRecord {
   const { segment: _segmentDraft, ...fields } = draft;
   return {
     ...fields,
@@ -61,6 +65,8 @@ export function newReceiptRecord(draft: ReceiptDraft, stored: StoredReceiptKey, 
     generationCompletedAt: null,
     generationDurationMs: null,
     outputHash: null,
+    recordedBy,
+    completedBy: null,
   };
 }
 
@@ -161,5 +167,7 @@ function buildReceiptMessage(r: ReceiptRecord): Receipt {
     supersedesSegmentId: r.supersedesSegmentId ?? "",
     idempotencyKey: r.idempotencyKey,
     createdAt: timestampFromDate(r.createdAt),
+    recordedBy: r.recordedBy ?? "",
+    completedBy: r.completedBy ?? "",
   });
 }

@@ -36,7 +36,8 @@ describe("what a receipt may supersede", () => {
       checkSupersessionTargets([receiptDraft({ projectId: "p-2", supersedesSegmentId: "old-1" })], stored, () => ""),
     );
     expect(otherProject.field).toBe("supersedes_segment_id");
-    expect(otherProject.message).toContain("another project");
+    expect(otherProject.message).toBe('supersedes_segment_id: segment "old-1" cannot be superseded from this project');
+    expect(otherProject.message).not.toContain("p-1");
   });
 
   it("only a SUCCEEDED receipt supersedes, and a segment is superseded once, by the first that names it", () => {

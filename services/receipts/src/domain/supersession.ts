@@ -22,6 +22,7 @@ export function supersededSegmentIds(drafts: readonly ReceiptDraft[], entry: Ent
 /**
  * A superseded segment must exist — stored (`storedProjects`: the project of each named segment found) or new in
  * this same batch — and belong to the superseding receipt's project; else INVALID_ARGUMENT on `supersedes_segment_id`.
+ * A segment of another project is refused without naming that project: the caller may have no grant on it.
  */
 export function checkSupersessionTargets(
   drafts: readonly ReceiptDraft[],
@@ -36,7 +37,7 @@ export function checkSupersessionTargets(
     const project = projectOf.get(old);
     if (project === undefined) throw invalidArgument(`${entry(i)}supersedes_segment_id`, `segment "${old}" does not exist`);
     if (project !== d.segment.projectId) {
-      throw invalidArgument(`${entry(i)}supersedes_segment_id`, `segment "${old}" belongs to another project`);
+      throw invalidArgument(`${entry(i)}supersedes_segment_id`, `segment "${old}" cannot be superseded from this project`);
     }
   });
 }

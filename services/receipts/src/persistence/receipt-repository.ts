@@ -14,11 +14,13 @@ import {
   LOCK_RECEIPTS_SQL,
   RECEIPT_BY_ID_SQL,
   RECEIPT_INPUTS_SQL,
+  RECEIPT_PROJECTS_SQL,
   RECEIPTS_BY_IDEMPOTENCY_KEYS_SQL,
   RECEIPTS_BY_INPUTS_HASH_AFTER_SQL,
   RECEIPTS_BY_INPUTS_HASH_SQL,
   SEGMENT_HISTORY_SQL,
   SET_COMPLETIONS_SQL,
+  receiptsByInputsHashInProjectsSql,
 } from "./statements.js";
 
 /**
@@ -41,11 +43,11 @@ async function withInputs(m: EntityManager, rows: Row[]): Promise<ReceiptRecord[
 }
 
 /**
- * Inserts receipts in one statement, in order, each under a new time-ordered id (UUIDv7, so receipts and their
- * inputs append to the primary keys' right edge). A draft whose idempotency key is already taken is skipped.
- * Returns, per draft, what storage assigned, or undefined where it was skipped.
+ * Inserts receipts recorded by `recordedBy` in one statement, in order, each under a new time-ordered id (UUIDv7, so
+ * receipts and their inputs append to the primary keys' right edge). A draft whose idempotency key is already taken
+ * is skipped. Returns, per draft, what storage assigned, or undefined where it was skipped.
  */
-export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptDraft[]): Promise<(StoredReceiptKey | undefined)[]> {
+export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptDraft[], recordedBy: string): Promise<(StoredReceiptKey | undefined)[]> {
   const receiptIds = drafts.map(() => uuidv7());
   const inserted = rowsOf(
     await m.query(INSERT_RECEIPTS_SQL, [
@@ -55,6 +57,7 @@ export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptD
       drafts.map((d) => d.resolutionHeight), drafts.map((d) => JSON.stringify(d.additionalParams)),
       drafts.map((d) => d.inputsHash), drafts.map((d) => d.generationStartedAt), drafts.map((d) => d.regenerationJobId),
       drafts.map((d) => d.supersedesSegmentId), drafts.map((d) => d.idempotencyKey), drafts.map((d) => d.requestFingerprint),
+      recordedBy,
     ]),
   );
   const stored = new Map(inserted.map((r) => [r.receipt_id as string, r]));
@@ -96,8 +99,15 @@ export async function setCompletions(m: EntityManager, completed: readonly Recei
   if (completed.length === 0) return;
   await m.query(SET_COMPLETIONS_SQL, [
     completed.map((r) => r.receiptId), completed.map((r) => r.status), completed.map((r) => r.generationCompletedAt),
-    completed.map((r) => r.generationDurationMs), completed.map((r) => r.outputHash),
+    completed.map((r) => r.generationDurationMs), completed.map((r) => r.outputHash), completed.map((r) => r.completedBy),
   ]);
+}
+
+/** The project of each of these receipts (UUIDs) that is stored, by receipt id. */
+export async function receiptProjects(m: EntityManager, receiptIds: readonly string[]): Promise<Map<string, string>> {
+  if (receiptIds.length === 0) return new Map();
+  const rows: Row[] = await m.query(RECEIPT_PROJECTS_SQL, [receiptIds]);
+  return new Map(rows.map((r) => [r.receipt_id as string, r.project_id as string]));
 }
 
 /** One stored receipt by id (a UUID); undefined when there is none. */
@@ -106,12 +116,28 @@ export async function receiptById(m: EntityManager, receiptId: string): Promise<
   return r;
 }
 
-/** Up to `limit` receipts with one inputs hash, newest first, before the receipt with seq `beforeSeq` when given. */
-export async function receiptsByInputsHash(m: EntityManager, inputsHash: string, limit: number, beforeSeq?: bigint): Promise<ReceiptRecord[]> {
-  const rows: Row[] =
-    beforeSeq === undefined
-      ? await m.query(RECEIPTS_BY_INPUTS_HASH_SQL, [inputsHash, limit])
-      : await m.query(RECEIPTS_BY_INPUTS_HASH_AFTER_SQL, [inputsHash, limit, beforeSeq.toString()]);
+/**
+ * Up to `limit` receipts with one inputs hash, newest first, before the receipt with seq `beforeSeq` when given; only
+ * of segments in `projects` when given.
+ */
+export async function receiptsByInputsHash(
+  m: EntityManager,
+  inputsHash: string,
+  limit: number,
+  beforeSeq?: bigint,
+  projects?: readonly string[],
+): Promise<ReceiptRecord[]> {
+  let rows: Row[];
+  if (projects !== undefined) {
+    const params: unknown[] = [inputsHash, limit, projects];
+    if (beforeSeq !== undefined) params.push(beforeSeq.toString());
+    rows = await m.query(receiptsByInputsHashInProjectsSql(beforeSeq !== undefined), params);
+  } else {
+    rows =
+      beforeSeq === undefined
+        ? await m.query(RECEIPTS_BY_INPUTS_HASH_SQL, [inputsHash, limit])
+        : await m.query(RECEIPTS_BY_INPUTS_HASH_AFTER_SQL, [inputsHash, limit, beforeSeq.toString()]);
+  }
   return withInputs(m, rows);
 }
 

@@ -59,6 +59,8 @@ export function receiptOf(row: Row, inputs: InputRow[]): ReceiptRecord {
     idempotencyKey: row.idempotency_key as string,
     requestFingerprint: row.request_fingerprint as string,
     createdAt: row.created_at as Date,
+    recordedBy: (row.recorded_by as string | null) ?? null,
+    completedBy: (row.completed_by as string | null) ?? null,
     inputs,
   };
 }

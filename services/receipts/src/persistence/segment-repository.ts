@@ -51,12 +51,15 @@ export async function markSuperseded(m: EntityManager, supersessions: readonly S
   return new Set(rows.map((r) => r.segment_id as string));
 }
 
-/** Up to `limit` projects in project id order, after `afterProjectId` when given, with their counts. */
-export async function listProjects(m: EntityManager, limit: number, afterProjectId?: string): Promise<ProjectSummaryRecord[]> {
-  const rows: Row[] =
-    afterProjectId === undefined
-      ? await m.query(listProjectsSql(false), [limit])
-      : await m.query(listProjectsSql(true), [limit, afterProjectId]);
+/**
+ * Up to `limit` projects in project id order, after `afterProjectId` when given, with their counts; only those in
+ * `projects` when given.
+ */
+export async function listProjects(m: EntityManager, limit: number, afterProjectId?: string, projects?: readonly string[]): Promise<ProjectSummaryRecord[]> {
+  const params: unknown[] = [limit];
+  if (afterProjectId !== undefined) params.push(afterProjectId);
+  if (projects !== undefined) params.push(projects);
+  const rows: Row[] = await m.query(listProjectsSql(afterProjectId !== undefined, projects !== undefined), params);
   return rows.map(projectSummaryOf);
 }
 

@@ -10,7 +10,7 @@ const RECEIPT_COLUMNS = `
   r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
   r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash,
   r.regeneration_job_id, r.supersedes_segment_id AS r_supersedes_segment_id, r.idempotency_key,
-  r.request_fingerprint, r.created_at,
+  r.request_fingerprint, r.created_at, r.recorded_by, r.completed_by,
   s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
   s.superseded_by_segment_id, s.created_at AS segment_created_at`;
 
@@ -44,6 +44,8 @@ export interface AssetUsageQueryShape {
   byContentHash: boolean;
   /** Resume after a (receipt_seq, role, position) position: the next three parameters. */
   after: boolean;
+  /** Only segments of these projects (the caller's viewable ones): the last parameter, a text array. */
+  byProjects?: boolean;
   /** Rows in the page. */
   limit: number;
 }
@@ -51,7 +53,9 @@ export interface AssetUsageQueryShape {
 /**
  * GetAssetUsage: inputs that named an asset ($1; optionally one content hash), newest receipt first, keyset-paged —
  * one range scan of receipt_inputs_asset_idx or receipt_inputs_asset_hash_idx, then key lookups of the receipt and
- * segment of each row. Built per shape so each shape gets its own plan; `limit` is a validated integer.
+ * segment of each row. With `byProjects` the project filter is applied to each row of that scan before the page's
+ * limit, so a page holds `limit` viewable rows and the cursor stays right. Built per shape so each shape gets its own
+ * plan; `limit` is a validated integer.
  */
 export function assetUsageSql(shape: AssetUsageQueryShape): string {
   let where = "i.asset_id = $1";
@@ -59,6 +63,19 @@ export function assetUsageSql(shape: AssetUsageQueryShape): string {
   if (shape.byContentHash) where += ` AND i.content_hash = $${++n}`;
   if (shape.after) {
     where += ` AND (i.receipt_seq, i.role, i.position) < ($${n + 1}::bigint, $${n + 2}, $${n + 3}::smallint)`;
+    n += 3;
+  }
+  if (shape.byProjects) {
+    return `
+  SELECT i.receipt_seq, i.receipt_id, i.role, i.position, i.content_hash, i.version, i.weight,
+         r.status, r.generation_started_at,
+         s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
+         s.superseded_by_segment_id, s.created_at AS segment_created_at
+    FROM receipts.receipt_inputs i
+    JOIN receipts.generation_receipts r ON r.receipt_id = i.receipt_id
+    JOIN receipts.segments s ON s.segment_id = r.segment_id
+   WHERE ${where} AND s.project_id = ANY($${n + 1}::text[])
+   ORDER BY i.receipt_seq DESC, i.role DESC, i.position DESC LIMIT ${Math.trunc(shape.limit)}`;
   }
   return `
   SELECT i.receipt_seq, i.receipt_id, i.role, i.position, i.content_hash, i.version, i.weight,
@@ -84,17 +101,18 @@ export const INSERT_SEGMENTS_SQL = `
 
 /**
  * New receipts, one multi-row INSERT from arrays, in array order (so seq follows it); a receipt whose idempotency
- * key is taken is skipped. Returns what storage assigned to each one inserted.
+ * key is taken is skipped. $19: who recorded them (one subject for the whole statement). Returns what storage
+ * assigned to each one inserted. `created_xid` is left to its default, the inserting transaction's id.
  */
 export const INSERT_RECEIPTS_SQL = `
   INSERT INTO receipts.generation_receipts (
     receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
     resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at,
-    regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint)
+    regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint, recorded_by)
   SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
          d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
          d.inputs_hash, d.generation_started_at, d.regeneration_job_id, d.supersedes_segment_id, d.idempotency_key,
-         d.request_fingerprint
+         d.request_fingerprint, $19::text
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
                 $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
                 $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[])
@@ -146,14 +164,35 @@ export const RECEIPTS_BY_INPUTS_HASH_AFTER_SQL = `
    WHERE r.inputs_hash = $1 AND r.seq < $3
    ORDER BY r.seq DESC LIMIT $2`;
 
-/** Sets completion fields from arrays ($1 ids, $2 statuses, $3 completed at, $4 durations, $5 output hashes). */
+/**
+ * FindReceiptsByInputsHash of a caller who may view only some projects: the same, with only receipts of the projects
+ * in $3 (`after`: resuming before the seq in $4). The filter is in the scan, so a page holds `$2` viewable receipts.
+ */
+export function receiptsByInputsHashInProjectsSql(after: boolean): string {
+  return `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.inputs_hash = $1 AND s.project_id = ANY($3::text[])${after ? " AND r.seq < $4" : ""}
+   ORDER BY r.seq DESC LIMIT $2`;
+}
+
+/**
+ * Sets completion fields from arrays ($1 ids, $2 statuses, $3 completed at, $4 durations, $5 output hashes, $6 who
+ * completed each).
+ */
 export const SET_COMPLETIONS_SQL = `
   UPDATE receipts.generation_receipts r
      SET status = c.status, generation_completed_at = c.completed_at, generation_duration_ms = c.duration_ms,
-         output_hash = c.output_hash
-    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[])
-         AS c(receipt_id, status, completed_at, duration_ms, output_hash)
+         output_hash = c.output_hash, completed_by = c.completed_by
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[], $6::text[])
+         AS c(receipt_id, status, completed_at, duration_ms, output_hash, completed_by)
    WHERE r.receipt_id = c.receipt_id`;
+
+/** The project of each stored receipt among $1 (UUIDs), through its segment: the access decision's receipt resolver. */
+export const RECEIPT_PROJECTS_SQL = `
+  SELECT r.receipt_id, s.project_id
+    FROM receipts.generation_receipts r
+    JOIN receipts.segments s ON s.segment_id = r.segment_id
+   WHERE r.receipt_id = ANY($1::uuid[])`;
 
 /** The project of each stored segment among $1. */
 export const SEGMENT_PROJECTS_SQL = `
@@ -179,9 +218,11 @@ export const MARK_SUPERSEDED_SQL = `
  * and superseded segment counts, and when its newest receipt (the highest seq) was recorded. One ordered range scan
  * of segments_listing_idx from the page's start, the newest seq of each segment from the first entry of
  * generation_receipts_segment_idx (index-only once vacuumed), then one key lookup per project. Its cost grows with
- * the segments of the page's projects. $1: rows to return; with `after`, $2: the project id the page resumes after.
+ * the segments of the page's projects. $1: rows to return; with `after`, $2: the project id the page resumes after;
+ * with `byProjects`, the last parameter: the only projects to list (the caller's viewable ones).
  */
-export function listProjectsSql(after: boolean): string {
+export function listProjectsSql(after: boolean, byProjects = false): string {
+  const where = [after ? "s.project_id > $2" : "", byProjects ? `s.project_id = ANY($${after ? 3 : 2}::text[])` : ""].filter((w) => w !== "");
   return `
   SELECT p.project_id, p.scene_count, p.active_segment_count, p.superseded_segment_count, r.created_at AS last_recorded_at
     FROM (SELECT s.project_id,
@@ -191,7 +232,7 @@ export function listProjectsSql(after: boolean): string {
                  max(n.seq) AS newest_seq
             FROM receipts.segments s
             CROSS JOIN LATERAL (SELECT max(g.seq) AS seq FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) n
-           ${after ? "WHERE s.project_id > $2" : ""}
+           ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
            GROUP BY s.project_id
            ORDER BY s.project_id
            LIMIT $1) p

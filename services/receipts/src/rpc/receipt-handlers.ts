@@ -1,10 +1,12 @@
 /**
- * ReceiptService: maps each validated request (rules in rpc/receipt-rules.ts, enforced by the interceptor) to its use
- * case in app/ and the answer back to a message. Nothing else: no rule, no SQL, no outbound call.
+ * ReceiptService: maps each decided and validated request (access by the auth interceptor, rules in
+ * rpc/receipt-rules.ts) to its use case in app/, with the caller — who is recorded, what lists may show — and the
+ * answer back to a message. Nothing else: no rule, no SQL, no outbound call.
  */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DataSource } from "typeorm";
+import { callerOf, type Caller } from "@provenance/shared/auth";
 import {
   CompleteReceiptResponseSchema,
   CompleteReceiptsResponseSchema,
@@ -50,6 +52,11 @@ export interface ReceiptHandlerDeps {
   assetVersions: AssetVersionLookup;
 }
 
+/** Who records a receipt: the decided caller's `sub`, with the request's id for the events. */
+function recorder(ctx: HandlerContext) {
+  return { recordedBy: callerOf(ctx).principal.subject, requestId: ctx.values.get(requestIdKey) };
+}
+
 /** The ReceiptService implementation. */
 export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   private readonly ds: DataSource;
@@ -61,25 +68,28 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   }
 
   async createReceipt(req: CreateReceiptRequest, ctx: HandlerContext) {
-    const { receipt, created } = await recordReceipt(this.ds, draftReceipt(req), ctx.values.get(requestIdKey));
+    const { receipt, created } = await recordReceipt(this.ds, draftReceipt(req), recorder(ctx));
     return create(CreateReceiptResponseSchema, { receipt: toReceiptMessage(receipt), created });
   }
 
   async createReceipts(req: CreateReceiptsRequest, ctx: HandlerContext) {
     const drafts = req.receipts.map((r, i) => withFieldPrefix(batchEntry(i), () => draftReceipt(r)));
-    const results = await recordReceipts(this.ds, drafts, ctx.values.get(requestIdKey));
+    const results = await recordReceipts(this.ds, drafts, recorder(ctx));
     return create(CreateReceiptsResponseSchema, {
       results: results.map(({ receipt, created }) => ({ receipt: toReceiptMessage(receipt), created })),
     });
   }
 
   async completeReceipt(req: CompleteReceiptRequest, ctx: HandlerContext) {
-    const receipt = await completeReceipt(this.ds, completionFromRequest(req), ctx.values.get(requestIdKey));
+    const completedBy = callerOf(ctx).principal.subject;
+    const receipt = await completeReceipt(this.ds, { ...completionFromRequest(req), completedBy }, ctx.values.get(requestIdKey));
     return create(CompleteReceiptResponseSchema, { receipt: toReceiptMessage(receipt) });
   }
 
   async completeReceipts(req: CompleteReceiptsRequest, ctx: HandlerContext) {
-    const receipts = await completeReceipts(this.ds, req.receipts.map(completionFromRequest), ctx.values.get(requestIdKey));
+    const completedBy = callerOf(ctx).principal.subject;
+    const completions = req.receipts.map((r) => ({ ...completionFromRequest(r), completedBy }));
+    const receipts = await completeReceipts(this.ds, completions, ctx.values.get(requestIdKey));
     return create(CompleteReceiptsResponseSchema, { receipts: receipts.map(toReceiptMessage) });
   }
 
@@ -88,7 +98,12 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
     return create(GetReceiptResponseSchema, { receipt: toReceiptMessage(receipt) });
   }
 
-  async getSegmentProvenance(req: GetSegmentProvenanceRequest) {
+  async getSegmentProvenance(req: GetSegmentProvenanceRequest, ctx: HandlerContext) {
+    return this.segmentProvenance(req, callerOf(ctx));
+  }
+
+  /** GetSegmentProvenance for a decided caller (the RPC and its REST route); the decision already hid other projects' segments. */
+  async segmentProvenance(req: GetSegmentProvenanceRequest, _caller: Caller) {
     const { segment, current, history } = await getSegmentProvenance(this.ds, req.segmentId);
     return create(GetSegmentProvenanceResponseSchema, {
       segment: toSegmentMessage(segment),
@@ -97,18 +112,23 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
     });
   }
 
-  async getAssetUsage(req: GetAssetUsageRequest) {
-    const { usages, nextPageToken } = await getAssetUsage(this.ds, this.assetVersions, req);
+  async getAssetUsage(req: GetAssetUsageRequest, ctx: HandlerContext) {
+    return this.assetUsage(req, callerOf(ctx));
+  }
+
+  /** GetAssetUsage for a decided caller (the RPC and its REST route): only the projects it may view. */
+  async assetUsage(req: GetAssetUsageRequest, caller: Caller) {
+    const { usages, nextPageToken } = await getAssetUsage(this.ds, this.assetVersions, req, caller);
     return create(GetAssetUsageResponseSchema, { usages: usages.map(toAssetUsageMessage), nextPageToken });
   }
 
-  async findReceiptsByInputsHash(req: FindReceiptsByInputsHashRequest) {
-    const { receipts, nextPageToken } = await findReceiptsByInputsHash(this.ds, req);
+  async findReceiptsByInputsHash(req: FindReceiptsByInputsHashRequest, ctx: HandlerContext) {
+    const { receipts, nextPageToken } = await findReceiptsByInputsHash(this.ds, req, callerOf(ctx).viewable);
     return create(FindReceiptsByInputsHashResponseSchema, { receipts: receipts.map(toReceiptMessage), nextPageToken });
   }
 
-  async listProjects(req: ListProjectsRequest) {
-    const { projects, nextPageToken } = await listProjects(this.ds, req);
+  async listProjects(req: ListProjectsRequest, ctx: HandlerContext) {
+    const { projects, nextPageToken } = await listProjects(this.ds, req, callerOf(ctx).viewable);
     return create(ListProjectsResponseSchema, { projects: projects.map(toProjectSummaryMessage), nextPageToken });
   }
 

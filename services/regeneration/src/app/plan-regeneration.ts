@@ -4,6 +4,7 @@
  * (ReceiptService); the rules of domain/ turn them into jobs. Writes nothing. SubmitRegeneration plans through this too.
  */
 import type { PlannedJob } from "@provenance/shared";
+import type { Caller } from "@provenance/shared/auth";
 import type { PlanSources } from "../clients/plan-sources.js";
 import { holdersBySegment, type SegmentJob } from "../domain/open-jobs.js";
 import { buildPlannedJob, compareJobs, currentVersionsOf } from "../domain/planned-job.js";
@@ -26,17 +27,18 @@ export class PlanRegeneration {
   /**
    * The jobs for the stale segments of `selection`, in scene order. A segment is left out when it is not selected,
    * a job already holds it (domain/open-jobs.ts), it is no longer active, has no current receipt, or turns out fresh
-   * against the assets' current versions.
+   * against the assets' current versions. Every read from the other services is made as `caller`: its token is
+   * forwarded, so a plan shows only what the caller may read.
    */
-  async plan(selection: Selection): Promise<RegenerationPlan> {
-    const stale = selectedStale(selection, await this.sources.staleSegments(selection.projectId, selection.assetId));
+  async plan(selection: Selection, caller?: Caller): Promise<RegenerationPlan> {
+    const stale = selectedStale(selection, await this.sources.staleSegments(selection.projectId, selection.assetId, caller));
     if (stale.length === 0) return { jobs: [], held: [] };
     const holders = holdersBySegment(await this.jobs.ofSegments(stale.map((s) => s.segmentId)));
     const candidates = stale.filter((s) => !holders.has(s.segmentId));
 
     const assetIds = [...new Set(candidates.flatMap((s) => s.reasons.map((r) => r.assetId)))];
-    const current = currentVersionsOf(await this.sources.assets(assetIds));
-    const provenance = await this.sources.segmentProvenance(candidates.map((s) => s.segmentId));
+    const current = currentVersionsOf(await this.sources.assets(assetIds, caller));
+    const provenance = await this.sources.segmentProvenance(candidates.map((s) => s.segmentId), caller);
     const jobs: PlannedJob[] = [];
     candidates.forEach((segment, i) => {
       const p = provenance[i];

@@ -24,7 +24,10 @@ export class ReadBatches {
     return { batch, jobs: await this.jobs.ofBatch(batchId) };
   }
 
-  /** One page of the jobs matching `filter`, in submission order (`pageSize` 0 = the default). */
+  /**
+   * One page of the jobs matching `filter`, in submission order (`pageSize` 0 = the default); `filter.projects` keeps
+   * only the caller's projects, in the statement, so pages stay full.
+   */
   async listJobs(filter: JobFilter, pageSize: number, pageToken: string): Promise<JobPage> {
     const limit = pageSizeOf(pageSize);
     const jobs = await this.jobs.list(filter, limit, decodeSeqToken(pageToken));

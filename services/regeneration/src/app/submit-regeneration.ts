@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { alreadyExists, failedPrecondition } from "@provenance/shared";
+import type { Caller } from "@provenance/shared/auth";
 import { newSegmentIdFor } from "../domain/new-segment-id.js";
 import { holdersBySegment, nothingToRegenerateMessage, openJobConflictMessage, segmentsHeldMessage } from "../domain/open-jobs.js";
 import type { NewJob, SubmittedBatch } from "../domain/regeneration-records.js";
@@ -21,7 +22,10 @@ import type { ReadBatches } from "./read-batches.js";
 export interface SubmitCommand {
   selection: Selection;
   idempotencyKey: string;
+  /** Who submits: the caller's `sub` (the request's requested_by is ignored). */
   requestedBy: string;
+  /** The decided caller: planning reads as it (its token forwarded), and a replay names only batches it may view. */
+  caller?: Caller;
   /** The id of the request, carried in every event of the batch. */
   requestId?: string;
 }
@@ -44,7 +48,7 @@ export class SubmitRegeneration {
     const known = await new BatchRepository(this.dataSource).idOfKey(cmd.idempotencyKey);
     if (known) return this.replay(known, cmd);
 
-    const plan = await this.planner.plan(cmd.selection);
+    const plan = await this.planner.plan(cmd.selection, cmd.caller);
     if (plan.jobs.length === 0) throw failedPrecondition(nothingToRegenerateMessage(cmd.selection.projectId, plan.held));
     const batchId = randomUUID();
     const jobs: NewJob[] = plan.jobs.map((p) => {
@@ -94,9 +98,9 @@ export class SubmitRegeneration {
   private async replay(batchId: string, cmd: SubmitCommand): Promise<SubmittedBatch> {
     const view = await this.read.batch(batchId);
     if (!sameSelection(view.batch.selection, cmd.selection)) {
-      throw alreadyExists(
-        `idempotency_key "${cmd.idempotencyKey}" already submitted batch ${batchId} with a different selection; use a new key`,
-      );
+      // The key may have been used in a project the caller cannot see: then its batch is not named.
+      const which = cmd.caller === undefined || cmd.caller.canView(view.batch.projectId) ? `batch ${batchId}` : "a batch";
+      throw alreadyExists(`idempotency_key "${cmd.idempotencyKey}" already submitted ${which} with a different selection; use a new key`);
     }
     return { ...view, created: false };
   }

@@ -2,8 +2,9 @@
  * The services planning reads from — StalenessService, AssetService, ReceiptService — behind one interface, over
  * ConnectRPC (gRPC) with a deadline on every call and a bound on how many run at once.
  */
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { actingFor, type Caller } from "@provenance/shared/auth";
 import {
   AssetService,
   ReceiptService,
@@ -16,14 +17,17 @@ import {
 } from "@provenance/shared";
 import { mapConcurrently } from "./map-concurrently.js";
 
-/** What planning needs from other services. Each method throws UNAVAILABLE (naming the service) when it cannot answer. */
+/**
+ * What planning needs from other services, asked as `caller` (whose token is forwarded, so planning reads what the
+ * caller may read and no more). Each method throws UNAVAILABLE (naming the service) when it cannot answer.
+ */
 export interface PlanSources {
   /** Every stale active segment of a project (only those stale because of `assetId`, when given). */
-  staleSegments(projectId: string, assetId: string): Promise<StaleSegment[]>;
+  staleSegments(projectId: string, assetId: string, caller?: Caller): Promise<StaleSegment[]>;
   /** Each segment with its current receipt, in the order asked; undefined where the receipts service does not know it. */
-  segmentProvenance(segmentIds: readonly string[]): Promise<(GetSegmentProvenanceResponse | undefined)[]>;
-  /** Each asset with its current version, in the order asked; undefined where it is not registered. */
-  assets(assetIds: readonly string[]): Promise<(Asset | undefined)[]>;
+  segmentProvenance(segmentIds: readonly string[], caller?: Caller): Promise<(GetSegmentProvenanceResponse | undefined)[]>;
+  /** Each asset with its current version, in the order asked; undefined where it is not registered (or not viewable). */
+  assets(assetIds: readonly string[], caller?: Caller): Promise<(Asset | undefined)[]>;
 }
 
 /** Where the dependencies are, and how they are called. */
@@ -34,6 +38,8 @@ export interface PlanSourceUrls {
   timeoutMs?: number;
   /** Calls to one service at once (default 8). */
   concurrency?: number;
+  /** The service's outbound auth interceptor: the caller's token with `actingFor`, else SERVICE_TOKEN_FILE. */
+  outbound?: Interceptor;
 }
 
 /** Codes that mean "the dependency could not answer now"; anything else is a bug and stays INTERNAL. */
@@ -50,20 +56,21 @@ export class ConnectPlanSources implements PlanSources {
   private readonly concurrency: number;
 
   constructor(private readonly urls: PlanSourceUrls) {
-    const stalenessTransport = createGrpcTransport({ baseUrl: urls.stalenessUrl, interceptors: [forwardRequestId] });
+    const interceptors = [forwardRequestId, ...(urls.outbound ? [urls.outbound] : [])];
+    const stalenessTransport = createGrpcTransport({ baseUrl: urls.stalenessUrl, interceptors });
     this.staleness = createClient(StalenessService, stalenessTransport);
     this.assetClient = createClient(AssetService, stalenessTransport);
-    this.receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receiptsUrl, interceptors: [forwardRequestId] }));
+    this.receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receiptsUrl, interceptors }));
     this.timeoutMs = urls.timeoutMs ?? 5_000;
     this.concurrency = urls.concurrency ?? 8;
   }
 
-  async staleSegments(projectId: string, assetId: string): Promise<StaleSegment[]> {
+  async staleSegments(projectId: string, assetId: string, caller?: Caller): Promise<StaleSegment[]> {
     const out: StaleSegment[] = [];
     let pageToken = "";
     do {
       const res = await this.call("StalenessService", this.urls.stalenessUrl, "list stale segments", () =>
-        this.staleness.listStaleSegments({ projectId, assetId, pageSize: STALE_PAGE_SIZE, pageToken }, { timeoutMs: this.timeoutMs }),
+        this.staleness.listStaleSegments({ projectId, assetId, pageSize: STALE_PAGE_SIZE, pageToken }, this.options(caller)),
       );
       if (!res) break;
       out.push(...res.segments);
@@ -72,21 +79,27 @@ export class ConnectPlanSources implements PlanSources {
     return out;
   }
 
-  async segmentProvenance(segmentIds: readonly string[]): Promise<(GetSegmentProvenanceResponse | undefined)[]> {
+  async segmentProvenance(segmentIds: readonly string[], caller?: Caller): Promise<(GetSegmentProvenanceResponse | undefined)[]> {
     return mapConcurrently(segmentIds, this.concurrency, (segmentId) =>
       this.call("ReceiptService", this.urls.receiptsUrl, `read the provenance of segment ${segmentId}`, () =>
-        this.receipts.getSegmentProvenance({ segmentId }, { timeoutMs: this.timeoutMs }),
+        this.receipts.getSegmentProvenance({ segmentId }, this.options(caller)),
       ),
     );
   }
 
-  async assets(assetIds: readonly string[]): Promise<(Asset | undefined)[]> {
+  async assets(assetIds: readonly string[], caller?: Caller): Promise<(Asset | undefined)[]> {
     return mapConcurrently(assetIds, this.concurrency, async (assetId) => {
       const res = await this.call("AssetService", this.urls.stalenessUrl, `read asset ${assetId}`, () =>
-        this.assetClient.getAsset({ assetId }, { timeoutMs: this.timeoutMs }),
+        this.assetClient.getAsset({ assetId }, this.options(caller)),
       );
       return res?.asset;
     });
+  }
+
+  /** Call options with the deadline, presenting the caller's token when planning for one. */
+  private options(caller: Caller | undefined): CallOptions {
+    const options = { timeoutMs: this.timeoutMs };
+    return caller ? actingFor(caller, options) : options;
   }
 
   /** Runs one call; NOT_FOUND → undefined, a transient failure → UNAVAILABLE naming the service and URL. */

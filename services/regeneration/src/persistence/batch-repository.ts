@@ -25,6 +25,13 @@ export class BatchRepository {
     return rows[0]?.batch_id as string | undefined;
   }
 
+  /** The project of each of these batches that exists, by batch id (the access decision's batch resolver). */
+  async projectsOf(batchIds: readonly string[]): Promise<Map<string, string>> {
+    if (batchIds.length === 0) return new Map();
+    const rows: Row[] = await this.q.query(`SELECT batch_id, project_id FROM regeneration.batches WHERE batch_id = ANY($1::text[])`, [batchIds]);
+    return new Map(rows.map((r) => [r.batch_id as string, r.project_id as string]));
+  }
+
   /** A batch with its job counts per status. */
   async batch(batchId: string): Promise<BatchRecord | undefined> {
     const rows: Row[] = await this.q.query(

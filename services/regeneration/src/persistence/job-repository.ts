@@ -29,6 +29,8 @@ export interface JobFilter {
   batchId?: string;
   projectId?: string;
   status?: JobStatusName;
+  /** Only jobs of these projects (the caller's viewable ones); undefined = any. */
+  projects?: readonly string[];
 }
 
 const JOB_COLUMNS = `job_id, seq, batch_id, status, plan, new_segment_id, new_receipt_id, new_receipt_created_at,
@@ -96,6 +98,7 @@ export class JobRepository {
     if (filter.batchId) add("batch_id = ?", filter.batchId);
     if (filter.projectId) add("project_id = ?", filter.projectId);
     if (filter.status) add("status = ?", filter.status);
+    if (filter.projects) add("project_id = ANY(?::text[])", filter.projects);
     if (afterSeq !== undefined) add("seq > ?", afterSeq.toString());
     params.push(limit);
     const rows: Row[] = await this.q.query(

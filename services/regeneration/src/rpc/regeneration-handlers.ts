@@ -7,6 +7,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   ListRegenerationJobsResponseSchema,
   PlanRegenerationResponseSchema,
+  projectFilter,
   requestIdKey,
   type GetRegenerationBatchRequest,
   type ListRegenerationJobsRequest,
@@ -15,6 +16,7 @@ import {
   type SubmitRegenerationRequest,
   type SubmitRegenerationResponse,
 } from "@provenance/shared";
+import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { PlanRegeneration } from "../app/plan-regeneration.js";
 import type { ReadBatches } from "../app/read-batches.js";
 import type { SubmitCommand, SubmitRegeneration } from "../app/submit-regeneration.js";
@@ -28,31 +30,40 @@ export interface RegenerationUseCases {
   read: ReadBatches;
 }
 
-/** The SubmitRegeneration command of a request (also of the REST route). */
-export function submitCommandOf(req: SubmitRegenerationRequest, requestId: string | undefined): SubmitCommand {
-  return { selection: selectionOf(req), idempotencyKey: req.idempotencyKey, requestedBy: req.requestedBy, requestId };
+/**
+ * The SubmitRegeneration command of a request (also of the REST route) made by `caller`: it is who requested the batch
+ * (the request's requested_by, kept in the proto for compatibility, is ignored) and planning reads as it.
+ */
+export function submitCommandOf(req: SubmitRegenerationRequest, caller: Caller, requestId: string | undefined): SubmitCommand {
+  return { selection: selectionOf(req), idempotencyKey: req.idempotencyKey, requestedBy: caller.principal.subject, caller, requestId };
 }
 
 /** The handlers of RegenerationService. */
 export class RegenerationHandlers implements ServiceImpl<typeof RegenerationService> {
   constructor(private readonly useCases: RegenerationUseCases) {}
 
-  async planRegeneration(req: PlanRegenerationRequest) {
-    const { jobs } = await this.useCases.plan.plan(selectionOf(req));
+  async planRegeneration(req: PlanRegenerationRequest, ctx: HandlerContext) {
+    const { jobs } = await this.useCases.plan.plan(selectionOf(req), callerOf(ctx));
     return create(PlanRegenerationResponseSchema, { jobs });
   }
 
   async submitRegeneration(req: SubmitRegenerationRequest, ctx: HandlerContext): Promise<SubmitRegenerationResponse> {
-    return toSubmitResponse(await this.useCases.submit.submit(submitCommandOf(req, ctx.values.get(requestIdKey))));
+    return toSubmitResponse(await this.useCases.submit.submit(submitCommandOf(req, callerOf(ctx), ctx.values.get(requestIdKey))));
   }
 
   async getRegenerationBatch(req: GetRegenerationBatchRequest) {
     return toBatchResponse(await this.useCases.read.batch(req.batchId));
   }
 
-  async listRegenerationJobs(req: ListRegenerationJobsRequest) {
+  async listRegenerationJobs(req: ListRegenerationJobsRequest, ctx: HandlerContext) {
     const page = await this.useCases.read.listJobs(
-      { batchId: req.batchId || undefined, projectId: req.projectId || undefined, status: jobStatusFromProto(req.status) },
+      {
+        batchId: req.batchId || undefined,
+        projectId: req.projectId || undefined,
+        status: jobStatusFromProto(req.status),
+        // A project filter was decided on; without one (a batch's jobs), only the caller's projects.
+        projects: req.projectId ? undefined : projectFilter(callerOf(ctx).viewable),
+      },
       req.pageSize,
       req.pageToken,
     );

@@ -1,15 +1,24 @@
 /** GetStalenessReport: which active segments are stale, grouped by asset version, with totals and summaries. */
+import type { ProjectScope } from "@provenance/shared/auth";
 import { reportGroups, type StalenessReport } from "../domain/staleness-groups.js";
-import { readReport } from "../persistence/staleness-repository.js";
+import { readReport, readReports } from "../persistence/staleness-repository.js";
 import { REPORT_ISOLATION } from "../persistence/statements.js";
 import type { AppDeps } from "./deps.js";
 
 /**
- * The report of one project, or of every project when `projectId` is undefined, computed now (staleness is never
- * stored) by the report statement in one snapshot. Every stale segment is in at least one group, with every id, so
- * the stale totals are counted from the groups.
+ * The report of one project, or of every project the caller may view (`viewable`) when `projectId` is undefined,
+ * computed now (staleness is never stored) by the report statement in one snapshot: once for every project, or once
+ * per viewable project when the caller may view only some (their counts added up, their groups in project order).
+ * Every stale segment is in at least one group, with every id, so the stale totals are counted from the groups.
  */
-export async function stalenessReport(deps: AppDeps, projectId: string | undefined): Promise<StalenessReport> {
-  const row = await deps.dataSource.transaction(REPORT_ISOLATION, (m) => readReport(m, projectId));
-  return { totalActiveSegments: row.totalActiveSegments, untrackedInputs: row.untrackedInputs, ...reportGroups(row.groups) };
+export async function stalenessReport(deps: AppDeps, projectId: string | undefined, viewable: ProjectScope): Promise<StalenessReport> {
+  const rows = await deps.dataSource.transaction(REPORT_ISOLATION, async (m) => {
+    if (projectId !== undefined || viewable.all) return [await readReport(m, projectId)];
+    return readReports(m, [...viewable.projects]);
+  });
+  return {
+    totalActiveSegments: rows.reduce((n, r) => n + r.totalActiveSegments, 0),
+    untrackedInputs: rows.reduce((n, r) => n + r.untrackedInputs, 0),
+    ...reportGroups(rows.flatMap((r) => r.groups)),
+  };
 }

@@ -12,13 +12,22 @@ const ASSET_SELECT = `
     FROM staleness.assets a
     LEFT JOIN staleness.asset_versions cv ON cv.asset_id = a.asset_id AND cv.is_current`;
 
-// usage_count: one range scan of segment_inputs_asset_hash_idx per version.
-const VERSION_SELECT = `
+/**
+ * A version row with its usage_count: one range scan of segment_inputs_asset_hash_idx per version — counting only the
+ * segments of the projects in parameter `$<projectsParam>` when given (a caller who may view only those: a shared
+ * model's count must not reveal other projects').
+ */
+function versionSelect(projectsParam?: number): string {
+  const inProjects = projectsParam === undefined ? "" : ` AND i.project_id = ANY($${projectsParam}::text[])`;
+  return `
   SELECT v.asset_id, v.version, v.content_hash, v.uploaded_by, v.note, v.created_at, v.is_current,
          COALESCE(v.previous_version, 0) AS previous_version,
          (SELECT count(DISTINCT i.segment_id) FROM staleness.segment_inputs i
-           WHERE i.asset_id = v.asset_id AND i.content_hash = v.content_hash)::int AS usage_count
+           WHERE i.asset_id = v.asset_id AND i.content_hash = v.content_hash${inProjects})::int AS usage_count
     FROM staleness.asset_versions v`;
+}
+
+const VERSION_SELECT = versionSelect();
 
 /** The largest version number a version row can hold (integer). */
 const MAX_VERSION = 2147483647;
@@ -84,6 +93,8 @@ export interface AssetFilter {
   projectId?: string;
   kind?: AssetKindName;
   afterId?: string;
+  /** Without `projectId`: only assets of these projects and shared ones (the caller's view; undefined = all). */
+  projects?: readonly string[];
 }
 
 /** Up to `limit` assets in id order (assets_project_idx when filtered by project). */
@@ -91,6 +102,7 @@ export async function listAssets(m: EntityManager, filter: AssetFilter, limit: n
   const params: unknown[] = [];
   const where: string[] = [];
   if (filter.projectId !== undefined) where.push(`a.project_id = $${params.push(filter.projectId)}`);
+  else if (filter.projects !== undefined) where.push(`(a.project_id IS NULL OR a.project_id = ANY($${params.push(filter.projects)}::text[]))`);
   if (filter.kind !== undefined) where.push(`a.kind = $${params.push(filter.kind)}`);
   if (filter.afterId !== undefined) where.push(`a.asset_id > $${params.push(filter.afterId)}`);
   const rows = rowsOf(
@@ -99,21 +111,36 @@ export async function listAssets(m: EntityManager, filter: AssetFilter, limit: n
   return rows.map(assetOf);
 }
 
-/** Up to `limit` of the asset's versions, newest first, before `beforeVersion` (from the newest when not given). */
-export async function listVersions(m: EntityManager, assetId: string, limit: number, beforeVersion?: number): Promise<VersionRecord[]> {
-  const rows = rowsOf(
-    await m.query(`${VERSION_SELECT} WHERE v.asset_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT ${limit}`, [
-      assetId,
-      beforeVersion ?? MAX_VERSION,
-    ]),
-  );
+/**
+ * Up to `limit` of the asset's versions, newest first, before `beforeVersion` (from the newest when not given); usage
+ * counted in `projects` only, when given.
+ */
+export async function listVersions(
+  m: EntityManager,
+  assetId: string,
+  limit: number,
+  beforeVersion?: number,
+  projects?: readonly string[],
+): Promise<VersionRecord[]> {
+  const select = projects === undefined ? VERSION_SELECT : versionSelect(3);
+  const params: unknown[] = [assetId, beforeVersion ?? MAX_VERSION, ...(projects === undefined ? [] : [projects])];
+  const rows = rowsOf(await m.query(`${select} WHERE v.asset_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT ${limit}`, params));
   return rows.map(versionOf);
 }
 
-/** One version by number, or undefined. */
-export async function findVersion(m: EntityManager, assetId: string, version: number): Promise<VersionRecord | undefined> {
-  const [row] = rowsOf(await m.query(`${VERSION_SELECT} WHERE v.asset_id = $1 AND v.version = $2`, [assetId, version]));
+/** One version by number, or undefined; usage counted in `projects` only, when given. */
+export async function findVersion(m: EntityManager, assetId: string, version: number, projects?: readonly string[]): Promise<VersionRecord | undefined> {
+  const select = projects === undefined ? VERSION_SELECT : versionSelect(3);
+  const params: unknown[] = [assetId, version, ...(projects === undefined ? [] : [projects])];
+  const [row] = rowsOf(await m.query(`${select} WHERE v.asset_id = $1 AND v.version = $2`, params));
   return row ? versionOf(row) : undefined;
+}
+
+/** The project of each of these assets that is registered (null: shared by every project), by asset id. */
+export async function assetProjects(m: EntityManager, assetIds: readonly string[]): Promise<Map<string, string | null>> {
+  if (assetIds.length === 0) return new Map();
+  const rows = rowsOf(await m.query(`SELECT asset_id, project_id FROM staleness.assets WHERE asset_id = ANY($1::text[])`, [assetIds]));
+  return new Map(rows.map((r) => [r.asset_id as string, (r.project_id as string | null) ?? null]));
 }
 
 /** The version with this content hash (asset_versions_hash_idx), or undefined. */

@@ -26,6 +26,17 @@ export async function readReport(m: EntityManager, projectId: string | undefined
   };
 }
 
+/**
+ * The report statement of each of `projects`, in the database's order of project ids (the order an unscoped report
+ * lists projects in), in the caller's transaction — for a caller who may view only these projects.
+ */
+export async function readReports(m: EntityManager, projects: readonly string[]): Promise<ReportRow[]> {
+  const ordered = rowsOf(await m.query(`SELECT DISTINCT p FROM unnest($1::text[]) AS p ORDER BY p`, [projects])).map((r) => r.p as string);
+  const rows: ReportRow[] = [];
+  for (const projectId of ordered) rows.push(await readReport(m, projectId));
+  return rows;
+}
+
 /** Up to `limit` stale segments of the filter, in segment id order, each with its reasons. */
 export async function readStaleSegments(m: EntityManager, filter: StaleSegmentsFilter, limit: number): Promise<StaleSegmentRecord[]> {
   const rows = rowsOf(await m.query(...staleSegmentsSql(filter, limit)));

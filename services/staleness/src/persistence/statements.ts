@@ -123,6 +123,11 @@ export interface StaleSegmentsFilter {
   assetId?: string;
   /** Keyset: only segment ids after this one. */
   after?: string;
+  /**
+   * Without `projectId`: only segments of these projects (the caller's viewable ones; undefined = every project).
+   * Applied inside the page's scan, so a page holds `limit` of them and the cursor stays right.
+   */
+  projects?: readonly string[];
 }
 
 /**
@@ -135,12 +140,15 @@ export interface StaleSegmentsFilter {
  *   that uses it (segment_inputs_active_asset_project_idx);
  * - for neither: by walking segment_inputs in segment_id order and checking each input against its asset's current
  *   version, which stops as soon as a page is found (slow only where almost nothing is stale).
+ * Without a project, `filter.projects` keeps only those projects: in the projects using the asset, or in the walk.
  */
 export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [string, unknown[]] {
   const params: unknown[] = [];
   const project = filter.projectId !== undefined ? `$${params.push(filter.projectId)}` : undefined;
   const asset = filter.assetId !== undefined ? `$${params.push(filter.assetId)}` : undefined;
   const after = filter.after !== undefined ? `AND i.segment_id > $${params.push(filter.after)}` : "";
+  const viewable =
+    project === undefined && filter.projects !== undefined ? `$${params.push(filter.projects)}::text[]` : undefined;
   const fromRanges = `page AS (
     SELECT DISTINCT c.segment_id FROM stale s CROSS JOIN LATERAL (
       SELECT DISTINCT i.segment_id FROM staleness.segment_inputs i
@@ -172,7 +180,7 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
       FROM staleness.asset_versions cv
       JOIN hashes h ON h.content_hash <> cv.content_hash
       CROSS JOIN projects p
-     WHERE cv.asset_id = ${asset} AND cv.is_current
+     WHERE cv.asset_id = ${asset} AND cv.is_current${viewable ? ` AND p.project_id = ANY(${viewable})` : ""}
   ),
   ${fromRanges}`;
   } else {
@@ -180,7 +188,7 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
     SELECT DISTINCT i.segment_id
       FROM staleness.segment_inputs i
       JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current AND cv.content_hash <> i.content_hash
-     WHERE i.active ${after}
+     WHERE i.active ${after}${viewable ? ` AND i.project_id = ANY(${viewable})` : ""}
      ORDER BY i.segment_id
      LIMIT ${limit}
   )`;

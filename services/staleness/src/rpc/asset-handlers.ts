@@ -1,4 +1,7 @@
-/** AssetService: validated requests in (see staleness-rules.ts), mapped to a use case in app/, messages out. */
+/**
+ * AssetService: decided and validated requests in (access by the auth interceptor, rules in staleness-rules.ts), mapped
+ * to a use case in app/ with the caller — who uploads, what lists and counts may show — and messages out.
+ */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -15,6 +18,7 @@ import {
   encodePageToken,
   invalidArgument,
   pageSizeOf,
+  projectFilter,
   requestIdKey,
   type AssetService,
   type GetAssetRequest,
@@ -25,6 +29,7 @@ import {
   type RegisterAssetRequest,
   type SetCurrentVersionRequest,
 } from "@provenance/shared";
+import { callerOf } from "@provenance/shared/auth";
 import type { AppDeps } from "../app/deps.js";
 import { getAsset } from "../app/get-asset.js";
 import { getVersion } from "../app/get-version.js";
@@ -62,7 +67,8 @@ export class AssetHandlers implements ServiceImpl<typeof AssetService> {
     const result = await publishVersion(this.deps, {
       assetId: req.assetId,
       contentHash: req.contentHash,
-      uploadedBy: req.uploadedBy,
+      // The caller's token says who uploads; the request's uploaded_by is kept for compatibility and ignored.
+      uploadedBy: callerOf(ctx).principal.subject,
       note: req.note,
       makeCurrent: req.makeCurrent,
       requestId: ctx.values.get(requestIdKey),
@@ -83,13 +89,14 @@ export class AssetHandlers implements ServiceImpl<typeof AssetService> {
     return create(GetAssetResponseSchema, { asset: toAssetMessage(await getAsset(this.deps, req.assetId)) });
   }
 
-  async listAssets(req: ListAssetsRequest) {
+  async listAssets(req: ListAssetsRequest, ctx: HandlerContext) {
     const page = await listAssets(
       this.deps,
       {
         projectId: given(req.projectId),
         kind: req.kind === AssetKind.UNSPECIFIED ? undefined : assetKindName(req.kind),
         afterId: decodePageToken(req.pageToken),
+        projects: projectFilter(callerOf(ctx).viewable),
       },
       pageSizeOf(req.pageSize),
     );
@@ -99,18 +106,18 @@ export class AssetHandlers implements ServiceImpl<typeof AssetService> {
     });
   }
 
-  async listVersions(req: ListVersionsRequest) {
+  async listVersions(req: ListVersionsRequest, ctx: HandlerContext) {
     const before = decodeSeqToken(req.pageToken);
     if (before !== undefined && before > MAX_VERSION) throw invalidArgument("page_token", "is not a token this service returned");
-    const page = await listVersions(this.deps, req.assetId, pageSizeOf(req.pageSize), before === undefined ? undefined : Number(before));
+    const page = await listVersions(this.deps, req.assetId, pageSizeOf(req.pageSize), before === undefined ? undefined : Number(before), callerOf(ctx).viewable);
     return create(ListVersionsResponseSchema, {
       versions: page.versions.map(toVersionMessage),
       nextPageToken: page.nextBeforeVersion === undefined ? "" : encodePageToken(String(page.nextBeforeVersion)),
     });
   }
 
-  async getVersion(req: GetVersionRequest) {
-    const found = await getVersion(this.deps, req.assetId, req.version);
+  async getVersion(req: GetVersionRequest, ctx: HandlerContext) {
+    const found = await getVersion(this.deps, req.assetId, req.version, callerOf(ctx).viewable);
     return create(GetVersionResponseSchema, { version: toVersionMessage(found.version), asset: toAssetMessage(found.asset) });
   }
 }

@@ -9,11 +9,13 @@ import {
   decodePageToken,
   encodePageToken,
   pageSizeOf,
+  projectFilter,
   type GetStalenessReportRequest,
   type ListStaleSegmentsRequest,
   type StalenessService,
   type WatchStalenessRequest,
 } from "@provenance/shared";
+import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { AppDeps } from "../app/deps.js";
 import { listStaleSegments } from "../app/list-stale-segments.js";
 import { stalenessReport } from "../app/staleness-report.js";
@@ -60,8 +62,13 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
     private readonly hub: StalenessHub,
   ) {}
 
-  async getStalenessReport(req: GetStalenessReportRequest) {
-    const r = await stalenessReport(this.deps, given(req.projectId));
+  async getStalenessReport(req: GetStalenessReportRequest, ctx: HandlerContext) {
+    return this.report(req, callerOf(ctx));
+  }
+
+  /** GetStalenessReport for a decided caller (the RPC and its REST route): without a project, only its projects. */
+  async report(req: GetStalenessReportRequest, caller: Caller) {
+    const r = await stalenessReport(this.deps, given(req.projectId), caller.viewable);
     return create(GetStalenessReportResponseSchema, {
       projectId: req.projectId,
       totalActiveSegments: r.totalActiveSegments,
@@ -72,10 +79,15 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
     });
   }
 
-  async listStaleSegments(req: ListStaleSegmentsRequest) {
+  async listStaleSegments(req: ListStaleSegmentsRequest, ctx: HandlerContext) {
     const page = await listStaleSegments(
       this.deps,
-      { projectId: given(req.projectId), assetId: given(req.assetId), after: decodePageToken(req.pageToken) },
+      {
+        projectId: given(req.projectId),
+        assetId: given(req.assetId),
+        after: decodePageToken(req.pageToken),
+        projects: projectFilter(callerOf(ctx).viewable),
+      },
       pageSizeOf(req.pageSize),
     );
     return create(ListStaleSegmentsResponseSchema, {
@@ -87,7 +99,7 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
   async *watchStaleness(req: WatchStalenessRequest, ctx: HandlerContext) {
     const responseOf = wantsJson(ctx.requestHeader.get("content-type")) ? jsonResponse : binaryResponse;
     try {
-      for await (const change of watchStaleness(this.hub, given(req.projectId), ctx)) yield responseOf(change);
+      for await (const change of watchStaleness(this.hub, given(req.projectId), callerOf(ctx).viewable, ctx)) yield responseOf(change);
     } catch (err) {
       if (err instanceof WatchLimitReached) throw new ConnectError(err.message, Code.ResourceExhausted);
       throw err;

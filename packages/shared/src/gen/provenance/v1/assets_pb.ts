@@ -96,6 +96,8 @@ export type AssetVersion = Message<"provenance.v1.AssetVersion"> & {
   contentHash: string;
 
   /**
+   * Who published the version: the `sub` of the bearer token of its PublishVersion, recorded by the service.
+   *
    * @generated from field: string uploaded_by = 4;
    */
   uploadedBy: string;
@@ -210,6 +212,8 @@ export type PublishVersionRequest = Message<"provenance.v1.PublishVersionRequest
   contentHash: string;
 
   /**
+   * Ignored, kept for compatibility: the uploader is the `sub` of the caller's bearer token, recorded by the service.
+   *
    * @generated from field: string uploaded_by = 3;
    */
   uploadedBy: string;

@@ -145,6 +145,8 @@ export type AssetVersionPublished = Message<"provenance.v1.AssetVersionPublished
   contentHash: string;
 
   /**
+   * The `sub` of the token that published the version.
+   *
    * @generated from field: string uploaded_by = 10;
    */
   uploadedBy: string;
@@ -392,6 +394,8 @@ export type GenerationJobRequested = Message<"provenance.v1.GenerationJobRequest
   expectedInputsHash: string;
 
   /**
+   * The `sub` of the token that submitted the batch.
+   *
    * @generated from field: string requested_by = 14;
    */
   requestedBy: string;

@@ -160,6 +160,8 @@ export type SubmitRegenerationRequest = Message<"provenance.v1.SubmitRegeneratio
   idempotencyKey: string;
 
   /**
+   * Ignored, kept for compatibility: the requester is the `sub` of the caller's bearer token, recorded by the service.
+   *
    * @generated from field: string requested_by = 6;
    */
   requestedBy: string;
@@ -255,6 +257,8 @@ export type RegenerationBatch = Message<"provenance.v1.RegenerationBatch"> & {
   projectId: string;
 
   /**
+   * Who submitted the batch: the `sub` of the bearer token of its SubmitRegeneration, recorded by the service.
+   *
    * @generated from field: string requested_by = 3;
    */
   requestedBy: string;
