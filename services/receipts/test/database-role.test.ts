@@ -6,6 +6,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptStatus } from "@provenance/shared";
+import { createTestDatabase } from "@provenance/shared/testing";
 import { startReceipts } from "../src/start.js";
 import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
@@ -121,6 +122,23 @@ describe("at start", () => {
     expect((err as Error).message).toBe(
       `DATABASE_URL logs in as "root", a superuser: the receipts service must log in as its own role "receipts_app", which holds only its grants (the schema owner goes in MIGRATION_DATABASE_URL)`,
     );
+  });
+
+  it("refuses it before migrating anything", async () => {
+    const fresh = await createTestDatabase("receipts_refused");
+    try {
+      const config = h.env.config("receipts", { DATABASE_URL: fresh.url, MIGRATION_DATABASE_URL: fresh.url });
+      await expect(startReceipts(config, h.env.logger("receipts"))).rejects.toThrow(/^DATABASE_URL logs in as "root", a superuser: /);
+      const sql = new pg.Client({ connectionString: fresh.url });
+      await sql.connect();
+      try {
+        expect((await sql.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'receipts'`)).rows[0].n).toBe(0);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it("refuses another service's role", async () => {

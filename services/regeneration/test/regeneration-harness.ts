@@ -57,9 +57,7 @@ export interface LoopHarness {
 export async function startLoop(): Promise<LoopHarness> {
   const env = await createTestEnvironment({ name: "regeneration_test" });
   const { sql } = env;
-  const staleness = await env.start("staleness", startStaleness);
-  const receipts = await env.start("receipts", startReceipts);
-  const regeneration = await env.start("regeneration", startRegeneration);
+  const { staleness, receipts, regeneration } = await env.startServices({ staleness: startStaleness, receipts: startReceipts, regeneration: startRegeneration });
 
   const count = async (query: string) => (await sql.query(query)).rows[0].n as number;
   const h: LoopHarness = {

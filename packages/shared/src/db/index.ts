@@ -10,6 +10,7 @@ export {
   databaseUrlAs,
   ensureLoginRole,
   loginRoleFactsOf,
+  refuseForeignLogin,
   serviceRoleProblem,
 } from "./login-role.js";
 export type { LoginRoleFacts } from "./login-role.js";

@@ -2,7 +2,7 @@
  * A service's own database login role: created by its migrations (as the schema owner), and checked by the service
  * itself when it connects, so it never runs as a superuser, as the owner, or as a role that `SET ROLE` could lift.
  */
-import type { ClientBase } from "pg";
+import pg, { type ClientBase } from "pg";
 import { quoteIdentifier, quoteLiteral } from "./sql-identifier.js";
 import type { Row } from "./sql-rows.js";
 
@@ -146,4 +146,26 @@ export class DatabaseRoleError extends Error {
     super(message);
     this.name = "DatabaseRoleError";
   }
+}
+
+/**
+ * Before anything is migrated: when `url` does not even name `role` as its user, connects once to say why it must not
+ * be used (a superuser, another role) and throws that {@link DatabaseRoleError}; a URL naming the role passes (its
+ * rights are checked when the service opens its pool, once migrations have made the role).
+ */
+export async function refuseForeignLogin(url: string, role: string, schema: string): Promise<void> {
+  if (databaseCredentialsOf(url).user === role) return;
+  const client = new pg.Client({ connectionString: url, application_name: `check-login:${schema}` });
+  client.on("error", () => undefined);
+  let problem: string | undefined;
+  try {
+    await client.connect();
+    const { rows } = await client.query(LOGIN_ROLE_FACTS_SQL, [schema]);
+    problem = serviceRoleProblem(loginRoleFactsOf(rows[0] as Row), role, schema);
+  } catch (err) {
+    throw new Error(`cannot open database schema ${schema}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (problem) throw new DatabaseRoleError(problem);
 }

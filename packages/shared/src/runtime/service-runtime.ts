@@ -9,7 +9,7 @@ import type { DataSource } from "typeorm";
 import type { ProjectResolvers } from "../auth/access-decision.js";
 import { createServiceAuth, type ServiceAuth } from "../auth/service-auth.js";
 import type { ServiceConfig } from "../config/index.js";
-import { checkDatabase, migrateDatabase, openDatabase, type DatabaseOptions } from "../db/index.js";
+import { checkDatabase, migrateDatabase, openDatabase, refuseForeignLogin, type DatabaseOptions } from "../db/index.js";
 import type { MigrationClass } from "../db/database-options.js";
 import { connectEvents, eventsReachable, type EventConnection } from "../events/event-connection.js";
 import { OutboxRelay } from "../events/outbox-relay.js";
@@ -97,6 +97,8 @@ export async function startServiceRuntime(o: ServiceRuntimeOptions): Promise<Ser
   };
   try {
     const db = databaseOptions(o);
+    // A DATABASE_URL that is not the service's role at all is refused before anything is migrated.
+    await refuseForeignLogin(db.url, o.appRole, schema);
     await migrateDatabase(db);
     const dataSource = await openDatabase(db);
     stops.push(() => dataSource.destroy());

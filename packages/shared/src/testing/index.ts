@@ -6,7 +6,16 @@ export {
   createTestEnvironment,
   testServiceSubject,
 } from "./test-environment.js";
-export type { StartService, TestCredentials, TestEnvironment, TestEnvironmentOptions, TestProtocol } from "./test-environment.js";
+export type {
+  InvalidTokenKind,
+  ServiceStarts,
+  StartService,
+  StartedServices,
+  TestCredentials,
+  TestEnvironment,
+  TestEnvironmentOptions,
+  TestProtocol,
+} from "./test-environment.js";
 export { createTestDatabase, testDatabaseServerUrl } from "./test-database.js";
 export type { TestDatabase } from "./test-database.js";
 export { createTestNamespace, createTestNats, testNatsUrl } from "./test-nats.js";

@@ -4,15 +4,25 @@
  * tokens for any principal, the env and config of any service, and the services themselves — started from the start
  * functions the test passes in (shared knows no service) on port 0 — with clients that carry a token.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { SignJWT, generateKeyPair, importJWK, type JWK, type JWTPayload } from "jose";
 import pg from "pg";
 import type { Logger } from "pino";
-import { createOutboundAuthInterceptor, ensureLocalIssuer, type Grant, type LocalIssuer, type MintOptions, type TokenSource } from "../auth/index.js";
+import {
+  LOCAL_ISSUER_FILES,
+  createOutboundAuthInterceptor,
+  ensureLocalIssuer,
+  type Grant,
+  type LocalIssuer,
+  type MintOptions,
+  type TokenSource,
+} from "../auth/index.js";
 import { loadConfig, SERVICE_DATABASE_ROLES, type ServiceConfig, type ServiceName } from "../config/index.js";
 import { databaseUrlAs } from "../db/index.js";
 import { createLogger, forwardRequestId } from "../logging/index.js";
@@ -37,6 +47,13 @@ export const DEFAULT_TEST_GRANTS: readonly Grant[] = Object.freeze([
   ...(["receipts", "staleness", "regeneration"] as const).map((s): Grant => ({ subject: testServiceSubject(s), project: "*", role: "viewer" })),
 ]);
 
+/**
+ * Tokens the services must refuse (UNAUTHENTICATED), each otherwise valid for {@link TEST_ADMIN}: past its `exp`
+ * (beyond the clock tolerance), for another audience, from another issuer, signed by a key the JWKS does not hold,
+ * and unsigned (`alg: none`).
+ */
+export type InvalidTokenKind = "expired" | "wrong_audience" | "wrong_issuer" | "unknown_key" | "alg_none";
+
 /** The wire protocols a test client may speak. */
 export type TestProtocol = "grpc" | "connect" | "connect-json" | "grpc-web";
 
@@ -55,6 +72,15 @@ export interface TestEnvironmentOptions {
 
 /** A service start function as every service exports it (`startReceipts`, `startStaleness`, `startRegeneration`). */
 export type StartService<R> = (config: ServiceConfig, logger: Logger) => Promise<R>;
+
+/** The services a test runs, by name, each with its start function (`{ staleness: startStaleness, receipts: startReceipts }`). */
+export type ServiceStarts = { readonly [K in ServiceName]?: StartService<{ readonly url: string } & Stoppable> };
+
+/** What {@link TestEnvironment.startServices} resolves to: each service given, running. */
+export type StartedServices<S extends ServiceStarts> = { [K in keyof S]: S[K] extends StartService<infer R> ? R : never };
+
+/** The order services start in: each after those it calls (receipts resolves versions in staleness; regeneration plans from both). */
+const START_ORDER: readonly ServiceName[] = ["staleness", "receipts", "regeneration"];
 
 /** Something started that {@link TestEnvironment.close} stops. */
 interface Stoppable {
@@ -91,10 +117,17 @@ export interface TestEnvironment {
   logger(name: string): Logger;
   /** Starts `service` with `start` on port 0, with {@link config} and a {@link logger}; records its URL. */
   start<R extends { readonly url: string } & Stoppable>(service: ServiceName, start: StartService<R>, extra?: Readonly<Record<string, string>>): Promise<R>;
+  /**
+   * Starts the services given — staleness, then receipts, then regeneration, each pointed at those started before —
+   * with {@link start}; resolves with each one running.
+   */
+  startServices<S extends ServiceStarts>(starts: S): Promise<StartedServices<S>>;
   /** Registers something else to stop on {@link close} (a simulator, a second instance), before the services. */
   onClose(stop: () => Promise<void>): void;
   /** A token from the issuer (default: {@link TEST_ADMIN}'s, valid 1 h). */
   token(opts?: MintOptions): Promise<string>;
+  /** A token the services must refuse, of `kind` (see {@link InvalidTokenKind}); `subject` default {@link TEST_ADMIN}. */
+  invalidToken(kind: InvalidTokenKind, subject?: string): Promise<string>;
   /** A token source minting a token for `opts` once and again before it expires, e.g. for the pipeline simulator. */
   tokenSource(opts?: MintOptions): TokenSource;
   /** Writes a token for `opts` to a new file in {@link dir} (mode 0600) and returns its path (a SERVICE_TOKEN_FILE). */
@@ -188,6 +221,25 @@ async function environment(p: Parts): Promise<TestEnvironment> {
   await writePolicy(grants);
 
   const token = (opts?: MintOptions) => issuer.mintToken(withDefaults(opts));
+  const invalidToken = async (kind: InvalidTokenKind, subject = TEST_ADMIN): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: JWTPayload = { iss: issuer.issuer, aud: issuer.audience, sub: subject, iat: now, exp: now + 600, jti: randomUUID() };
+    if (kind === "wrong_audience") return issuer.mintToken({ subject, audience: "someone-else" });
+    if (kind === "alg_none") {
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+      return `${part({ alg: "none", typ: "JWT" })}.${part(claims)}.`;
+    }
+    const own = JSON.parse(await readFile(join(issuer.dir, LOCAL_ISSUER_FILES.signingKey), "utf8")) as JWK;
+    let key = await importJWK(own, "EdDSA");
+    let kid = own.kid!;
+    if (kind === "unknown_key") {
+      key = (await generateKeyPair("EdDSA", { crv: "Ed25519" })).privateKey;
+      kid = "not-in-the-jwks";
+    }
+    if (kind === "expired") Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
+    if (kind === "wrong_issuer") claims.iss = "https://another-issuer.example";
+    return new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid, typ: "JWT" }).sign(key);
+  };
   const tokenSource = (opts?: MintOptions): TokenSource => {
     const full = withDefaults(opts);
     const key = mintKey(full);
@@ -211,6 +263,12 @@ async function environment(p: Parts): Promise<TestEnvironment> {
     serviceTokenFiles.set(service, await tokenFile({ subject: testServiceSubject(service) }));
   }
 
+  const startOne = async <R extends { readonly url: string } & Stoppable>(service: ServiceName, start: StartService<R>, extra?: Readonly<Record<string, string>>) => {
+    const running = await start(loadConfig(service, env(service, extra)), logger(service));
+    urls[service] = running.url;
+    stops.push(() => running.stop());
+    return running;
+  };
   const databaseUrl = (service: ServiceName) => databaseUrlAs(db.url, SERVICE_DATABASE_ROLES[service]);
   const env = (service: ServiceName, extra: Readonly<Record<string, string>> = {}): Record<string, string> => ({
     DATABASE_URL: databaseUrl(service),
@@ -250,14 +308,18 @@ async function environment(p: Parts): Promise<TestEnvironment> {
     env,
     config: (service, extra) => loadConfig(service, env(service, extra)),
     logger,
-    async start(service, start, extra) {
-      const running = await start(loadConfig(service, env(service, extra)), logger(service));
-      urls[service] = running.url;
-      stops.push(() => running.stop());
-      return running;
+    start: startOne,
+    async startServices<S extends ServiceStarts>(starts: S) {
+      const started: Record<string, unknown> = {};
+      for (const service of START_ORDER) {
+        const start = starts[service];
+        if (start) started[service] = await startOne(service, start);
+      }
+      return started as StartedServices<S>;
     },
     onClose: (stop) => void stops.push(stop),
     token,
+    invalidToken,
     tokenSource,
     tokenFile,
     async setGrants(list, opts = {}) {
