@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createOutboundAuthInterceptor, type TokenSource } from "@provenance/shared/auth";
 import {
   AssetKind,
   AssetService,
@@ -36,8 +37,9 @@ function sha(label: string): string {
   return createHash("sha256").update(label).digest("hex");
 }
 
-function clients(urls: Readonly<Record<ServiceName, string>>) {
-  const t = (baseUrl: string) => createGrpcTransport({ baseUrl });
+function clients(urls: Readonly<Record<ServiceName, string>>, token: TokenSource) {
+  const interceptors = [createOutboundAuthInterceptor({ serviceToken: token })];
+  const t = (baseUrl: string) => createGrpcTransport({ baseUrl, interceptors });
   return {
     receipts: createClient(ReceiptService, t(urls.receipts)),
     assets: createClient(AssetService, t(urls.staleness)),
@@ -58,13 +60,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 const CHARACTERS = ["anna", "ben", "cleo"] as const;
 
-/** Runs the story; `print` receives each line for a person to read. */
+/**
+ * Runs the story as the holder of `token` (npm run demo: the local user, who needs the admin role on the project);
+ * `print` receives each line for a person to read.
+ */
 export async function runDemo(
   urls: Readonly<Record<ServiceName, string>>,
+  token: TokenSource,
   print: (line: string) => void,
   projectId = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "")}`,
 ): Promise<DemoResult> {
-  const c = clients(urls);
+  const c = clients(urls, token);
   const id = (name: string) => `${projectId}.${name}`;
   print(`Project ${projectId}: 60 segments in 5 scenes, characters ${CHARACTERS.join(", ")}`);
 

@@ -81,6 +81,7 @@ try {
     simulator: process.env.PIPELINE_SIMULATOR !== "0",
     logLevel: logLevel(),
     eventNamespace: process.env.EVENT_NAMESPACE || undefined,
+    authEnv: process.env,
     say: (line) => console.log(line),
     signal: starting.signal,
     onDependencyLost: (line) => {

@@ -1,18 +1,22 @@
 /**
  * The whole system in one process, the way `npm start` runs it: a database (embedded unless given),
- * NATS (a private nats-server unless given), the three services on their ports, and the pipeline simulator.
+ * NATS (a private nats-server unless given), identity and access (a local issuer unless AUTH_JWKS is given), the
+ * three services on their ports, the pipeline simulator and the console.
  */
 import { join } from "node:path";
 import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type Logger, type LogLevel, type ServiceName } from "@provenance/shared";
+import { readServiceTokenFile, type LocalIssuer } from "@provenance/shared/auth";
 import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startPipelineSimulator } from "@provenance/pipeline-simulator";
-import { serveConsole } from "@provenance/console/serve";
+import { oidcSettingsFromEnv, serveConsole, type ConsoleSignIn } from "@provenance/console/serve";
 import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.js";
 import { lockDataDir } from "./instance-lock.js";
 import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
 import { freePort, portFree } from "./ports.js";
+import { serviceDatabases } from "./service-databases.js";
+import { setUpAccess, type SystemAccess } from "./system-access.js";
 import { SystemStartError } from "./system-start-error.js";
 
 export { SystemStartError };
@@ -46,13 +50,29 @@ export interface SystemOptions {
   onDependencyLost?: (line: string) => void;
   /** Where copies go that the postgres OS user can reach, when running as root (default /var/lib/provenance). */
   reachableRoot?: string;
+  /**
+   * Where the identity-and-access settings are read from (npm start: its environment): with `AUTH_JWKS` set,
+   * `AUTH_JWKS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_POLICY` and `SERVICE_TOKEN_FILE` go to the services (and the
+   * token file to the simulator), and the console signs in through `CONSOLE_OIDC_*`; otherwise (the default) the
+   * local issuer under `<dataDir>/auth` is used and the console signs in as its local user.
+   */
+  authEnv?: Readonly<Record<string, string | undefined>>;
+  /** Lifetime of the local issuer's token files for the launcher's own processes (default 12 h), re-minted at half. */
+  tokenTtlSeconds?: number;
 }
 
 /** The running system. */
 export interface RunningSystem {
   readonly urls: Readonly<Record<ServiceName, string>>;
+  /** The database's owner connection (each service logs in as its own role on the same database). */
   readonly databaseUrl: string;
   readonly natsUrl: string;
+  /** The console's address, when one is served. */
+  readonly consoleUrl?: string;
+  /** `local` (the local issuer signs every token) or `external` (AUTH_JWKS was given). */
+  readonly accessMode: SystemAccess["mode"];
+  /** The local issuer in local mode: tokens for the local user (`issuer.mintToken()`) or anyone else. */
+  readonly issuer?: LocalIssuer;
   /**
    * Stops everything in reverse order of start (console, simulator, services, NATS), the embedded database last;
    * from then on the services' own log lines are muted. Safe to call twice.
@@ -128,6 +148,21 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     }
     const consolePort = wantedConsole === false ? 0 : wantedConsole === 0 ? await freePort(0, host) : wantedConsole;
 
+    checkpoint();
+    const access = await setUpAccess({ dataDir: opts.dataDir, env: opts.authEnv ?? {}, tokenTtlSeconds: opts.tokenTtlSeconds });
+    stops.push(async () => access.stop());
+    const simulatorOn = opts.simulator ?? true;
+    if (simulatorOn && access.simulatorTokenFile === undefined) {
+      throw new SystemStartError(
+        "SERVICE_TOKEN_FILE is required with AUTH_JWKS: the pipeline simulator presents it (a token with the pipeline role); or set PIPELINE_SIMULATOR=0",
+      );
+    }
+    const consoleSignIn: ConsoleSignIn | undefined =
+      access.issuer !== undefined
+        ? { mode: "local", subject: access.issuer.subject, mintToken: () => access.issuer!.mintToken() }
+        : oidcSettingsFromEnv(opts.authEnv ?? {});
+    say(access.line);
+
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
       checkpoint();
@@ -169,8 +204,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     const urls = Object.fromEntries(
       (Object.keys(ports) as ServiceName[]).map((n) => [n, `http://127.0.0.1:${ports[n]}`]),
     ) as Record<ServiceName, string>;
+    const databases = serviceDatabases(databaseUrl);
     const env = {
-      DATABASE_URL: databaseUrl,
       NATS_URL: natsUrl,
       HOST: host,
       LOG_LEVEL: opts.logLevel ?? "warn",
@@ -179,7 +214,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       STALENESS_URL: urls.staleness,
       REGENERATION_URL: urls.regeneration,
     };
-    const configOf = (name: ServiceName) => loadConfig(name, { ...env, PORT: String(ports[name]) });
+    const configOf = (name: ServiceName) =>
+      loadConfig(name, { ...env, ...databases(name), ...access.serviceEnv(name), PORT: String(ports[name]) });
     const loggerOf = (name: string) => {
       const logger = createLogger(name, env.LOG_LEVEL);
       loggers.push(logger);
@@ -198,13 +234,18 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     say(`regeneration ${urls.regeneration}`);
 
     checkpoint();
-    if (opts.simulator ?? true) {
-      const nc = await connectEvents(natsUrl, "pipeline-simulator", loggerOf("pipeline-simulator"));
+    if (simulatorOn) {
+      const logger = loggerOf("pipeline-simulator");
+      const serviceToken = await readServiceTokenFile(access.simulatorTokenFile!, {
+        onReloadError: (err) => logger.error({ err }, "the pipeline simulator's token file changed but cannot be used; keeping the previous token"),
+      });
+      const nc = await connectEvents(natsUrl, "pipeline-simulator", logger);
       const simulator = await startPipelineSimulator({
         nc,
         namespace: env.EVENT_NAMESPACE,
         receiptsUrl: urls.receipts,
-        logger: loggerOf("pipeline-simulator"),
+        serviceToken,
+        logger,
       });
       stops.push(async () => {
         await simulator.stop();
@@ -213,13 +254,18 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       say("pipeline     simulator consuming generation.jobs.requested (demo only; PIPELINE_SIMULATOR=0 turns it off)");
     }
     checkpoint();
+    let consoleUrl: string | undefined;
     if (opts.consolePort !== false) {
-      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls });
+      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls, signIn: consoleSignIn });
       stops.push(() => web.close());
-      say(`console      ${web.url}`);
+      consoleUrl = web.url;
+      say(
+        `console      ${web.url}` +
+          (consoleSignIn === undefined ? " (no sign-in: set CONSOLE_OIDC_ISSUER, CONSOLE_OIDC_CLIENT_ID and CONSOLE_OIDC_REDIRECT_URI)" : ""),
+      );
     }
     checkpoint();
-    return { urls, databaseUrl, natsUrl, stop };
+    return { urls, databaseUrl, natsUrl, consoleUrl, accessMode: access.mode, issuer: access.issuer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { staticTokenSource } from "@provenance/shared/auth";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@provenance/shared/testing";
 import { runDemo } from "../src/demo.js";
 import { startSystem, type RunningSystem } from "../src/start-system.js";
@@ -6,12 +10,14 @@ import { startSystem, type RunningSystem } from "../src/start-system.js";
 let db: TestDatabase;
 let nats: TestNats;
 let system: RunningSystem;
+const dataDir = mkdtempSync(join(tmpdir(), "provenance-demo-"));
 
 beforeAll(async () => {
   db = await createTestDatabase("system_demo");
   nats = await createTestNats();
   system = await startSystem({
-    dataDir: "/nonexistent-not-used",
+    // Only the local issuer lives here: the database and NATS are the test's.
+    dataDir,
     databaseUrl: db.url,
     natsUrl: nats.url,
     eventNamespace: nats.namespace,
@@ -25,12 +31,14 @@ afterAll(async () => {
   await system?.stop();
   await nats?.cleanup();
   await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("npm run demo", () => {
-  it("tells the story with the exact counts", async () => {
+  it("tells the story with the exact counts, signed in as the local user", async () => {
     const lines: string[] = [];
-    const result = await runDemo(system.urls, (l) => lines.push(l), "demo-ci");
+    const token = staticTokenSource(await system.issuer!.mintToken());
+    const result = await runDemo(system.urls, token, (l) => lines.push(l), "demo-ci");
     const text = lines.join("\n");
     expect(result.staleSegmentsAfterUpdate).toBe(12);
     expect(result.staleScenesAfterUpdate).toBe(3);

@@ -11,6 +11,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ReceiptService } from "@provenance/shared";
+import { createOutboundAuthInterceptor, openLocalIssuer, staticTokenSource } from "@provenance/shared/auth";
 import { freePort } from "../src/ports.js";
 
 const systemDir = fileURLToPath(new URL("..", import.meta.url));
@@ -86,7 +87,10 @@ const serverPids = new Map<number, NodeJS.Signals>();
 /** Starts the launcher on `dataDir`, every port free (0 or a free one), with `env` on top. */
 export async function launch(dataDir: string, env: Record<string, string> = {}): Promise<Launcher> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["DATABASE_URL", "NATS_URL", "LOG_LEVEL", "EVENT_NAMESPACE", "HOST", "PIPELINE_SIMULATOR"]) delete childEnv[name];
+  for (const name of Object.keys(childEnv)) {
+    if (/^(AUTH_|CONSOLE_OIDC_)/.test(name)) delete childEnv[name];
+  }
+  for (const name of ["DATABASE_URL", "NATS_URL", "LOG_LEVEL", "EVENT_NAMESPACE", "HOST", "PIPELINE_SIMULATOR", "SERVICE_TOKEN_FILE"]) delete childEnv[name];
   Object.assign(childEnv, {
     PROVENANCE_DATA_DIR: dataDir,
     RECEIPTS_PORT: "0",
@@ -213,9 +217,16 @@ export function holdRequest(url: string): Promise<net.Socket> {
 
 const hash = (c: string) => c.repeat(64);
 
-/** Records a receipt through the launcher's receipts service; returns its id. */
-export async function recordReceipt(receiptsUrl: string, segmentId: string): Promise<string> {
-  const client = createClient(ReceiptService, createGrpcTransport({ baseUrl: receiptsUrl }));
+/** A ReceiptService client signed in as the local user of the launcher on `dataDir` (its local issuer). */
+async function receiptsClient(dataDir: string, receiptsUrl: string) {
+  const token = await (await openLocalIssuer(join(dataDir, "auth"))).mintToken();
+  const interceptors = [createOutboundAuthInterceptor({ serviceToken: staticTokenSource(token) })];
+  return createClient(ReceiptService, createGrpcTransport({ baseUrl: receiptsUrl, interceptors }));
+}
+
+/** Records a receipt through the receipts service of the launcher on `dataDir`, as its local user; returns its id. */
+export async function recordReceipt(dataDir: string, receiptsUrl: string, segmentId: string): Promise<string> {
+  const client = await receiptsClient(dataDir, receiptsUrl);
   const { receipt } = await client.createReceipt({
     segmentId,
     sceneId: "scene-1",
@@ -237,8 +248,8 @@ export async function recordReceipt(receiptsUrl: string, segmentId: string): Pro
   return receipt!.receiptId;
 }
 
-/** The segment id of receipt `receiptId` as the launcher's receipts service serves it. */
-export async function segmentOf(receiptsUrl: string, receiptId: string): Promise<string> {
-  const client = createClient(ReceiptService, createGrpcTransport({ baseUrl: receiptsUrl }));
+/** The segment id of receipt `receiptId` as the receipts service of the launcher on `dataDir` serves it. */
+export async function segmentOf(dataDir: string, receiptsUrl: string, receiptId: string): Promise<string> {
+  const client = await receiptsClient(dataDir, receiptsUrl);
   return (await client.getReceipt({ receiptId })).receipt!.segmentId;
 }

@@ -47,7 +47,7 @@ describe("npm start in a terminal", () => {
     const dir = dataDir();
     const first = await launch(dir);
     const { postgres, nats, receiptsUrl } = await ready(first);
-    const receiptId = await recordReceipt(receiptsUrl, "seg-ctrl-c");
+    const receiptId = await recordReceipt(dir, receiptsUrl, "seg-ctrl-c");
 
     const t0 = Date.now();
     first.signalGroup("SIGINT");
@@ -61,7 +61,7 @@ describe("npm start in a terminal", () => {
 
     const second = await launch(dir);
     const again = await ready(second);
-    expect(await segmentOf(again.receiptsUrl, receiptId)).toBe("seg-ctrl-c");
+    expect(await segmentOf(dir, again.receiptsUrl, receiptId)).toBe("seg-ctrl-c");
     await stopCleanly(second);
     expect(await gone([again.postgres, again.nats])).toEqual([]);
   });
@@ -136,8 +136,8 @@ describe("one npm start per data directory", () => {
     expect(second.stdout()).toBe("");
 
     expect([running(postgres), running(nats)]).toEqual([true, true]);
-    const receiptId = await recordReceipt(receiptsUrl, "seg-still-serving");
-    expect(await segmentOf(receiptsUrl, receiptId)).toBe("seg-still-serving");
+    const receiptId = await recordReceipt(dir, receiptsUrl, "seg-still-serving");
+    expect(await segmentOf(dir, receiptsUrl, receiptId)).toBe("seg-still-serving");
     await stopCleanly(first);
   });
 
@@ -156,8 +156,8 @@ describe("one npm start per data directory", () => {
       `cleanup      stopped what an earlier npm start (pid ${killed.pid}) left running: PostgreSQL (pid ${orphans.postgres}), nats-server (pid ${orphans.nats})`,
     );
     expect(await gone([orphans.postgres, orphans.nats])).toEqual([]);
-    const receiptId = await recordReceipt(now.receiptsUrl, "seg-after-orphans");
-    expect(await segmentOf(now.receiptsUrl, receiptId)).toBe("seg-after-orphans");
+    const receiptId = await recordReceipt(dir, now.receiptsUrl, "seg-after-orphans");
+    expect(await segmentOf(dir, now.receiptsUrl, receiptId)).toBe("seg-after-orphans");
     await stopCleanly(next);
   });
 });
@@ -179,7 +179,7 @@ describe("a data directory the postgres OS user cannot enter", () => {
     } else {
       expect(line).toContain(`data in ${join(dir, "postgres")}`);
     }
-    const receiptId = await recordReceipt(receiptsUrl, "seg-0700");
+    const receiptId = await recordReceipt(dir, receiptsUrl, "seg-0700");
     await stopCleanly(first);
 
     const second = await launch(dir);
@@ -187,7 +187,7 @@ describe("a data directory the postgres OS user cannot enter", () => {
     // The same cluster, wherever it is.
     const dataIn = (l: string | undefined) => l?.split(" data in ")[1];
     expect(dataIn(second.lines().find((l) => l.startsWith("database     ")))).toBe(dataIn(line));
-    expect(await segmentOf(again.receiptsUrl, receiptId)).toBe("seg-0700");
+    expect(await segmentOf(dir, again.receiptsUrl, receiptId)).toBe("seg-0700");
     await stopCleanly(second);
     expect(passwordFiles()).toEqual(before);
   });
