@@ -11,7 +11,8 @@ async function run(...argv: string[]) {
   const code = await main(argv, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: { RECEIPTS_URL: "http://127.0.0.1:1", STALENESS_URL: "http://127.0.0.1:1", REGENERATION_URL: "http://127.0.0.1:1" },
+    // A token is given so a call gets as far as the (unreachable) service.
+    env: { RECEIPTS_URL: "http://127.0.0.1:1", STALENESS_URL: "http://127.0.0.1:1", REGENERATION_URL: "http://127.0.0.1:1", PROVENANCE_TOKEN: "a.b.c" },
   });
   return { code, stdout, stderr };
 }
@@ -68,7 +69,8 @@ describe("argument errors exit 2 with one line naming the argument", () => {
     [["regen", "plan"], "--project is required"],
     [["regen", "plan", "--project", "p", "--segments", "a,,b"], "--segments must be a comma-separated list without empty items"],
     [["regen", "submit", "--project", "p", "--by", "me"], "--key is required"],
-    [["regen", "submit", "--project", "p", "--key", "k"], "--by is required"],
+    [["auth", "token", "--ttl", "0h"], "--ttl must be a lifetime like 90s, 30m, 12h or 7d"],
+    [["auth", "token", "--group"], "--group needs a value"],
     [["regen", "status"], "missing <batch-id>"],
     [["watch", "--project"], "--project needs a value"],
     [["stale", "report", "--json=yes"], "--json is a switch and takes no value"],
@@ -90,7 +92,7 @@ describe("help", () => {
   it("lists every command and the exit codes", async () => {
     const r = await run("--help");
     expect(r.code).toBe(0);
-    for (const line of ["receipt show <segment-id>", "regen submit", "watch", "3    not found", "6    a service could not be reached"]) {
+    for (const line of ["receipt show <segment-id>", "regen submit", "watch", "3    not found", "6    a service could not be reached", "7    not signed in", "auth token", "--token-file FILE"]) {
       expect(r.stdout).toContain(line);
     }
   });

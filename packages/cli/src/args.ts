@@ -13,6 +13,8 @@ export interface OptionSpec {
   readonly short?: string;
   /** Missing it is a usage error. */
   readonly required?: boolean;
+  /** May be given more than once (string options); the values are a list. */
+  readonly multiple?: boolean;
 }
 
 /** Options by long name (without the dashes). */
@@ -20,7 +22,7 @@ export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** What the command line gave: option values by name and the positional arguments. */
 export interface ParsedArgs {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly positionals: readonly string[];
 }
 
@@ -38,18 +40,22 @@ export function parseCommandArgs(
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+      ),
       allowPositionals: true,
       strict: true,
     });
   } catch (err) {
     throw usageError(`${describeParseError(err as Error)} (see \`provenance ${command} --help\`)`);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   for (const [name, spec] of Object.entries(options)) {
     const v = values[name];
-    if (spec.type === "string" && typeof v === "string" && v.trim() === "") {
-      throw usageError(`--${name} must not be empty: expected ${spec.value ?? "a value"}`);
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (spec.type === "string" && typeof one === "string" && one.trim() === "") {
+        throw usageError(`--${name} must not be empty: expected ${spec.value ?? "a value"}`);
+      }
     }
     if (spec.required && v === undefined) {
       throw usageError(`--${name} is required: expected --${name} ${spec.value ?? "VALUE"} (${spec.description})`);
@@ -88,6 +94,13 @@ function describeParseError(err: Error): string {
 export function stringValue(args: ParsedArgs, name: string): string | undefined {
   const v = args.values[name];
   return typeof v === "string" ? v.trim() : undefined;
+}
+
+/** Every value of a repeatable option `name`, trimmed (empty when absent). */
+export function stringValues(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.map((s) => s.trim());
+  return typeof v === "string" ? [v.trim()] : [];
 }
 
 /** The string value of a required option (the parser has already checked it is present). */

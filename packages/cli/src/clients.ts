@@ -3,6 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AssetService, ReceiptService, RegenerationService, StalenessService } from "@provenance/shared";
+import { createOutboundAuthInterceptor, type TokenSource } from "@provenance/shared/auth";
 import { cliErrorFromRpc, usageError, type CallTarget } from "./exit-codes.js";
 
 /** The three services the CLI reaches. */
@@ -75,9 +76,13 @@ export interface Clients {
   readonly regeneration: ServiceClient<typeof RegenerationService>;
 }
 
-/** Builds the clients over the Connect protocol on HTTP/1.1 (every service serves it beside gRPC). */
-export function createClients(urls: ServiceUrls, timeoutMs: number = DEFAULT_TIMEOUT_MS): Clients {
-  const transportFor = (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "1.1" });
+/**
+ * Builds the clients over the Connect protocol on HTTP/1.1 (every service serves it beside gRPC); each call carries
+ * `authorization: Bearer <token from token>`.
+ */
+export function createClients(urls: ServiceUrls, token: TokenSource, timeoutMs: number = DEFAULT_TIMEOUT_MS): Clients {
+  const interceptors = [createOutboundAuthInterceptor({ serviceToken: token })];
+  const transportFor = (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
   const receipts = transportFor(urls.receipts);
   const staleness = transportFor(urls.staleness);
   const regeneration = transportFor(urls.regeneration);

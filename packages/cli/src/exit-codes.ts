@@ -11,6 +11,8 @@ export const ExitCode = {
   invalidArgument: 4,
   conflict: 5,
   unavailable: 6,
+  /** No token, or one the services refuse (UNAUTHENTICATED), or a grant missing (PERMISSION_DENIED). */
+  notSignedIn: 7,
   /** Ctrl-C while waiting (the shell's convention, 128 + SIGINT). */
   interrupted: 130,
 } as const;
@@ -27,6 +29,7 @@ export const EXIT_CODE_HELP: readonly (readonly [ExitCodeValue, string])[] = [
   [ExitCode.invalidArgument, "the server rejected an argument (the message names the field)"],
   [ExitCode.conflict, "conflict or failed precondition (ALREADY_EXISTS, FAILED_PRECONDITION)"],
   [ExitCode.unavailable, "a service could not be reached or did not answer in time"],
+  [ExitCode.notSignedIn, "not signed in (no token, or one the service refuses) or denied (no grant for that project)"],
   [ExitCode.interrupted, "interrupted by Ctrl-C while waiting (the batch keeps running)"],
 ];
 
@@ -57,9 +60,20 @@ function envVarOf(service: string): string {
   return `${service.toUpperCase()}_URL`;
 }
 
+/** The header naming why a token was refused (`expired`, `wrong_audience`, …). */
+const AUTH_FAILURE_HEADER = "x-auth-failure";
+
+/** What to do about a refused token, by the services' reason. */
+const TOKEN_HINTS: Readonly<Record<string, string>> = {
+  expired: "get a new token",
+  missing: "set PROVENANCE_TOKEN or pass --token-file FILE",
+};
+
 /** Translates any error from an RPC to `target` into a {@link CliError} with one clear line. */
 export function cliErrorFromRpc(err: unknown, target: CallTarget): CliError {
   if (err instanceof CliError) return err;
+  // A CliError thrown while preparing the call (no token to present) may come back wrapped.
+  if (err instanceof ConnectError && err.cause instanceof CliError) return err.cause;
   const ce = ConnectError.from(err);
   const message = ce.rawMessage;
   switch (ce.code) {
@@ -82,6 +96,14 @@ export function cliErrorFromRpc(err: unknown, target: CallTarget): CliError {
         `the ${target.service} service at ${target.url} could not be reached (${message}); ` +
           `start the system with \`npm start\` or point ${envVarOf(target.service)} / --${target.service}-url at it`,
       );
+    case Code.Unauthenticated: {
+      // The CLI's own "no token" (a CliError) never gets here; this is the service refusing the token it was given.
+      const reason = ce.metadata.get(AUTH_FAILURE_HEADER) ?? "";
+      const hint = TOKEN_HINTS[reason] ?? "check PROVENANCE_TOKEN / --token-file (npx provenance auth token prints one in local mode)";
+      return new CliError(ExitCode.notSignedIn, `not signed in: the ${target.service} service refused the token (${message}); ${hint}`);
+    }
+    case Code.PermissionDenied:
+      return new CliError(ExitCode.notSignedIn, `denied: ${message} (ask an admin for a grant on that project in the access policy)`);
     case Code.DeadlineExceeded:
       return new CliError(
         ExitCode.unavailable,

@@ -16,6 +16,11 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     description: `regeneration service (env REGENERATION_URL, default ${DEFAULT_URLS.regeneration})`,
   },
   timeout: { type: "string", value: "SECONDS", description: `deadline of each call (default ${DEFAULT_TIMEOUT_MS / 1000})` },
+  "token-file": {
+    type: "string",
+    value: "FILE",
+    description: "present the token in FILE (else env PROVENANCE_TOKEN, else one from npm start's local issuer in PROVENANCE_DATA_DIR or .data)",
+  },
   help: { type: "boolean", description: "show help" },
 };
 
@@ -56,6 +61,9 @@ export function overviewHelp(commands: readonly Command[]): string {
     indent(twoColumns(optionRows(GLOBAL_OPTIONS))),
     "Exit codes:",
     indent(twoColumns(EXIT_CODE_HELP.map(([code, text]) => [String(code), text]))),
+    "Signing in: every call carries a token: --token-file FILE, else PROVENANCE_TOKEN, else (with npm start) one",
+    "minted from its local issuer as the local user; `provenance auth token` prints one.",
+    "",
     "Errors are one line on stderr. `provenance <command> --help` shows a command's options.",
     "",
   ].join("\n");

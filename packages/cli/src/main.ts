@@ -6,6 +6,7 @@ import { intValue, parseCommandArgs, stringValue } from "./args.js";
 import { createClients, DEFAULT_TIMEOUT_MS, resolveUrls } from "./clients.js";
 import type { CliIo, Command } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { cliTokenSource } from "./credentials.js";
 import { CliError, ExitCode, usageError } from "./exit-codes.js";
 import { commandHelp, commandLine, GLOBAL_OPTIONS, overviewHelp } from "./help.js";
 
@@ -75,7 +76,8 @@ export async function main(argv: readonly string[], io: CliIo, options: MainOpti
       io.env,
     );
     const timeoutSeconds = intValue(args, "timeout", 1, 3600);
-    const clients = createClients(urls, timeoutSeconds === undefined ? DEFAULT_TIMEOUT_MS : timeoutSeconds * 1000);
+    const token = cliTokenSource(stringValue(args, "token-file"), io.env);
+    const clients = createClients(urls, token, timeoutSeconds === undefined ? DEFAULT_TIMEOUT_MS : timeoutSeconds * 1000);
     const code = await command.run(
       {
         io,

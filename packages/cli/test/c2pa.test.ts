@@ -28,15 +28,17 @@ let pipeline: Client<typeof ReceiptService>;
 let receiptsUrl: string;
 let work: string;
 let dataDir: string;
+/** The CLI signs in with this (its data dir holds only the local C2PA signer, no issuer). */
+let token: string;
 
-/** Runs the CLI in this process with the receipts service's URL, a data dir of this test, and `env`. */
+/** Runs the CLI in this process with the receipts service's URL, a token, a data dir of this test, and `env`. */
 async function cli(argv: string[], env: Record<string, string> = {}): Promise<Run> {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: { RECEIPTS_URL: receiptsUrl, PROVENANCE_DATA_DIR: dataDir, ...env },
+    env: { RECEIPTS_URL: receiptsUrl, PROVENANCE_DATA_DIR: dataDir, PROVENANCE_TOKEN: token, ...env },
   });
   return { code, stdout, stderr };
 }
@@ -95,6 +97,7 @@ beforeAll(async () => {
   const receipts = await env.start("receipts", startReceipts);
   receiptsUrl = receipts.url;
   pipeline = env.client(ReceiptService, receipts.url, { subject: TEST_PIPELINE });
+  token = await env.token();
 }, 120_000);
 
 afterAll(async () => {

@@ -126,7 +126,7 @@ describe("provenance against a running system", () => {
     const rows = history.stdout.trimEnd().split("\n");
     expect(rows[0]).toMatch(/^\s+VERSION\s+HASH\s+UPLOADED BY\s+UPLOADED AT\s+USED BY\s+NOTE$/);
     expect(rows[1]).toMatch(/^\*\s+v2\s/);
-    expect(rows[2]).toMatch(/^\s+v1\s.*mia\s.*\s3\s+first cut$/);
+    expect(rows[2]).toMatch(/^\s+v1\s.*test:admin\s.*\s3\s+first cut$/); // the uploader is who signed in, whatever --by says
 
     const listed = await h.cli(["assets", "list", "--project", "p1", "--kind", "lora"]);
     expect(listed.stdout).toMatch(/lora-anna\s+lora\s+anna_lora\s+p1\s+v2\s+[0-9a-f]{12}\s+2\n/);

@@ -1,18 +1,13 @@
-/** Starts the real receipts, staleness and regeneration services (and the pipeline simulator) on port 0 against one test database and JetStream namespace. */
+/**
+ * The real receipts, staleness and regeneration services (and the pipeline simulator) on port 0 in one test environment
+ * (`createTestEnvironment`: database, JetStream namespace, local issuer); the CLI signs in through that local issuer.
+ */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  CreateReceiptRequestSchema,
-  ReceiptService,
-  ReceiptStatus,
-  createLogger,
-  loadConfig,
-  type CreateReceiptRequest,
-} from "@provenance/shared";
-import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import type { Client } from "@connectrpc/connect";
+import { CreateReceiptRequestSchema, ReceiptService, ReceiptStatus, type CreateReceiptRequest } from "@provenance/shared";
+import { createTestEnvironment, TEST_PIPELINE, type TestEnvironment } from "@provenance/shared/testing";
 import { startReceipts } from "@provenance/receipts/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startPipelineSimulator } from "@provenance/pipeline-simulator";
@@ -33,11 +28,16 @@ export interface CliRun {
 
 /** The running system, a receipts client standing in for the pipeline, and a way to run the CLI against it. */
 export interface SystemHarness {
-  /** The env a CLI process needs to reach the services. */
+  /** The test environment (issuer, policy, tokens, database). */
+  test: TestEnvironment;
+  /**
+   * The env a CLI process needs to reach the services and sign in: the service URLs and PROVENANCE_DATA_DIR, whose
+   * auth/ is the environment's local issuer (its local user is the test admin).
+   */
   env: Record<string, string>;
   pipeline: Client<typeof ReceiptService>;
-  /** Runs the CLI in this process with captured output; `signal` ends streams. */
-  cli(argv: string[], signal?: AbortSignal): Promise<CliRun>;
+  /** Runs the CLI in this process with captured output; `signal` ends streams; `env` is added to {@link env}. */
+  cli(argv: string[], signal?: AbortSignal, env?: Record<string, string>): Promise<CliRun>;
   /** Like {@link cli}, but hands back the live stdout so a test can wait for lines of a stream. */
   cliLive(argv: string[], signal: AbortSignal): { output: () => string; done: Promise<CliRun> };
   close(): Promise<void>;
@@ -45,54 +45,42 @@ export interface SystemHarness {
 
 /** Starts everything; `close` stops it and drops the database and streams. */
 export async function startSystem(): Promise<SystemHarness> {
-  const db = await createTestDatabase("cli_test");
-  const nats = await createTestNats();
-  const base = {
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    EVENT_NAMESPACE: nats.namespace,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "silent",
-  };
-  const silent = (name: "receipts" | "staleness" | "regeneration") => createLogger(name, "silent");
-  const staleness = await startStaleness(loadConfig("staleness", base), silent("staleness"));
-  const receipts = await startReceipts(loadConfig("receipts", { ...base, STALENESS_URL: staleness.url }), silent("receipts"));
-  const regeneration = await startRegeneration(
-    loadConfig("regeneration", { ...base, STALENESS_URL: staleness.url, RECEIPTS_URL: receipts.url }),
-    silent("regeneration"),
-  );
-  const simulator = await startPipelineSimulator({
-    nc: nats.nc,
-    namespace: nats.namespace,
-    receiptsUrl: receipts.url,
-    logger: silent("regeneration"),
-  });
-  const env = { RECEIPTS_URL: receipts.url, STALENESS_URL: staleness.url, REGENERATION_URL: regeneration.url };
-  const cliLive = (argv: string[], signal?: AbortSignal) => {
-    let stdout = "";
-    let stderr = "";
-    const done = main(
-      argv,
-      { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env, signal },
-      { pollIntervalMs: 50 },
-    ).then((code) => ({ code, stdout, stderr }));
-    return { output: () => stdout, done };
-  };
-  return {
-    env,
-    pipeline: createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url })),
-    cli: (argv, signal) => cliLive(argv, signal).done,
-    cliLive: (argv, signal) => cliLive(argv, signal),
-    async close() {
-      await simulator.stop();
-      await regeneration.stop();
-      await receipts.stop();
-      await staleness.stop();
-      await nats.cleanup();
-      await db.drop();
-    },
-  };
+  const test = await createTestEnvironment({ name: "cli_test" });
+  try {
+    const staleness = await test.start("staleness", startStaleness);
+    const receipts = await test.start("receipts", startReceipts);
+    const regeneration = await test.start("regeneration", startRegeneration);
+    const simulator = await startPipelineSimulator({
+      nc: test.nats.nc,
+      namespace: test.nats.namespace,
+      receiptsUrl: receipts.url,
+      serviceToken: test.tokenSource({ subject: TEST_PIPELINE }),
+      logger: test.logger("pipeline-simulator"),
+    });
+    test.onClose(() => simulator.stop());
+    const env = { RECEIPTS_URL: receipts.url, STALENESS_URL: staleness.url, REGENERATION_URL: regeneration.url, PROVENANCE_DATA_DIR: test.dir };
+    const cliLive = (argv: string[], signal?: AbortSignal, extra: Record<string, string> = {}) => {
+      let stdout = "";
+      let stderr = "";
+      const done = main(
+        argv,
+        { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: { ...env, ...extra }, signal },
+        { pollIntervalMs: 50 },
+      ).then((code) => ({ code, stdout, stderr }));
+      return { output: () => stdout, done };
+    };
+    return {
+      test,
+      env,
+      pipeline: test.client(ReceiptService, receipts.url, { subject: TEST_PIPELINE }),
+      cli: (argv, signal, extra) => cliLive(argv, signal, extra).done,
+      cliLive: (argv, signal) => cliLive(argv, signal),
+      close: () => test.close(),
+    };
+  } catch (err) {
+    await test.close();
+    throw err;
+  }
 }
 
 /** A CreateReceipt request of project p1 using lora `anna` at `loraVersion`; other inputs untracked. */

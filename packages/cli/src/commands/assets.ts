@@ -52,7 +52,7 @@ export const assetsPublish: Command = {
   summary: "publish a new version of an asset (made current unless --no-current)",
   options: {
     hash: { type: "string", value: "HASH", required: true, description: "SHA-256 of the content, 64 hex digits" },
-    by: { type: "string", value: "USER", required: true, description: "who uploaded it" },
+    by: { type: "string", value: "USER", description: "ignored, kept for old scripts: the service records the token's subject as the uploader" },
     note: { type: "string", value: "TEXT", description: "what changed" },
     "no-current": { type: "boolean", description: "keep the current version as it is" },
   },
@@ -63,7 +63,7 @@ export const assetsPublish: Command = {
         {
           assetId,
           contentHash: parseContentHash(requiredString(args, "hash")),
-          uploadedBy: requiredString(args, "by"),
+          uploadedBy: stringValue(args, "by") ?? "",
           note: stringValue(args, "note") ?? "",
           makeCurrent: !flag(args, "no-current"),
         },

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   C2paError,
   ensureLocalSigner,
@@ -21,6 +20,7 @@ import { ReceiptStatus } from "@provenance/shared";
 import { requiredString, stringValue } from "../args.js";
 import type { Command, CommandContext } from "../command.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
+import { dataDirectory } from "../data-dir.js";
 import { enumLabel, formatNumber, shortHash } from "../output/format.js";
 import { renderFields } from "../output/table.js";
 
@@ -29,22 +29,9 @@ export const C2PA_CERT_ENV = "PROVENANCE_C2PA_CERT";
 /** Env var naming its PEM private key. */
 export const C2PA_KEY_ENV = "PROVENANCE_C2PA_KEY";
 
-/** The repository root (the nearest package.json above this file with workspaces), or undefined when installed elsewhere. */
-function repositoryRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && "workspaces" in (JSON.parse(readFileSync(manifest, "utf8")) as object)) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
 /** Where the local signing certificate lives: `$PROVENANCE_DATA_DIR/c2pa`, else `<repository>/.data/c2pa` (as `npm start`'s data). */
 export function localSignerDirectory(env: Readonly<Record<string, string | undefined>>): string {
-  const dataDir = env.PROVENANCE_DATA_DIR?.trim() || join(repositoryRoot() ?? process.cwd(), ".data");
-  return join(resolve(dataDir), "c2pa");
+  return join(dataDirectory(env), "c2pa");
 }
 
 function readInput(path: string, what: string): Uint8Array {

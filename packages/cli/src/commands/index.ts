@@ -1,5 +1,6 @@
 /** Every command of the CLI, in the order `provenance --help` lists them. */
 import type { Command } from "../command.js";
+import { authToken } from "./auth.js";
 import { assetsHistory, assetsList, assetsPublish, assetsRegister, assetsRollback } from "./assets.js";
 import { c2paShow, c2paSign } from "./c2pa.js";
 import { comfyuiReceipt } from "./comfyui.js";
@@ -28,4 +29,5 @@ export const COMMANDS: readonly Command[] = [
   c2paSign,
   c2paShow,
   comfyuiReceipt,
+  authToken,
 ];

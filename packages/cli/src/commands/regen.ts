@@ -132,11 +132,11 @@ export const regenSubmit: Command = {
   options: {
     ...selectionOptions,
     key: { type: "string", value: "K", required: true, description: "idempotency key: the same key returns the same batch" },
-    by: { type: "string", value: "USER", required: true, description: "who asked for it" },
+    by: { type: "string", value: "USER", description: "ignored, kept for old scripts: the service records the token's subject as the requester" },
     wait: { type: "boolean", description: "wait for the batch, with a progress bar on stderr; exit 1 if any job did not succeed" },
   },
   async run(ctx, args) {
-    const req = { ...selection(args), idempotencyKey: requiredString(args, "key"), requestedBy: requiredString(args, "by") };
+    const req = { ...selection(args), idempotencyKey: requiredString(args, "key"), requestedBy: stringValue(args, "by") ?? "" };
     const res = await ctx.clients.regeneration.call((c, o) => c.submitRegeneration(req, o));
     const batchId = res.batch?.batchId ?? "";
     if (!flag(args, "wait")) {
