@@ -33,7 +33,8 @@ export const regenerationRules: readonly RuleTable[] = [
   defineRules(SubmitRegenerationRequestSchema, {
     ...selectionRules,
     idempotency_key: id({ max: 255 }),
-    requested_by: text({ max: 200, allowEmpty: false, singleLine: true }),
+    // Ignored (the requester is the token's sub) and so optional; still bounded, as every field is.
+    requested_by: text({ max: 200, allowEmpty: true, singleLine: true }),
   }),
   defineRules(GetRegenerationBatchRequestSchema, { batch_id: id() }),
   defineRules(

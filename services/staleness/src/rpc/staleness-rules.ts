@@ -35,7 +35,8 @@ export const stalenessRules: readonly RuleTable[] = [
   defineRules(PublishVersionRequestSchema, {
     asset_id: id(),
     content_hash: sha256(),
-    uploaded_by: text({ max: 200, allowEmpty: false, singleLine: true }),
+    // Ignored (the uploader is the token's sub) and so optional; still bounded, as every field is.
+    uploaded_by: text({ max: 200, allowEmpty: true, singleLine: true }),
     note: text({ max: 2000 }),
   }),
   defineRules(SetCurrentVersionRequestSchema, { asset_id: id(), version }),
