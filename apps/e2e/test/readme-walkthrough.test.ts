@@ -3,7 +3,8 @@
  * `<!-- walkthrough:end -->`, one after another in one bash session (so shell variables carry over), from the
  * repository folder, against the whole system started as `npm start` starts it. The only change made to a command is
  * the port: the system listens on free ports here, so `127.0.0.1:7101/7102/7103` are rewritten to them (and the CLI
- * finds them through RECEIPTS_URL etc.). Every command must exit 0; each `# → text` line under a command must appear
+ * finds them through RECEIPTS_URL etc., and the system's local issuer through PROVENANCE_DATA_DIR, as it finds npm
+ * start's in .data). Every command must exit 0; each `# → text` line under a command must appear
  * in its output. Reads that depend on events (projection, detection) are re-run for a few seconds until they match,
  * as a person would re-run them.
  */
@@ -140,6 +141,7 @@ describe("the README walkthrough", () => {
         RECEIPTS_URL: system.urls.receipts,
         STALENESS_URL: system.urls.staleness,
         REGENERATION_URL: system.urls.regeneration,
+        PROVENANCE_DATA_DIR: workDir,
         TMPDIR: workDir,
         NO_COLOR: "1",
       },
