@@ -25,7 +25,7 @@ import {
   type CreateReceiptRequest,
 } from "@provenance/shared";
 import type { Grant } from "@provenance/shared/auth";
-import { DEFAULT_TEST_GRANTS, createTestEnvironment, type TestCredentials, type TestEnvironment, type TestProtocol } from "@provenance/shared/testing";
+import { DEFAULT_TEST_GRANTS, createTestEnvironment, failureOf, type TestCredentials, type TestEnvironment, type TestProtocol } from "@provenance/shared/testing";
 import { startReceipts } from "@provenance/receipts/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startStaleness } from "@provenance/staleness/start";
@@ -572,12 +572,9 @@ describe("what a caller sees", () => {
         supersedesSegmentId: SEGMENT.other,
         idempotencyKey: `matrix-supersede-${who}`,
       });
-      const err = await c.receipts.createReceipt(req).then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
-      expect(err?.code).toBe(Code.InvalidArgument);
-      expect(err?.rawMessage).toBe(`supersedes_segment_id: segment "${SEGMENT.other}" cannot be superseded from this project`);
+      const err = await failureOf(c.receipts.createReceipt(req));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toBe(`supersedes_segment_id: segment "${SEGMENT.other}" cannot be superseded from this project`);
     }
     expect(await written()).toEqual(before);
   });

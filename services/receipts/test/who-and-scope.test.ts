@@ -5,10 +5,10 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { Code, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RECEIPT_COMPLETED, RECEIPT_CREATED, ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptService, ReceiptStatus } from "@provenance/shared";
-import { DEFAULT_TEST_GRANTS, collectMessages } from "@provenance/shared/testing";
+import { DEFAULT_TEST_GRANTS, collectMessages, failureOf } from "@provenance/shared/testing";
 import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 const A = "scope-a";
@@ -22,15 +22,6 @@ let finisherA: Client<typeof ReceiptService>;
 let viewerA: Client<typeof ReceiptService>;
 let inputsHash = "";
 const created: Record<string, string[]> = { [A]: [], [B]: [] };
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 beforeAll(async () => {
   h = await startReceiptsHarness();
@@ -128,12 +119,12 @@ describe("what a caller may see", () => {
   });
 
   it("hides another project's receipt and segment as NOT_FOUND, worded like a missing one", async () => {
-    const hidden = await failure(viewerA.getReceipt({ receiptId: created[B]![0]! }));
-    const missing = await failure(viewerA.getReceipt({ receiptId: "00000000-0000-7000-8000-000000000000" }));
+    const hidden = await failureOf(viewerA.getReceipt({ receiptId: created[B]![0]! }));
+    const missing = await failureOf(viewerA.getReceipt({ receiptId: "00000000-0000-7000-8000-000000000000" }));
     expect([hidden.code, missing.code]).toEqual([Code.NotFound, Code.NotFound]);
     expect(hidden.rawMessage).toBe(`receipt "${created[B]![0]}" not found`);
     expect(missing.rawMessage).toBe(`receipt "00000000-0000-7000-8000-000000000000" not found`);
-    const segment = await failure(viewerA.getSegmentProvenance({ segmentId: `${B}-seg-0` }));
+    const segment = await failureOf(viewerA.getSegmentProvenance({ segmentId: `${B}-seg-0` }));
     expect(segment.code).toBe(Code.NotFound);
     expect(segment.rawMessage).toBe(`segment "${B}-seg-0" not found`);
   });
@@ -142,7 +133,7 @@ describe("what a caller may see", () => {
 describe("another project's segments", () => {
   it("cannot be superseded, and the refusal names no other project; nothing is written", async () => {
     const before = await countRows(h.sql, "generation_receipts");
-    const err = await failure(pipelineA.createReceipt(receiptRequest({ projectId: A, segmentId: "a-regen", supersedesSegmentId: `${B}-seg-1` })));
+    const err = await failureOf(pipelineA.createReceipt(receiptRequest({ projectId: A, segmentId: "a-regen", supersedesSegmentId: `${B}-seg-1` })));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toBe(`supersedes_segment_id: segment "${B}-seg-1" cannot be superseded from this project`);
     expect(err.rawMessage).not.toContain(B + '"');
@@ -150,7 +141,7 @@ describe("another project's segments", () => {
   });
 
   it("cannot be moved into the caller's project, and the refusal does not say whose it is", async () => {
-    const err = await failure(pipelineA.createReceipt(receiptRequest({ projectId: A, segmentId: `${B}-seg-2` })));
+    const err = await failureOf(pipelineA.createReceipt(receiptRequest({ projectId: A, segmentId: `${B}-seg-2` })));
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.rawMessage).toBe(`project_id: segment "${B}-seg-2" belongs to another project; a segment cannot move to another project`);
   });

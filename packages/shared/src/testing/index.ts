@@ -21,5 +21,6 @@ export type { TestDatabase } from "./test-database.js";
 export { createTestNamespace, createTestNats, testNatsUrl } from "./test-nats.js";
 export type { TestNats } from "./test-nats.js";
 export { collectMessages } from "./collect-messages.js";
+export { failureOf } from "./call-failure.js";
 export type { CollectOptions, CollectedMessage } from "./collect-messages.js";
 export { readSpecJson, repositoryRoot, specPath } from "./spec-files.js";
