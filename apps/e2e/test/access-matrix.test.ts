@@ -25,7 +25,7 @@ import {
   type CreateReceiptRequest,
 } from "@provenance/shared";
 import type { Grant } from "@provenance/shared/auth";
-import { DEFAULT_TEST_GRANTS, createTestEnvironment, failureOf, type TestCredentials, type TestEnvironment, type TestProtocol } from "@provenance/shared/testing";
+import { TEST_ADMIN, createTestEnvironment, failureOf, type TestCredentials, type TestEnvironment, type TestProtocol } from "@provenance/shared/testing";
 import { startReceipts } from "@provenance/receipts/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startStaleness } from "@provenance/staleness/start";
@@ -394,7 +394,8 @@ function receiptRequest(projectId: string, segmentId: string, lora: string): Cre
 let admin: Clients;
 
 beforeAll(async () => {
-  env = await createTestEnvironment({ name: "access_matrix", grants: [...DEFAULT_TEST_GRANTS, ...GRANTS] });
+  // The services' own subjects hold no grant here: whatever they read for a caller, they must read with its token.
+  env = await createTestEnvironment({ name: "access_matrix", grants: [{ subject: TEST_ADMIN, project: "*", role: "admin" }, ...GRANTS] });
   const running = await env.startServices({ staleness: startStaleness, receipts: startReceipts, regeneration: startRegeneration });
   urls = { receipts: running.receipts.url, staleness: running.staleness.url, regeneration: running.regeneration.url };
   admin = clientsOf(undefined, "grpc");
@@ -546,6 +547,11 @@ describe("what a caller sees", () => {
     expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId)).toEqual([A]);
     expect((await admin.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId).sort()).toEqual([A, B]);
     expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.other })).usages).toEqual([]);
+    // A version filter is resolved in AssetService with the caller's own token: another project's asset is not found.
+    expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.own, version: 1 })).usages.map((u) => u.segmentId)).toEqual([SEGMENT.own]);
+    const hiddenVersion = await failureOf(viewer.receipts.getAssetUsage({ assetId: ASSET.other, version: 1 }));
+    expect(`${Code[hiddenVersion.code]} ${hiddenVersion.rawMessage}`).toBe(`NotFound asset version "${ASSET.other} v1" not found`);
+    expect((await admin.receipts.getAssetUsage({ assetId: ASSET.other, version: 1 })).usages.map((u) => u.segmentId)).toEqual([SEGMENT.other]);
     const report = await viewer.staleness.getStalenessReport({});
     expect({ active: report.totalActiveSegments, stale: report.totalStaleSegments, projects: report.byAsset.map((g) => g.projectId) }).toEqual({
       active: 1,
