@@ -10,7 +10,27 @@ import { ProjectView, ProjectsView } from "./views/projects-view.js";
 import { ReportView } from "./views/report-view.js";
 import { SegmentView } from "./views/segment-view.js";
 
-function Shell() {
+/** The signed-in user the header shows, and how to sign them out. */
+export interface SignedInUser {
+  name: string;
+  subject: string;
+  signOut(): void;
+}
+
+function UserMenu({ user }: { user: SignedInUser }) {
+  return (
+    <div className="user-menu">
+      <span className="user-name" title={user.subject}>
+        {user.name}
+      </span>
+      <button type="button" onClick={() => user.signOut()}>
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+function Shell({ user }: { user?: SignedInUser }) {
   const staleness = useStaleness();
   const staleCount = staleness.byId?.size ?? 0;
   return (
@@ -26,6 +46,7 @@ function Shell() {
           </NavLink>
           <NavLink to="/assets">Assets</NavLink>
         </nav>
+        {user ? <UserMenu user={user} /> : null}
       </header>
       <main className="content">
         <Routes>
@@ -52,12 +73,15 @@ function Shell() {
   );
 }
 
-/** The whole app for `clients`; the caller supplies the router (BrowserRouter in the page, MemoryRouter in tests). */
-export function App({ clients }: { clients: Clients }) {
+/**
+ * The whole app for `clients`, with `user` in the header when signed in; the caller supplies the router
+ * (BrowserRouter in the page, MemoryRouter in tests).
+ */
+export function App({ clients, user }: { clients: Clients; user?: SignedInUser }) {
   return (
     <ClientsContext.Provider value={clients}>
       <StalenessProvider>
-        <Shell />
+        <Shell user={user} />
       </StalenessProvider>
     </ClientsContext.Provider>
   );

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LONG_PROJECT, LONG_SEGMENTS, PROJECT, SEED, UNTRACKED, sha, startSystemUnderTest, type SystemUnderTest } from "./system-under-test.js";
+import { LOCAL_USER, LONG_PROJECT, LONG_SEGMENTS, PROJECT, SEED, UNTRACKED, sha, startSystemUnderTest, type SystemUnderTest } from "./system-under-test.js";
 
 /** Where Debian's chromium package installs the browser (override with CHROMIUM_PATH). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -64,6 +64,43 @@ afterAll(async () => {
 });
 
 describe("the web console in Chromium against the real system", () => {
+  it("signs in as the local user by itself: the header shows who, with a sign-out", async () => {
+    await page.goto(`${sut.consoleUrl}/projects`);
+    await expect.poll(() => page.locator(".user-menu .user-name").textContent()).toBe(LOCAL_USER);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    // No token ever reaches the page: the session is an httpOnly cookie the script cannot read.
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+    expect(await page.evaluate(() => JSON.stringify({ ...window.localStorage }))).toBe("{}");
+  });
+
+  it("answers a proxied call without a session 401", async () => {
+    const res = await fetch(`${sut.consoleUrl}/svc/receipts/provenance.v1.ReceiptService/ListProjects`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe("unauthenticated");
+  });
+
+  it("signs out for real (the page and the proxy), stays signed out on reload, and signs in again with the button", async () => {
+    await page.goto(`${sut.consoleUrl}/projects`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Signed out" }).waitFor();
+    const signedOutCall = await page.evaluate(async () => {
+      const r = await fetch("/svc/receipts/provenance.v1.ReceiptService/ListProjects", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      return r.status;
+    });
+    expect(signedOutCall).toBe(401);
+    await page.reload();
+    await page.getByRole("heading", { name: "Signed out" }).waitFor();
+    await shot("signed-out");
+    await page.getByRole("link", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator(".user-menu .user-name").textContent()).toBe(LOCAL_USER);
+    expect(new URL(page.url()).pathname).toBe("/projects");
+    await page.getByRole("heading", { name: "Projects" }).waitFor();
+  });
+
   it("shows the project's scenes and segments, every stale one with the same orange icon", async () => {
     await page.goto(`${sut.consoleUrl}/projects/${PROJECT}`);
     await page.getByRole("heading", { name: `Project ${PROJECT}` }).waitFor();

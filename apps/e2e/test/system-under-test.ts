@@ -1,18 +1,15 @@
 /**
- * The real system for the browser tests, started the way `npm start` starts it (startSystem) but on free ports against a
- * fresh test database and JetStream namespace, seeded through the APIs, with the built console served in front.
+ * The real system for the browser tests, started the way `npm start` starts it (startSystem, its local issuer and
+ * sign-in included) but on free ports in one test environment (a fresh database and JetStream namespace, the
+ * environment's local issuer as the system's), seeded through the APIs, with the built console served in front.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AssetKind, AssetService, CreateReceiptRequestSchema, ReceiptService, ReceiptStatus, StalenessService, type AssetRef } from "@provenance/shared";
-import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
+import { createTestEnvironment, TEST_ADMIN, type TestEnvironment } from "@provenance/shared/testing";
 import { startSystem } from "@provenance/system";
 import { build } from "vite";
 import { serveConsole } from "@provenance/console/serve";
@@ -48,10 +45,15 @@ export const LONG_SEGMENTS = [1, 2, 3, 4].map((n) => `${LONG_PROJECT}.s1-seg${St
 /** A project whose only segment names no registered asset at all: no asset's usage finds it. */
 export const UNTRACKED = { projectId: "untracked-reel", sceneId: "scene-1", segmentId: "untracked-reel-01" };
 
+/** The user the console signs in as: the local issuer's (the test environment's admin). */
+export const LOCAL_USER = TEST_ADMIN;
+
 /** The running system and console, and how to stop them. */
 export interface SystemUnderTest {
   consoleUrl: string;
   urls: Readonly<Record<"receipts" | "staleness" | "regeneration", string>>;
+  /** The test environment the system runs in (its database, namespace and issuer). */
+  env: TestEnvironment;
   stop(): Promise<void>;
 }
 
@@ -79,37 +81,35 @@ export async function startSystemUnderTest(): Promise<SystemUnderTest> {
   };
   try {
     const distDir = await buildConsole();
-    const db = await createTestDatabase("console_test");
-    stops.push(() => db.drop());
-    const nats = await createTestNats();
-    stops.push(() => nats.cleanup());
-    const dataDir = await mkdtemp(join(tmpdir(), "console-test-"));
-    stops.push(() => rm(dataDir, { recursive: true, force: true }));
+    const env = await createTestEnvironment({ name: "console_test" });
+    stops.push(() => env.close());
     const system = await startSystem({
-      dataDir,
-      databaseUrl: db.url,
-      natsUrl: nats.url,
-      eventNamespace: nats.namespace,
+      // Its auth/ is the environment's local issuer, so the system signs in as the environment's admin.
+      dataDir: env.dir,
+      databaseUrl: env.db.url,
+      natsUrl: env.nats.url,
+      eventNamespace: env.nats.namespace,
       ports: { receipts: 0, staleness: 0, regeneration: 0 },
       // This test serves the console it just built itself.
       consolePort: false,
       logLevel: (process.env.TEST_LOG_LEVEL as "silent" | undefined) ?? "silent",
     });
     stops.push(() => system.stop());
-    await seed(system.urls);
-    const web = await serveConsole({ port: 0, distDir, servicesConfig: system.urls });
+    await seed(env, system.urls);
+    const issuer = system.issuer!;
+    const web = await serveConsole({ port: 0, distDir, servicesConfig: system.urls, signIn: { mode: "local", subject: issuer.subject, mintToken: () => issuer.mintToken() } });
     stops.push(() => web.close());
-    return { consoleUrl: web.url, urls: system.urls, stop };
+    return { consoleUrl: web.url, urls: system.urls, env, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-async function seed(urls: Readonly<Record<"receipts" | "staleness" | "regeneration", string>>): Promise<void> {
-  const assets = createClient(AssetService, createGrpcTransport({ baseUrl: urls.staleness }));
-  const staleness = createClient(StalenessService, createGrpcTransport({ baseUrl: urls.staleness }));
-  const receipts = createClient(ReceiptService, createGrpcTransport({ baseUrl: urls.receipts }));
+async function seed(env: TestEnvironment, urls: Readonly<Record<"receipts" | "staleness" | "regeneration", string>>): Promise<void> {
+  const assets = env.client(AssetService, urls.staleness);
+  const staleness = env.client(StalenessService, urls.staleness);
+  const receipts = env.client(ReceiptService, urls.receipts);
   const refs = new Map<string, AssetRef[]>();
   const register = async (assetId: string, kind: AssetKind, name: string, labels: string[]) => {
     await assets.registerAsset({ assetId, kind, name });

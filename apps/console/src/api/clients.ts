@@ -1,6 +1,6 @@
 /** Connect clients of the three services, over HTTP/1.1 fetch (Connect protocol, JSON), shared through React context. */
 import { createContext, useContext } from "react";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AssetService } from "@gen/assets_pb.js";
 import { ReceiptService } from "@gen/receipts_pb.js";
@@ -18,9 +18,31 @@ export interface Clients {
   urls: ServiceUrls;
 }
 
-/** Creates the clients for `urls`. */
-export function createClients(urls: ServiceUrls): Clients {
-  const transport = (baseUrl: string) => createConnectTransport({ baseUrl, useBinaryFormat: false });
+/** What the clients tell the page. */
+export interface ClientOptions {
+  /** A call was answered "not signed in" (the session ended on the console's server): show the signed-out page. */
+  onSignedOut?: () => void;
+}
+
+/** Calls `onSignedOut` when a call is answered UNAUTHENTICATED, then lets the error through to the view. */
+function signedOutWatcher(onSignedOut: (() => void) | undefined): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (onSignedOut && ConnectError.from(err).code === Code.Unauthenticated) onSignedOut();
+      throw err;
+    }
+  };
+}
+
+/**
+ * Creates the clients for `urls`. Through the console's proxy the browser sends no token: the server presents the
+ * signed-in user's.
+ */
+export function createClients(urls: ServiceUrls, opts: ClientOptions = {}): Clients {
+  const interceptors = [signedOutWatcher(opts.onSignedOut)];
+  const transport = (baseUrl: string) => createConnectTransport({ baseUrl, useBinaryFormat: false, interceptors });
   const stalenessTransport = transport(urls.staleness);
   return {
     receipts: createClient(ReceiptService, transport(urls.receipts)),
