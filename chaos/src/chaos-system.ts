@@ -38,19 +38,12 @@ export interface Replica {
   readonly process: SupervisedProcess;
 }
 
-/** Which database role each service logs in as. */
-export interface DatabaseLogins {
-  /** Per service: its own login role, or the owner while the migrations make no login role (SET ROLE then applies). */
-  readonly roles: Readonly<Record<ServiceName, string>>;
-}
-
 /** The running system. */
 export interface ChaosSystem {
   readonly postgres: ChaosPostgres;
   readonly nats: NatsCluster;
   readonly replicas: readonly Replica[];
   readonly simulator: SupervisedProcess;
-  readonly logins: DatabaseLogins;
   /** The replicas of one service. */
   replicasOf(service: ServiceName): Replica[];
   /** kill -9 of a replica; it stays down until {@link startReplica}. */
@@ -102,6 +95,9 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** The login role a service's migrations make and its DATABASE_URL names. */
+const loginRole = (service: ServiceName) => `${service}_app`;
+
 async function canLogIn(postgres: ChaosPostgres, role: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: postgres.urlAs(OWNER) });
   await client.connect();
@@ -141,13 +137,12 @@ export async function startChaosSystem(work: WorkDir, auth: ChaosAuth, say: (lin
       stops.push(() => proxy.close());
     }
 
-    const roles = {} as Record<ServiceName, string>;
     const envOf = (service: ServiceName, port: number, natsUrl: string): Record<string, string> => ({
       ...baseEnv(),
       ...auth.serviceEnv,
       SERVICE_TOKEN_FILE: auth.tokenFile(service),
       MIGRATION_DATABASE_URL: postgres.urlAs(OWNER),
-      DATABASE_URL: postgres.urlAs(roles[service] ?? OWNER),
+      DATABASE_URL: postgres.urlAs(loginRole(service)),
       NATS_URL: natsUrl,
       HOST: LOOPBACK,
       PORT: String(port),
@@ -158,15 +153,14 @@ export async function startChaosSystem(work: WorkDir, auth: ChaosAuth, say: (lin
       REGENERATION_URL: proxies.regeneration.url,
     });
 
-    // Migrations first, as the owner (what the Kubernetes migration Job does); then each service logs in as its own
-    // role when the migrations made it a login role.
+    // Migrations first, as the owner (what the Kubernetes migration Job does): they make each service's login role,
+    // which its DATABASE_URL names (trust on loopback: no password).
     for (const s of SERVICES) {
       const r = spawnSync(process.execPath, [SERVICE_MAINS[s](), "--migrate-only"], { env: envOf(s, 0, nats.urlFor(0)), encoding: "utf8", timeout: 120_000 });
       if (r.status !== 0) throw new Error(`${s} migrations failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
-      const role = `${s}_app`;
-      roles[s] = (await canLogIn(postgres, role)) ? role : OWNER;
+      if (!(await canLogIn(postgres, loginRole(s)))) throw new Error(`the ${s} migrations made no login role ${loginRole(s)}`);
     }
-    say(`logins       ${SERVICES.map((s) => `${s} as ${roles[s]}`).join(", ")}`);
+    say(`logins       migrations as ${OWNER}; ${SERVICES.map((s) => `${s} as ${loginRole(s)}`).join(", ")}`);
 
     const crashes: UnexpectedExit[] = [];
     const failedStarts: UnexpectedExit[] = [];
@@ -264,7 +258,6 @@ export async function startChaosSystem(work: WorkDir, auth: ChaosAuth, say: (lin
       nats,
       replicas,
       simulator,
-      logins: { roles },
       replicasOf: (service) => replicas.filter((r) => r.service === service),
       killReplica: (replica) => replica.process.kill9(),
       startReplica,

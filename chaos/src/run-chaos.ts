@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { DUPLICATE_WINDOW_MS } from "@provenance/shared";
 import { setUpChaosAuth } from "./chaos-auth.js";
 import { startChaosSystem, type ChaosSystem } from "./chaos-system.js";
+import { GiveUpWatch } from "./check/advisories.js";
 import { observe } from "./check/observe.js";
 import { settle } from "./check/settle.js";
 import { judge, type Verdict, type Window } from "./check/verdict.js";
@@ -60,6 +61,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
     say(line);
   };
   let system: ChaosSystem | undefined;
+  let stopAdvisories: (() => Promise<void>) | undefined;
   try {
     say(`work dir     ${work.root}${opts.keep ? " (kept)" : " (removed at the end)"}`);
     const auth = await setUpChaosAuth(work.sub("auth"));
@@ -68,6 +70,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
       receipts: system.replicasOf("receipts").map((r) => r.url),
       staleness: system.replicasOf("staleness").map((r) => r.url),
       regeneration: system.replicasOf("regeneration").map((r) => r.url),
+    };
+    const advisoryNc = await system.nats.connect("chaos-advisories");
+    const giveUps = new GiveUpWatch(advisoryNc);
+    stopAdvisories = async () => {
+      giveUps.stop();
+      await advisoryNc.close();
     };
     const load = new LoadGenerator({ targets, tokens: auth.tokens, assetEveryMs: scenario.assetEveryMs });
     await load.setUp();
@@ -116,13 +124,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
           ? [{ label: `every ${f.fault.service} replica down for ${Math.round(f.fault.downMs / 1000)} s, from ${clock(f.startMs)} (the duplicate window is ${DUPLICATE_WINDOW_MS / 1000} s)`, midRelay: f.midRelay }]
           : [],
       );
-      const verdict = judge({ ledger: load.ledger, stats: load.stats, observed, crashes, windows, outages });
+      const verdict = judge({ ledger: load.ledger, stats: load.stats, observed, crashes, windows, outages, givenUp: giveUps.givenUp });
       const report = formatReport({ scenario, startedAt, system: systemLines, faults, loadMs, settled, stats: load.stats, verdict, tookMs: Date.now() - began });
       return { verdict, report, scenario, faults, acknowledged: load.ledger.acknowledged().length, keptIn: opts.keep ? work.root : undefined };
     } finally {
       await nc.close();
     }
   } finally {
+    await stopAdvisories?.().catch(() => undefined);
     await system?.stop();
     removeWork();
     process.removeListener("exit", removeWork);

@@ -168,7 +168,12 @@ describe("judge", () => {
     const f = failed({ ...w, observed });
     expect(f["outbox drained"]).toEqual(["receipts.outbox: 2 rows not relayed"]);
     expect(f["never two open jobs per segment"]).toEqual(["segment s-b: 2 open jobs"]);
-    expect(f["every job done, with one receipt"]).toEqual(["job J2 (segment s-b) still submitted", "job J3 (segment s-b) still running", "job J2: 0 receipts", "job J3: 0 receipts"]);
+    expect(f["every job done, with one receipt"]).toEqual([
+      "job J2 (segment s-b) still submitted; no receipt recorded for it",
+      "job J3 (segment s-b) still running; no receipt recorded for it",
+      "job J2: 0 receipts",
+      "job J3: 0 receipts",
+    ]);
   });
 
   it("names an acknowledged asset version that is not stored", () => {
@@ -196,6 +201,12 @@ describe("judge", () => {
     const w = world();
     const observed = { ...w.observed, streams: [{ name: "PROVENANCE", replicas: 1, current: 1, leader: "nats-1" }, { name: "GENERATION", replicas: 3, current: 2, leader: "nats-2" }] };
     expect(failed({ ...w, observed })["every stream at R3, all replicas current"]).toEqual(["PROVENANCE: 1 replicas, 1 current", "GENERATION: 3 replicas, 2 current"]);
+  });
+
+  it("names a message a consumer gave up on", () => {
+    const w = world();
+    const givenUp = [{ kind: "terminated" as const, stream: "GENERATION", consumer: "pipeline-simulator", streamSeq: 17 }];
+    expect(failed(w, { givenUp })["no consumer gave up on a message"]).toEqual(["pipeline-simulator on GENERATION gave up on message 17 (terminated)"]);
   });
 
   it("fails on a refused request, an unanswered one and a crash", () => {

@@ -7,6 +7,7 @@
 import type { AnswerStats } from "../load/resend.js";
 import type { Ledger, SentReceipt } from "../load/ledger.js";
 import type { MidRelay } from "../faults.js";
+import type { GivenUp } from "./advisories.js";
 import type { Observed, StoredReceipt, StreamEvent } from "./observe.js";
 
 /** One check's outcome. */
@@ -46,6 +47,8 @@ export interface VerdictInput {
   readonly crashes: readonly string[];
   /** Windows to report on separately (receipts acknowledged during them). */
   readonly windows: readonly Window[];
+  /** Messages a durable consumer gave up on (JetStream's advisories). */
+  readonly givenUp?: readonly GivenUp[];
   /** The replica count every stream must have (default 3). */
   readonly streamReplicas?: number;
   /** Outages, with the outbox rows they caught mid-relay. */
@@ -230,8 +233,12 @@ function jobChecks(input: VerdictInput): Check[] {
   const openPerSegment = countBy(open, (j) => j.oldSegmentId);
   const twoOpen = [...openPerSegment].filter(([, c]) => c > 1).map(([seg, c]) => `segment ${seg}: ${c} open jobs`);
   const receiptsPerJob = countBy(observed.receipts, (r) => r.jobId ?? undefined);
+  const receiptOfJob = new Map(observed.receipts.filter((r) => r.jobId !== null).map((r) => [r.jobId!, r]));
   const unfinished = [
-    ...open.map((j) => `job ${j.jobId} (segment ${j.oldSegmentId}) still ${j.status}`),
+    ...open.map((j) => {
+      const r = receiptOfJob.get(j.jobId);
+      return `job ${j.jobId} (segment ${j.oldSegmentId}) still ${j.status}; ${r ? `its receipt ${r.receiptId} is ${r.status}` : "no receipt recorded for it"}`;
+    }),
     ...observed.jobs.filter((j) => (receiptsPerJob.get(j.jobId) ?? 0) !== 1).map((j) => `job ${j.jobId}: ${receiptsPerJob.get(j.jobId) ?? 0} receipts`),
     ...(observed.generationBacklog > 0 ? [`${observed.generationBacklog} job requests still on the GENERATION queue`] : []),
   ];
@@ -335,6 +342,12 @@ export function judge(input: VerdictInput): Verdict {
     versionCheck(input),
     ...input.windows.map((w) => windowCheck(input, w, storedByKey, eventsByReceipt)),
     ...input.outages.map((o) => outageCheck(input, o.label, o.midRelay)),
+    check(
+      "processes",
+      "no consumer gave up on a message",
+      `${n(input.givenUp?.length ?? 0)} terminated or past their maximum deliveries`,
+      (input.givenUp ?? []).map((g) => `${g.consumer} on ${g.stream} gave up on message ${g.streamSeq} (${g.kind})`),
+    ),
     check("processes", "no process died on its own", `${n(input.crashes.length)} unexpected exits`, input.crashes),
   ];
   const failed = checks.filter((c) => c.failures > 0).map((c) => `${c.name}: ${c.failures}`);
