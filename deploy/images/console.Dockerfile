@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1.7
 #
-# The web console: the Vite build of apps/console served by apps/console/serve.mjs (Node built-ins
-# only, so the runtime image needs no node_modules), which also proxies the browser's calls to the
-# services named by RECEIPTS_URL, STALENESS_URL and REGENERATION_URL.
+# The web console: the Vite build of apps/console served by its server (apps/console/server, built to
+# server/dist; Node built-ins plus oauth4webapi, which has no dependencies of its own), which signs people in
+# (CONSOLE_OIDC_*) and proxies the browser's calls to the services named by RECEIPTS_URL, STALENESS_URL and
+# REGENERATION_URL.
 #   docker build -f deploy/images/console.Dockerfile -t provenance-console .
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -19,7 +20,10 @@ LABEL org.opencontainers.image.title="provenance-console" \
       org.opencontainers.image.description="Generation provenance: the web console"
 ENV NODE_ENV=production HOST=0.0.0.0 CONSOLE_PORT=7100
 WORKDIR /app
+COPY --from=build /src/apps/console/package.json ./package.json
 COPY --from=build /src/apps/console/serve.mjs ./serve.mjs
+COPY --from=build /src/apps/console/server/dist ./server/dist
+COPY --from=build /src/node_modules/oauth4webapi ./node_modules/oauth4webapi
 COPY --from=build /src/apps/console/dist ./dist
 RUN groupadd --system --gid 10001 provenance \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin provenance

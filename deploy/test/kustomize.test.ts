@@ -2,7 +2,7 @@
  * Renders every kustomize overlay with `kubectl kustomize` and checks the result: each object is
  * validated against the Kubernetes OpenAPI schema (kubernetes-models), the expected objects are
  * there, and the properties the platform relies on (non-root, read-only root, resources, gRPC
- * probes, replica counts, the migration Job) hold. Needs kubectl (>= 1.27) on the PATH or in
+ * probes, replica counts, the migration Job, the projected service-account tokens and the access policy) hold. Needs kubectl (>= 1.27) on the PATH or in
  * $KUBECTL; without it this test fails rather than skipping.
  */
 import { execFileSync } from "node:child_process";
@@ -15,6 +15,7 @@ import * as batchV1 from "kubernetes-models/batch/v1";
 import * as networkingV1 from "kubernetes-models/networking.k8s.io/v1";
 import * as policyV1 from "kubernetes-models/policy/v1";
 import * as coreV1 from "kubernetes-models/v1";
+import { loadAuthConfig, parsePolicy, roleIn } from "@provenance/shared/auth";
 
 const KUSTOMIZE_DIR = fileURLToPath(new URL("../kustomize/", import.meta.url));
 const KUBECTL = process.env.KUBECTL ?? "kubectl";
@@ -199,8 +200,12 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     find(objects, "Job", "provenance-migrate");
     find(objects, "NetworkPolicy", "provenance-migrate");
     find(objects, "ServiceAccount", "provenance");
+    for (const name of [...SERVICE_NAMES, "console"]) find(objects, "ServiceAccount", name);
     find(objects, "Namespace", namespace);
-    expect(objects.filter((o) => o.kind === "ConfigMap")).toHaveLength(1);
+    expect(objects.filter((o) => o.kind === "ConfigMap").map((o) => o.metadata.name.replace(/-[a-z0-9]+$/, "")).sort()).toEqual([
+      "provenance-auth-policy",
+      "provenance-config",
+    ]);
     for (const obj of objects) {
       if (obj.kind !== "Namespace") expect(obj.metadata.namespace, `${obj.kind} ${obj.metadata.name}`).toBe(namespace);
       expect(obj.metadata.labels?.["app.kubernetes.io/part-of"], `${obj.kind} ${obj.metadata.name} labels`).toBe(
@@ -211,8 +216,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     expect(new Set(names).size, "no duplicates").toBe(names.length);
   });
 
+  /** The settings ConfigMap (generated, so its name carries a hash). */
+  const configMap = () => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("provenance-config-"))!;
+
   it("configures every service from the ConfigMap with cluster DNS URLs", () => {
-    const cm = objects.find((o) => o.kind === "ConfigMap")!;
+    const cm = configMap();
     expect(cm.metadata.name).toMatch(/^provenance-config-[a-z0-9]+$/);
     expect(cm.data.NATS_URL).toMatch(/^nats:\/\/[a-z0-9.-]+:4222$/);
     for (const svc of SERVICE_NAMES) {
@@ -235,7 +243,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       const deploy = find(objects, "Deployment", svc);
       const pod = podSpecOf(deploy);
       expectHardenedPod(`Deployment ${svc}`, pod);
-      expect(pod.serviceAccountName).toBe("provenance");
+      expect(pod.serviceAccountName, `${svc} runs as its own service account`).toBe(svc);
       expect(pod.topologySpreadConstraints?.length, `${svc} spread`).toBeGreaterThan(0);
       expect(deploy.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": svc, "app.kubernetes.io/instance": "provenance" });
       for (const [k, v] of Object.entries(deploy.spec.selector.matchLabels)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
@@ -311,7 +319,58 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     expect(find(objects, "Service", "console").spec.ports).toEqual([{ name: "http", port: 7100, targetPort: "http", protocol: "TCP" }]);
     const np = find(objects, "NetworkPolicy", "console");
     const egressPorts = np.spec.egress.flatMap((r: Json) => r.ports.map((p: Json) => `${p.protocol}/${p.port}`)).sort();
-    expect(egressPorts).toEqual(["TCP/53", "TCP/7101", "TCP/7102", "TCP/7103", "UDP/53"]);
+    // 443: the OpenID Connect provider people sign in with.
+    expect(egressPorts).toEqual(["TCP/443", "TCP/53", "TCP/7101", "TCP/7102", "TCP/7103", "UDP/53"]);
+    expect(pod.serviceAccountName).toBe("console");
+    expect(c.envFrom, "console sign-in settings").toContainEqual({ secretRef: { name: "provenance-console-oidc", optional: true } });
+  });
+
+  it("gives every Deployment a projected service-account token (audience provenance) as its SERVICE_TOKEN_FILE", () => {
+    const deployments = objects.filter((o) => o.kind === "Deployment");
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["console", ...SERVICE_NAMES].sort());
+    for (const deploy of deployments) {
+      const where = `Deployment ${deploy.metadata.name}`;
+      const pod = podSpecOf(deploy);
+      expect(pod.automountServiceAccountToken, `${where}: no API token`).toBe(false);
+      const volume = (pod.volumes ?? []).find((v: Json) => v.name === "provenance-token");
+      const sources = volume?.projected?.sources ?? [];
+      expect(sources, `${where} token source`).toContainEqual({ serviceAccountToken: { audience: "provenance", expirationSeconds: 3600, path: "token" } });
+      expect(sources, `${where} cluster CA`).toContainEqual({ configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+      const c = pod.containers[0];
+      expect(c.volumeMounts, `${where} mounts the token`).toContainEqual({ name: "provenance-token", mountPath: "/var/run/secrets/provenance", readOnly: true });
+      expect(c.env, `${where} SERVICE_TOKEN_FILE`).toContainEqual({ name: "SERVICE_TOKEN_FILE", value: "/var/run/secrets/provenance/token" });
+      expect(c.env, `${where} NODE_EXTRA_CA_CERTS`).toContainEqual({ name: "NODE_EXTRA_CA_CERTS", value: "/var/run/secrets/provenance/ca.crt" });
+    }
+  });
+
+  it("checks callers: AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE=provenance and AUTH_POLICY, a policy ConfigMap mounted as a file with a grant for each service account", () => {
+    const cm = configMap();
+    expect(cm.data.AUTH_AUDIENCE).toBe("provenance");
+    expect(cm.data.AUTH_JWKS).toMatch(/^https:\/\/[^\s]+$/);
+    expect(cm.data.AUTH_ISSUER).toMatch(/^https:\/\/[^\s]+$/);
+    expect(cm.data.AUTH_POLICY).toBe("/etc/provenance/policy/policy.yaml");
+    // What a service reads from these (with its token file) is a valid identity-and-access configuration.
+    const config = loadAuthConfig({ ...cm.data, SERVICE_TOKEN_FILE: "/var/run/secrets/provenance/token" });
+    expect(config).toMatchObject({ jwks: { kind: "url" }, audience: "provenance", policyFile: cm.data.AUTH_POLICY });
+    const policyMap = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("provenance-auth-policy-"))!;
+    const policy = parsePolicy(policyMap.data["policy.yaml"]);
+    const account = (name: string) => ({ subject: `system:serviceaccount:${namespace}:${name}`, groups: [] });
+    for (const svc of SERVICE_NAMES) {
+      expect(roleIn(policy, account(svc), "any-project"), `${svc}'s own calls`).toBe("viewer");
+      const pod = podSpecOf(find(objects, "Deployment", svc));
+      expect(pod.volumes, `${svc} policy volume`).toContainEqual({ name: "auth-policy", configMap: { name: policyMap.metadata.name } });
+      expect(pod.containers[0].volumeMounts, `${svc} mounts the policy (a directory, so edits arrive)`).toContainEqual({
+        name: "auth-policy",
+        mountPath: "/etc/provenance/policy",
+        readOnly: true,
+      });
+    }
+    expect(roleIn(policy, account("pipeline-simulator"), "any-project"), "the simulator records receipts").toBe("pipeline");
+    expect(roleIn(policy, { subject: "someone", groups: ["provenance-admins"] }, "any-project")).toBe("admin");
+    // The migration Job reads the same ConfigMap, so its --migrate-only run has every required variable.
+    for (const c of allContainers(podSpecOf(find(objects, "Job", "provenance-migrate")))) {
+      expect(c.envFrom).toContainEqual({ configMapRef: { name: cm.metadata.name } });
+    }
   });
 
   it("runs every schema's migrations in one Job, in order, with --migrate-only", () => {
