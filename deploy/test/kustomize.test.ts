@@ -343,7 +343,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  it("checks callers: AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE=provenance and AUTH_POLICY, a policy ConfigMap mounted as a file with a grant for each service account", () => {
+  it("checks callers: AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE=provenance and AUTH_POLICY, a policy ConfigMap mounted as a file with grants for the workloads", () => {
     const cm = configMap();
     expect(cm.data.AUTH_AUDIENCE).toBe("provenance");
     expect(cm.data.AUTH_JWKS).toMatch(/^https:\/\/[^\s]+$/);
@@ -356,7 +356,8 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const policy = parsePolicy(policyMap.data["policy.yaml"]);
     const account = (name: string) => ({ subject: `system:serviceaccount:${namespace}:${name}`, groups: [] });
     for (const svc of SERVICE_NAMES) {
-      expect(roleIn(policy, account(svc), "any-project"), `${svc}'s own calls`).toBe("viewer");
+      // The services act for their callers (forwarding the callers' tokens), so their own accounts hold nothing.
+      expect(roleIn(policy, account(svc), "any-project"), `${svc}'s own account`).toBeUndefined();
       const pod = podSpecOf(find(objects, "Deployment", svc));
       expect(pod.volumes, `${svc} policy volume`).toContainEqual({ name: "auth-policy", configMap: { name: policyMap.metadata.name } });
       expect(pod.containers[0].volumeMounts, `${svc} mounts the policy (a directory, so edits arrive)`).toContainEqual({
@@ -366,6 +367,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       });
     }
     expect(roleIn(policy, account("pipeline-simulator"), "any-project"), "the simulator records receipts").toBe("pipeline");
+    if (overlay === "prod") expect(roleIn(policy, { subject: "system:serviceaccount:pipelines:comfy-runner", groups: [] }, "42")).toBe("pipeline");
     expect(roleIn(policy, { subject: "someone", groups: ["provenance-admins"] }, "any-project")).toBe("admin");
     // The migration Job reads the same ConfigMap, so its --migrate-only run has every required variable.
     for (const c of allContainers(podSpecOf(find(objects, "Job", "provenance-migrate")))) {

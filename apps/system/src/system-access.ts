@@ -33,14 +33,10 @@ export const LAUNCHER_SUBJECTS = {
 
 /**
  * What the launcher's processes need in the local policy, added when missing (the rest of the file is left as it is):
- * the simulator records receipts (pipeline on "*"), the services read on their own behalf (viewer on "*").
+ * the simulator records receipts (pipeline on "*"). The services need none: each call they make acts for a caller and
+ * forwards that caller's token; their own token files are there for calls on their own behalf, should one be added.
  */
-export const LAUNCHER_GRANTS: readonly Grant[] = [
-  { subject: LAUNCHER_SUBJECTS.simulator, project: ANY_PROJECT, role: "pipeline" },
-  { subject: LAUNCHER_SUBJECTS.receipts, project: ANY_PROJECT, role: "viewer" },
-  { subject: LAUNCHER_SUBJECTS.staleness, project: ANY_PROJECT, role: "viewer" },
-  { subject: LAUNCHER_SUBJECTS.regeneration, project: ANY_PROJECT, role: "viewer" },
-];
+export const LAUNCHER_GRANTS: readonly Grant[] = [{ subject: LAUNCHER_SUBJECTS.simulator, project: ANY_PROJECT, role: "pipeline" }];
 
 /** The variables of identity and access npm start passes to every service when the operator sets `AUTH_JWKS`. */
 export const PASSED_AUTH_VARIABLES = ["AUTH_JWKS", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_POLICY", "SERVICE_TOKEN_FILE"] as const;

@@ -44,7 +44,9 @@ describe("local mode (AUTH_JWKS unset)", () => {
       expect(simulator.sub).toBe(LAUNCHER_SUBJECTS.simulator);
       const policy = parsePolicy(readFileSync(env.AUTH_POLICY!, "utf8"));
       expect(roleIn(policy, { subject: access.issuer!.subject, groups: [] }, "any-project")).toBe("admin");
-      for (const g of LAUNCHER_GRANTS) expect(roleIn(policy, { subject: g.subject!, groups: [] }, "any-project")).toBe(g.role);
+      expect(roleIn(policy, { subject: LAUNCHER_SUBJECTS.simulator, groups: [] }, "any-project")).toBe("pipeline");
+      // The services act for their callers, forwarding the callers' tokens: their own subjects hold nothing.
+      expect(roleIn(policy, { subject: LAUNCHER_SUBJECTS.regeneration, groups: [] }, "any-project")).toBeUndefined();
     } finally {
       access.stop();
     }
@@ -72,21 +74,22 @@ describe("local mode (AUTH_JWKS unset)", () => {
   it("keeps the policy's own entries and comments, adds only missing grants, and refuses a broken policy in one line", async () => {
     const dir = folder();
     const file = join(dir, "policy.yaml");
-    writeFileSync(
-      file,
-      ["# my notes", "grants:", '  - { subject: "alice", project: "42", role: creator }', `  - { subject: "${LAUNCHER_SUBJECTS.receipts}", project: "*", role: admin }`, ""].join("\n"),
-    );
+    writeFileSync(file, ["# my notes", "grants:", '  - { subject: "alice", project: "42", role: creator }', ""].join("\n"));
     await ensureGrants(file, LAUNCHER_GRANTS);
     const text = readFileSync(file, "utf8");
     expect(text).toContain("# my notes");
     const policy = parsePolicy(text);
     expect(roleIn(policy, { subject: "alice", groups: [] }, "42")).toBe("creator");
-    // Already stronger than asked: left as it is, not added twice.
-    expect(policy.grants.filter((g) => g.subject === LAUNCHER_SUBJECTS.receipts)).toEqual([{ subject: LAUNCHER_SUBJECTS.receipts, project: "*", role: "admin" }]);
     expect(roleIn(policy, { subject: LAUNCHER_SUBJECTS.simulator, groups: [] }, "42")).toBe("pipeline");
     // Running it again changes nothing.
     await ensureGrants(file, LAUNCHER_GRANTS);
     expect(readFileSync(file, "utf8")).toBe(text);
+
+    // A grant already at least as strong is left as it is, not added twice.
+    const stronger = ["grants:", `  - { subject: "${LAUNCHER_SUBJECTS.simulator}", project: "*", role: admin }`, ""].join("\n");
+    writeFileSync(file, stronger);
+    await ensureGrants(file, LAUNCHER_GRANTS);
+    expect(readFileSync(file, "utf8")).toBe(stronger);
 
     writeFileSync(file, "grants:\n  - { subject: alice, project: 42, role: owner }\n");
     const err = await ensureGrants(file, LAUNCHER_GRANTS).catch((e: unknown) => e);
