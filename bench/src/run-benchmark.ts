@@ -25,6 +25,7 @@ import {
   referenceIds,
 } from "./reference-design.js";
 import type { BenchResults, IngestionRate, QueryComparison } from "./bench-results.js";
+import { createBenchAccess, type BenchAccess } from "./bench-access.js";
 import { REPO_ROOT, RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
 
 /** Options of one run. */
@@ -103,9 +104,11 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
   const db = new pg.Pool({ connectionString: database.url, max: 16 });
   const processes: ServiceProcess[] = [];
   let sampler: RssSampler | undefined;
+  let access: BenchAccess | undefined;
   try {
     const ports = await allocatePorts();
-    const env = { databaseUrl: database.url, natsUrl: nats.url, namespace: nats.namespace, ports, logFile: `${opts.workDir}/services-${runId}.log` };
+    access = await createBenchAccess();
+    const env = { databaseUrl: database.url, auth: access.serviceEnv, natsUrl: nats.url, namespace: nats.namespace, ports, logFile: `${opts.workDir}/services-${runId}.log` };
     log(`database ${database.name}, namespace ${nats.namespace}; starting services (node services/<svc>/dist/main.js)`);
     const staleness = await startServiceProcess("staleness", env);
     processes.push(staleness);
@@ -114,8 +117,10 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     sampler = new RssSampler(processes);
     sampler.start();
 
-    const receiptClient: Client<typeof ReceiptService> = createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url }));
-    const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url });
+    // Every call carries a token, which the services verify and look up in the grants, as in production.
+    const { interceptors } = access;
+    const receiptClient: Client<typeof ReceiptService> = createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts.url, interceptors }));
+    const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url, interceptors });
     const assetClient = createClient(AssetService, stalenessTransport);
     const stalenessClient = createClient(StalenessService, stalenessTransport);
 
@@ -359,6 +364,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
   } finally {
     sampler?.stop();
     for (const p of processes.reverse()) await p.stop().catch(() => undefined);
+    await access?.close().catch(() => undefined);
     await db.end().catch(() => undefined);
     await nats.cleanup().catch(() => undefined);
     if (opts.keepDatabase) log(`kept database ${database.url}`);

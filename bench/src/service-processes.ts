@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
+import { SERVICE_DATABASE_ROLES, databaseUrlAs } from "@provenance/shared";
 
 /** The repository root (this file lives in bench/src or bench/dist). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,7 +41,10 @@ export async function allocatePorts(): Promise<Record<BenchService, number>> {
 
 /** What every service process is started with. */
 export interface ServiceEnv {
+  /** The database owner's URL: migrations run with it, the service logs in as its own role on the same database. */
   databaseUrl: string;
+  /** Identity and access: AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_POLICY, SERVICE_TOKEN_FILE. */
+  auth: Readonly<Record<string, string>>;
   natsUrl: string;
   namespace: string;
   ports: Record<BenchService, number>;
@@ -59,7 +63,9 @@ export async function startServiceProcess(name: BenchService, env: ServiceEnv): 
     cwd: REPO_ROOT,
     env: {
       ...process.env,
-      DATABASE_URL: env.databaseUrl,
+      ...env.auth,
+      DATABASE_URL: databaseUrlAs(env.databaseUrl, SERVICE_DATABASE_ROLES[name]),
+      MIGRATION_DATABASE_URL: env.databaseUrl,
       NATS_URL: env.natsUrl,
       EVENT_NAMESPACE: env.namespace,
       PORT: String(env.ports[name]),
