@@ -147,6 +147,13 @@ describe("serveConsole", () => {
     expect(seen).toEqual({});
     const signOut = await fetch(`${web.url}/auth/sign-out`, { method: "POST", headers: { cookie, origin: "https://evil.example" } });
     expect(signOut.status).toBe(403);
+    const session = await fetch(`${web.url}/auth/session`, { headers: { cookie, "sec-fetch-site": "cross-site" } });
+    expect(session.status).toBe(403);
+    // Signing in and coming back from a provider are navigations from other sites: not refused as cross-origin.
+    const signInFromElsewhere = await fetch(`${web.url}/auth/sign-in`, { headers: { "sec-fetch-site": "cross-site" }, redirect: "manual" });
+    expect(signInFromElsewhere.status).toBe(303);
+    const callbackFromElsewhere = await fetch(`${web.url}/auth/callback?state=x`, { headers: { "sec-fetch-site": "cross-site" } });
+    expect(callbackFromElsewhere.status).toBe(404); // local mode has no callback; an OIDC console checks state and cookie
     const same = await call(web.url, "/svc/receipts/provenance.v1.ReceiptService/ListProjects", { cookie, origin: web.url });
     expect(same.status).toBe(200);
     await same.text();

@@ -153,8 +153,13 @@ export async function startOidcProvider(opts: { clientId: string; clientSecret: 
       if (!res.headersSent) json(res, 500, { error: "server_error", error_description: String(err) });
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // On both loopback addresses, named "localhost": another site than the console's 127.0.0.1, so the browser's
+  // return from the provider is a cross-site navigation, as with a real provider.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "::", () => resolve());
+  }).catch(() => new Promise<void>((r) => server.listen(0, "127.0.0.1", r)));
+  issuer = `http://localhost:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
     jwksUri: `${issuer}/jwks`,

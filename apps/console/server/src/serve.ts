@@ -82,7 +82,10 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
     if (req.method === "OPTIONS") return sendText(res, 403, "cross-origin requests are not allowed");
     const svc = /^\/svc\/([a-z]+)(\/.*)?$/.exec(path);
     const isService = svc !== null && services !== undefined && useProxy && (SERVICE_NAMES as readonly string[]).includes(svc[1]!);
-    if ((isService || path.startsWith("/auth/") || (req.method !== "GET" && req.method !== "HEAD")) && crossOrigin(req)) {
+    // Sign-in and the provider's redirect back are top-level navigations, often from another site (the provider's);
+    // the callback is guarded by its state and the browser's login cookie instead.
+    const navigation = req.method === "GET" && (path === "/auth/sign-in" || path === "/auth/callback");
+    if (!navigation && (isService || path.startsWith("/auth/") || (req.method !== "GET" && req.method !== "HEAD")) && crossOrigin(req)) {
       return sendText(res, 403, "cross-origin requests are not allowed");
     }
     if (isService) {
