@@ -161,7 +161,6 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       access.issuer !== undefined
         ? { mode: "local", subject: access.issuer.subject, mintToken: () => access.issuer!.mintToken() }
         : oidcSettingsFromEnv(opts.authEnv ?? {});
-    say(access.line);
 
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
@@ -201,6 +200,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       }
     }
 
+    say(access.line);
     const urls = Object.fromEntries(
       (Object.keys(ports) as ServiceName[]).map((n) => [n, `http://127.0.0.1:${ports[n]}`]),
     ) as Record<ServiceName, string>;

@@ -11,9 +11,10 @@ import { CliError, ExitCode, usageError } from "./exit-codes.js";
 /** The environment variable holding a token. */
 export const TOKEN_ENV = "PROVENANCE_TOKEN";
 
-/** What to say when there is no token at all. */
-export const NOT_SIGNED_IN =
-  "not signed in: no token (set PROVENANCE_TOKEN or pass --token-file FILE with a token from your issuer; with npm start running, its local issuer signs you in)";
+/** What to say when there is no token at all; `issuerDir` is where the local issuer was looked for. */
+export function notSignedIn(issuerDir: string): string {
+  return `not signed in: no token (set PROVENANCE_TOKEN or pass --token-file FILE with a token from your issuer; npm start's local issuer would sign you in, but there is none in ${issuerDir})`;
+}
 
 /** The local issuer in `env`'s data directory, or undefined when npm start has made none there. */
 export async function localIssuerOf(env: Readonly<Record<string, string | undefined>>): Promise<LocalIssuer | undefined> {
@@ -47,7 +48,7 @@ export function cliTokenSource(tokenFile: string | undefined, env: Readonly<Reco
       const token = await issuer.mintToken();
       return { token: async () => token };
     }
-    throw new CliError(ExitCode.notSignedIn, NOT_SIGNED_IN);
+    throw new CliError(ExitCode.notSignedIn, notSignedIn(join(dataDirectory(env), "auth")));
   };
   return {
     async token() {

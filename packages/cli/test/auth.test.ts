@@ -6,7 +6,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { startStaleness } from "@provenance/staleness/start";
 import { createTestEnvironment, TEST_ADMIN, type TestEnvironment } from "@provenance/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NOT_SIGNED_IN } from "../src/credentials.js";
+import { notSignedIn } from "../src/credentials.js";
 import { main } from "../src/main.js";
 
 let env: TestEnvironment;
@@ -120,7 +120,7 @@ describe("the CLI's token", () => {
 
   it("missing altogether: not signed in, exit 7, saying how to get one, and nothing is called", async () => {
     const run = await cli(["assets", "list"], noIssuer());
-    expect(run).toEqual({ code: 7, stdout: "", stderr: `provenance: ${NOT_SIGNED_IN}\n` });
+    expect(run).toEqual({ code: 7, stdout: "", stderr: `provenance: ${notSignedIn(join(work, "empty", "auth"))}\n` });
   });
 
   it("refused by the service (wrong audience): not signed in, exit 7, with the service's reason", async () => {
