@@ -74,7 +74,8 @@ beforeAll(async () => {
   env = await createTestEnvironment({ name: "console_oidc" });
   const consolePort = await freePort();
   const redirectUri = `http://127.0.0.1:${consolePort}/auth/callback`;
-  provider = await startOidcProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri, user: USER, audience: "provenance" });
+  // Access tokens of 30 s: within the console's renewal margin from the start, so every proxied call refreshes first.
+  provider = await startOidcProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri, user: USER, audience: "provenance", accessTokenSeconds: 30 });
   const policy = join(work, "policy.yaml");
   await writeFile(
     policy,
@@ -103,7 +104,7 @@ beforeAll(async () => {
       CONSOLE_OIDC_CLIENT_ID: CLIENT_ID,
       CONSOLE_OIDC_CLIENT_SECRET: CLIENT_SECRET,
       CONSOLE_OIDC_REDIRECT_URI: redirectUri,
-      CONSOLE_OIDC_SCOPES: "openid profile groups",
+      CONSOLE_OIDC_SCOPES: "openid profile groups offline_access",
     },
   });
   await record("falcon", "falcon-seg-1");
@@ -145,7 +146,7 @@ describe("the console with an OpenID Connect provider", () => {
     expect(asked.get("code_challenge")).toMatch(/^[\w-]{43}$/);
     expect(asked.get("state")).toBeTruthy();
     expect(asked.get("nonce")).toBeTruthy();
-    expect(asked.get("scope")).toBe("openid profile groups");
+    expect(asked.get("scope")).toBe("openid profile groups offline_access");
     await page.getByRole("button", { name: `Continue as ${USER.name}` }).click();
     await expect.poll(() => page.locator(".user-menu .user-name").textContent()).toBe(USER.name);
     expect(new URL(page.url()).pathname).toBe("/projects");
@@ -155,6 +156,9 @@ describe("the console with an OpenID Connect provider", () => {
     await page.getByRole("link", { name: "falcon", exact: true }).waitFor();
     expect(await page.getByRole("link", { name: "heron", exact: true }).count()).toBe(0);
     expect(await page.evaluate(() => document.cookie)).toBe("");
+    // The session's token was renewed with the (rotated) refresh token, server-side, and the calls went on working.
+    expect(provider.record.refreshes).toBeGreaterThan(0);
+    expect(provider.record.refusals).toEqual([]);
   });
 
   it("refuses a callback this browser did not start (no login cookie, unknown state)", async () => {

@@ -25,6 +25,8 @@ export interface ProviderRecord {
   refusals: string[];
   /** End-session requests. */
   signOuts: number;
+  /** Refresh-token grants answered. */
+  refreshes: number;
 }
 
 /** A running provider. */
@@ -63,16 +65,44 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 /** Starts the provider for one confidential client (`clientId`, `clientSecret`, `redirectUri`), users signing in as `user`. */
-export async function startOidcProvider(opts: { clientId: string; clientSecret: string; redirectUri: string; user: ProviderUser; audience: string }): Promise<OidcProvider> {
+export async function startOidcProvider(opts: {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  user: ProviderUser;
+  audience: string;
+  /** Lifetime of its access tokens (default 3600 s); a short one makes the console refresh. */
+  accessTokenSeconds?: number;
+}): Promise<OidcProvider> {
   const { privateKey, publicKey } = await generateKeyPair("ES256");
   const kid = b64url(randomBytes(8));
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" };
   const codes = new Map<string, PendingCode>();
-  const record: ProviderRecord = { authorizations: [], pkceVerified: 0, refusals: [], signOuts: 0 };
+  const record: ProviderRecord = { authorizations: [], pkceVerified: 0, refusals: [], signOuts: 0, refreshes: 0 };
+  const refreshTokens = new Map<string, ProviderUser>();
+  const accessSeconds = opts.accessTokenSeconds ?? 3600;
   let issuer = "";
 
-  const sign = (claims: Record<string, unknown>, sub: string, aud: string) =>
-    new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid, typ: "JWT" }).setIssuer(issuer).setSubject(sub).setAudience(aud).setIssuedAt().setExpirationTime("1h").sign(privateKey);
+  const sign = (claims: Record<string, unknown>, sub: string, aud: string, seconds = 3600) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
+      .setIssuer(issuer)
+      .setSubject(sub)
+      .setAudience(aud)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+      .sign(privateKey);
+  const tokensFor = async (user: ProviderUser, nonce?: string) => {
+    const refresh = b64url(randomBytes(24));
+    refreshTokens.set(refresh, user);
+    return {
+      token_type: "Bearer",
+      expires_in: accessSeconds,
+      access_token: await sign({ groups: user.groups }, user.sub, opts.audience, accessSeconds),
+      id_token: await sign({ ...(nonce === undefined ? {} : { nonce }), name: user.name, groups: user.groups }, user.sub, opts.clientId),
+      refresh_token: refresh,
+    };
+  };
 
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -89,7 +119,7 @@ export async function startOidcProvider(opts: { clientId: string; clientSecret: 
           id_token_signing_alg_values_supported: ["ES256"],
           code_challenge_methods_supported: ["S256"],
           token_endpoint_auth_methods_supported: ["client_secret_basic"],
-          grant_types_supported: ["authorization_code"],
+          grant_types_supported: ["authorization_code", "refresh_token"],
         });
       }
       if (url.pathname === "/jwks") return json(res, 200, { keys: [publicJwk] });
@@ -128,6 +158,14 @@ export async function startOidcProvider(opts: { clientId: string; clientSecret: 
         const [id, secret] = basic.split(":").map((p) => decodeURIComponent(p));
         if (id !== opts.clientId || secret !== opts.clientSecret) return refuse("bad client credentials");
         const q = new URLSearchParams(await readBody(req));
+        if (q.get("grant_type") === "refresh_token") {
+          const user = refreshTokens.get(q.get("refresh_token") ?? "");
+          // Rotated: each refresh token is good once.
+          refreshTokens.delete(q.get("refresh_token") ?? "");
+          if (!user) return refuse("unknown refresh token");
+          record.refreshes += 1;
+          return json(res, 200, await tokensFor(user));
+        }
         const pending = codes.get(q.get("code") ?? "");
         codes.delete(q.get("code") ?? "");
         if (!pending || q.get("grant_type") !== "authorization_code") return refuse("unknown code");
@@ -135,13 +173,7 @@ export async function startOidcProvider(opts: { clientId: string; clientSecret: 
         const verifier = q.get("code_verifier") ?? "";
         if (b64url(createHash("sha256").update(verifier).digest()) !== pending.challenge) return refuse("PKCE verifier does not match");
         record.pkceVerified += 1;
-        const { user } = pending;
-        return json(res, 200, {
-          token_type: "Bearer",
-          expires_in: 3600,
-          access_token: await sign({ groups: user.groups }, user.sub, opts.audience),
-          id_token: await sign({ nonce: pending.nonce, name: user.name, groups: user.groups }, user.sub, opts.clientId),
-        });
+        return json(res, 200, await tokensFor(pending.user, pending.nonce));
       }
       if (url.pathname === "/end-session") {
         record.signOuts += 1;

@@ -34,6 +34,8 @@ export interface Session {
   token: SessionToken;
   /** Gets a new token before the current one ends (local mode re-mints; OIDC uses the refresh token); absent: none. */
   renew?: () => Promise<SessionToken>;
+  /** A renewal under way: concurrent calls wait for it rather than each spending the (rotating) refresh token. */
+  renewing?: Promise<SessionToken>;
   /** The ID token, kept for the provider's sign-out (`id_token_hint`). */
   idToken?: string;
   lastUsed: number;
@@ -113,7 +115,8 @@ export async function currentToken(session: Session): Promise<string | undefined
   if (Date.now() < session.token.expiresAt - RENEW_BEFORE_MS) return session.token.token;
   if (session.renew) {
     try {
-      session.token = await session.renew();
+      session.renewing ??= session.renew().finally(() => (session.renewing = undefined));
+      session.token = await session.renewing;
       return session.token.token;
     } catch {
       // A refused refresh ends the session once the token has run out.
