@@ -1,7 +1,7 @@
 /**
  * Identity for the run: a local issuer in the work dir (`ensureLocalIssuer`), a policy granting each principal of the
- * run what it needs on every project, token files for the services and the pipeline simulator (`SERVICE_TOKEN_FILE`),
- * and tokens for the load generator.
+ * run what it needs on every project (the services' own subjects nothing, as in production), token files for the
+ * services and the pipeline simulator (`SERVICE_TOKEN_FILE`), and tokens for the load generator.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,9 +17,6 @@ export const CHAOS_PRINCIPALS = {
   /** The pipeline simulator records the regenerated segments' receipts. */
   simulator: { subject: "pipeline-simulator", role: "pipeline" },
 } as const satisfies Record<string, { subject: string; role: Role }>;
-
-/** The role each service's own token (background work, e.g. a consumer's lookups) is granted. */
-const SERVICE_ROLE: Role = "viewer";
 
 /** The subject of a service's own token. */
 export function serviceSubject(service: ServiceName): string {
@@ -40,10 +37,9 @@ export interface ChaosAuth {
 export async function setUpChaosAuth(dir: string): Promise<ChaosAuth> {
   const issuer = await ensureLocalIssuer(dir, { subject: CHAOS_PRINCIPALS.setup.subject });
   const services: ServiceName[] = ["receipts", "staleness", "regeneration"];
-  const grants = [
-    ...Object.values(CHAOS_PRINCIPALS).map(({ subject, role }) => ({ subject, project: ANY_PROJECT, role })),
-    ...services.map((s) => ({ subject: serviceSubject(s), project: ANY_PROJECT, role: SERVICE_ROLE })),
-  ];
+  // The services' own subjects get no grant: every call a service makes acts for its caller and forwards the caller's
+  // token, so a call that presented the service's own token instead would be refused, and show in the report.
+  const grants = Object.values(CHAOS_PRINCIPALS).map(({ subject, role }) => ({ subject, project: ANY_PROJECT, role }));
   // YAML reads JSON; the issuer's own policy (its user as admin) is replaced by the run's.
   await writeFile(issuer.policyFile, `${JSON.stringify({ grants }, null, 2)}\n`);
   const tokenFile = (who: ServiceName | "pipeline-simulator") => join(dir, `${who}.token`);
