@@ -9,7 +9,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { clientFacingError, type RequestFacts } from "../errors/index.js";
+import { clientFacingError, headerSafe, type RequestFacts } from "../errors/index.js";
+
+/** Metadata key of the field at fault (ERROR_FIELD_HEADER). */
+const FIELD_HEADER = "x-error-field";
 
 // An error answer is small unless it echoes the request; anything larger than this is not inflated to be read.
 const MAX_ERROR_BODY_BYTES = 16 * 1024 * 1024;
@@ -150,6 +153,51 @@ function grpcWebAnswer(res: UniversalServerResponse, facts: RequestFacts): Unive
       if (pending.byteLength > 0) yield pending;
     })(),
   };
+}
+
+/** What connect's bare refusals need to be worded: the request as it came and what the RPC accepts. */
+export interface RefusalFacts {
+  /** `provenance.v1.ReceiptService/GetReceipt` */
+  rpc: string;
+  httpMethod: string;
+  contentType: string | undefined;
+  /** HTTP methods the RPC accepts (POST; GET too for NO_SIDE_EFFECTS). */
+  allowedMethods: readonly string[];
+  /** Whether the RPC streams (Connect then speaks application/connect+json|proto). */
+  streaming: boolean;
+}
+
+function quotedHeader(value: string | undefined): string {
+  if (value === undefined || value === "") return "none";
+  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+}
+
+/**
+ * connect answers a request it cannot place in any protocol with a bare status and no body: 415 for a content type
+ * no protocol speaks, 405 for an HTTP method the RPC does not take. A client reads those as UNKNOWN, although the
+ * request is at fault; this gives each the Connect error body that says so (INVALID_ARGUMENT naming `content-type`,
+ * UNIMPLEMENTED with `Allow`), keeping the status the protocols prescribe. Other answers are returned as they are.
+ */
+export function explainBareRefusal(res: UniversalServerResponse, facts: RefusalFacts): UniversalServerResponse {
+  if ((res.status !== 415 && res.status !== 405) || res.body !== undefined) return res;
+  let err: ConnectError;
+  const header = new Headers(res.header);
+  if (res.status === 415) {
+    const connect = facts.streaming ? "application/connect+json or application/connect+proto" : "application/json or application/proto";
+    err = new ConnectError(
+      `content-type: ${quotedHeader(facts.contentType)} is not a protocol ${facts.rpc} speaks; send ${connect} (Connect), application/grpc (gRPC) or application/grpc-web (gRPC-Web)`,
+      Code.InvalidArgument,
+      { [FIELD_HEADER]: "content-type" },
+    );
+  } else {
+    err = new ConnectError(`${headerSafe(facts.httpMethod, 20)} is not allowed for ${facts.rpc}; use ${facts.allowedMethods.join(" or ")}`, Code.Unimplemented);
+    header.set("allow", facts.allowedMethods.join(", "));
+  }
+  const body = errorToJsonBytes(err, {});
+  header.set("content-type", "application/json");
+  header.set("content-length", String(body.byteLength));
+  err.metadata.forEach((value, key) => header.set(key, value));
+  return { ...res, header, body: once(body) };
 }
 
 /**

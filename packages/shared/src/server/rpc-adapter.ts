@@ -11,7 +11,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "pino";
 import { boundedCompressions } from "./bounded-compression.js";
-import { answerClientErrors } from "./client-error-answers.js";
+import { answerClientErrors, explainBareRefusal } from "./client-error-answers.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -57,6 +57,48 @@ function malformedGet(req: NodeRequest): ConnectError | undefined {
   }
 }
 
+/** A request's signal, aborted when the request's own signal is or at shutdown; `release` once the answer is out. */
+interface TrackedSignal {
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
+/**
+ * One listener on `shutdown` for every request in flight (a Set of their controllers), instead of one listener per
+ * request on the shared signal: no MaxListenersExceededWarning past 10 open requests, and no O(n) listener removal
+ * per finished request when thousands of streams are open.
+ */
+function abortOnShutdown(shutdown: AbortSignal): { track(own: AbortSignal): TrackedSignal } {
+  const open = new Set<AbortController>();
+  shutdown.addEventListener(
+    "abort",
+    () => {
+      for (const c of open) c.abort(shutdown.reason);
+      open.clear();
+    },
+    { once: true },
+  );
+  return {
+    track(own) {
+      const c = new AbortController();
+      if (shutdown.aborted || own.aborted) {
+        c.abort(shutdown.aborted ? shutdown.reason : own.reason);
+        return { signal: c.signal, release: () => undefined };
+      }
+      const onOwn = () => c.abort(own.reason);
+      own.addEventListener("abort", onOwn, { once: true });
+      open.add(c);
+      return {
+        signal: c.signal,
+        release() {
+          open.delete(c);
+          own.removeEventListener("abort", onOwn);
+        },
+      };
+    },
+  };
+}
+
 /** Creates the handler every RPC request goes through; paths that are no RPC go to `fallback`. */
 export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, res: NodeResponse) => void {
   const router = createConnectRouter({
@@ -66,8 +108,10 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
     acceptCompression: boundedCompressions(),
     // connect ignores unknown JSON fields by default: a misspelt "seedd" would be dropped and defaults recorded.
     jsonOptions: { ignoreUnknownFields: false },
-    shutdownSignal: opts.shutdownSignal,
+    // No shutdownSignal here: connect would add a listener to it per request, and past 10 open requests (a handful of
+    // WatchStaleness streams) Node warns of a leak; each request's own signal is aborted by shutdown below instead.
   });
+  const aborted = abortOnShutdown(opts.shutdownSignal);
   opts.routes(router);
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
 
@@ -83,9 +127,18 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
       // Only a request without a Host header (or :authority) gets here.
       return refuse(res, new ConnectError(`the request names no host: ${(err as Error).message}`, Code.InvalidArgument));
     }
+    const signal = aborted.track(uReq.signal);
+    uReq = { ...uReq, signal: signal.signal };
     const facts = { inputType: handler.method.input.typeName };
+    const refusal = {
+      rpc: `${handler.service.typeName}/${handler.method.name}`,
+      httpMethod: req.method ?? "",
+      contentType: req.headers["content-type"],
+      allowedMethods: handler.allowedMethods,
+      streaming: handler.method.methodKind !== "unary",
+    };
     handler(uReq)
-      .then((uRes) => answerClientErrors(uRes, facts))
+      .then((uRes) => answerClientErrors(explainBareRefusal(uRes, refusal), facts))
       .then((uRes) => {
         // A request whose body was refused unread: let HTTP/1.1 close rather than read and drop the rest.
         if (req.httpVersionMajor === 1 && !req.complete && uRes.status !== 200) uRes.header?.set("connection", "close");
@@ -97,6 +150,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
         // Never leave a client waiting: an answer that could not be written is replaced, or the stream is cut.
         if (!res.headersSent && !res.destroyed) refuse(res, new ConnectError("internal error", Code.Internal));
         else res.destroy();
-      });
+      })
+      .finally(() => signal.release());
   };
 }
