@@ -13,6 +13,40 @@ export interface Http1Side {
   stop(): void;
 }
 
+/** A Connect error answer written straight to a socket, for a request Node's parser refused before it became one. */
+function rawErrorAnswer(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ code, message });
+  return `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
+ * Answers what Node's HTTP/1.1 parser refuses before any request exists — a request line and headers past
+ * `http.maxHeaderSize` (a Connect GET whose message is too long for a URL), a request sent too slowly, bytes that are
+ * not HTTP — with the status Node would send and a Connect error body saying why, instead of Node's bare status
+ * (which clients read as UNKNOWN); then closes the connection.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: net.Socket, limits: ServerLimits): void {
+  // An answer already under way on this connection cannot be followed by another.
+  const inFlight = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent && err.code !== "ECONNRESET") {
+    let answer: string;
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      answer = rawErrorAnswer(431, "Request Header Fields Too Large", "resource_exhausted", `the request line and headers are larger than the ${http.maxHeaderSize} bytes this server reads; send a large request in a POST body`);
+    } else if (err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+      answer = rawErrorAnswer(413, "Payload Too Large", "resource_exhausted", "the body's chunk extensions are too large");
+    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      answer = rawErrorAnswer(408, "Request Timeout", "deadline_exceeded", `the request was not sent in time (HEADERS_TIMEOUT_MS ${Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs)} ms for its headers, REQUEST_TIMEOUT_MS ${limits.requestTimeoutMs} ms for all of it)`);
+    } else {
+      answer = rawErrorAnswer(400, "Bad Request", "invalid_argument", `the bytes sent are not an HTTP/1.1 request (${err.code ?? "parse error"})`);
+    }
+    // Destroyed once the answer is out (a client that never reads it cannot keep the socket past a second).
+    socket.end(answer, () => socket.destroy());
+    setTimeout(() => socket.destroy(), 1000).unref();
+    return;
+  }
+  socket.destroy();
+}
+
 /**
  * Creates the HTTP/1.1 server. A connection has `headersTimeoutMs` to send a request's line and headers and
  * `requestTimeoutMs` to send the whole request (408 and closed otherwise, e.g. headers or a body trickled a byte at a
@@ -51,6 +85,7 @@ export function createHttp1Server(
       onRequest(req, res);
     },
   );
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => answerClientError(err, socket, limits));
   server.on("connection", (socket: net.Socket) => {
     active.set(socket, 0);
     socket.once("close", () => active.delete(socket));
