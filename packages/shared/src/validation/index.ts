@@ -20,7 +20,7 @@ export {
 } from "./rules.js";
 export type { EachOptions, EnumOptions, IdOptions, RangeOptions, TextOptions } from "./rules.js";
 export type { Check, Rule, RuleTarget, Violation } from "./rule.js";
-export { assetRef } from "./asset-ref-rule.js";
+export { MAX_ASSET_VERSION, assetRef } from "./asset-ref-rule.js";
 export { validationInterceptor } from "./validation-interceptor.js";
 export { DEFAULT_REQUEST_LIMITS, assertRequestLimits, checkRequestLimits, requestLimits } from "./request-limits.js";
 export type { RequestLimitOverrides, RequestLimits } from "./request-limits.js";
