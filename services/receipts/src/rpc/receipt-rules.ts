@@ -10,6 +10,7 @@ import {
   GetSegmentProvenanceRequestSchema,
   ListProjectsRequestSchema,
   ListSegmentsRequestSchema,
+  MAX_ASSET_VERSION,
   ReceiptStatus,
   assetRef,
   defineRules,
@@ -88,7 +89,7 @@ export const receiptRules: readonly RuleTable[] = [
   defineRules(GetSegmentProvenanceRequestSchema, { segment_id: id() }),
   defineRules(GetAssetUsageRequestSchema, {
     asset_id: id(),
-    version: int({ min: 0 }),
+    version: int({ min: 0, max: MAX_ASSET_VERSION }),
     content_hash: optionalSha256(),
     page_size: pageSize(),
     page_token: pageToken(),
