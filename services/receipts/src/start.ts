@@ -39,6 +39,7 @@ export async function startReceipts(
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
       compressMinBytes: config.compressMinBytes,
+      limits: config.limits,
       assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl, undefined, runtime.auth.outbound),
     });
     return await runtime.listen(server);

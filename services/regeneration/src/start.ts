@@ -84,6 +84,7 @@ export async function startRegeneration(
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
       compressMinBytes: config.compressMinBytes,
+      limits: config.limits,
     });
     const running = await runtime.listen(server);
     return { ...running, lifecycleLag: () => lifecycle.lag() };

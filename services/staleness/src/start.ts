@@ -103,6 +103,7 @@ export async function startStaleness(
       readiness: runtime.readiness,
       corsOrigins: config.corsOrigins,
       compressMinBytes: config.compressMinBytes,
+      limits: config.limits,
       onCurrentChanged: () => detector.wake(),
     });
     const running = await runtime.listen(server);
