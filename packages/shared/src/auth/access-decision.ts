@@ -10,6 +10,7 @@ import { AssetService } from "../gen/provenance/v1/assets_pb.js";
 import { ReceiptService } from "../gen/provenance/v1/receipts_pb.js";
 import { RegenerationService } from "../gen/provenance/v1/regeneration_pb.js";
 import { StalenessService } from "../gen/provenance/v1/staleness_pb.js";
+import { describeTextFault } from "../validation/text-checks.js";
 import { ACCESS_TABLE, ITEM_NOT_FOUND_NOUNS, type AccessRule, type AccessTable, type ItemKind, type ProjectSource } from "./access-table.js";
 import type { PolicySource } from "./policy-file.js";
 import { holdsRoleSomewhere, mayDo, roleIn, scopeIncludes, viewableProjects, type Policy, type ProjectRef, type ProjectScope } from "./policy.js";
@@ -242,6 +243,7 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
 
     const targets: Target[] = [];
     const pending = new Map<ItemKind, { id: string; text: () => string }[]>();
+    let unstorable = false;
     for (const { source, read, notFoundText } of sources) {
       for (const found of read(req.message)) {
         if (found.value === "") {
@@ -250,6 +252,9 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
           continue;
         }
         if (source.from === "field") targets.push({ kind: "named", project: found.value, path: found.path });
+        // An id no database can store (NUL, a lone surrogate) names no item: not looked up (PostgreSQL would refuse the
+        // query and the caller see INTERNAL), so it goes on as an unknown id, to the validation's INVALID_ARGUMENT.
+        else if (describeTextFault(found.value) !== undefined) unstorable = true;
         else {
           const list = pending.get(source.item) ?? [];
           list.push({ id: found.value, text: () => notFoundText!(found) });
@@ -287,7 +292,7 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
     }
     // Nothing to check against (a list, or only unknown items): a write or a list still needs the role somewhere. A
     // read of an unknown item goes on to the handler's NOT_FOUND whoever asks, as a hidden item gets NOT_FOUND too.
-    const readOfUnknownItem = isRead && pending.size > 0;
+    const readOfUnknownItem = isRead && (pending.size > 0 || unstorable);
     if (targets.length === 0 && !readOfUnknownItem && !holdsRoleSomewhere(policy, principal, rule.role)) {
       throw permissionDenied(`permission denied: no ${rule.role} grant in any project`);
     }
