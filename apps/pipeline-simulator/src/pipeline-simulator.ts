@@ -172,7 +172,10 @@ export async function startPipelineSimulator(opts: PipelineSimulatorOptions): Pr
     filterSubjects: [JOB_REQUESTED],
     eventSchema: { [JOB_REQUESTED]: EVENT_MESSAGES[JOB_REQUESTED] },
     concurrency: opts.concurrency ?? 4,
-    backoffMs: [200, 1_000, 2_000],
+    // A pipeline keeps a job until it is recorded: while the receipts service is away (a restart, an outage of
+    // minutes) the job is retried every 30 s, for about 1.5 hours, rather than given up after a few seconds.
+    backoffMs: [200, 1_000, 5_000, 15_000, 30_000],
+    maxDeliver: 200,
     logger: opts.logger,
     handle: async (msg) => generate(msg.event as GenerationJobRequested),
   });
