@@ -34,6 +34,10 @@ function stopUpload(stream: http2.ServerHttp2Stream, tries = 0): void {
     return;
   }
   stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  // Request bytes that arrived before the reset and that nobody will read keep a closed stream from being destroyed,
+  // and with it the session: its socket stayed open after the client had gone (every large upload refused leaked
+  // one, and a drain waited out its grace for it). The reset is queued; the stream can go.
+  setImmediate(() => stream.destroy());
 }
 
 /**
