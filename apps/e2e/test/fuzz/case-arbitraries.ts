@@ -83,7 +83,9 @@ function wrongFraming(protocol: Protocol, target: RpcTarget): fc.Arbitrary<Wrong
     fc.constantFrom(...HEADER_DAMAGE).map((headers) => ({ headers })),
   ];
   if (!isGet(protocol)) {
-    options.push(fc.constantFrom(...GARBAGE_TYPES).map((contentType) => ({ contentType, refusedBeforeRpc: true })));
+    // Connect's streaming type is garbage only for a unary RPC: a streaming one speaks it.
+    const garbage = GARBAGE_TYPES.filter((t) => target.method.methodKind === "unary" || !t.startsWith("application/connect+"));
+    options.push(fc.constantFrom(...garbage).map((contentType) => ({ contentType, refusedBeforeRpc: true })));
     options.push(fc.constantFrom<Wrong["httpMethod"]>("PUT", "GET").map((httpMethod) => ({ httpMethod, refusedBeforeRpc: true })));
   }
   if (enveloped) {

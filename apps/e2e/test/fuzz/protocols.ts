@@ -49,7 +49,7 @@ export interface Framing {
 }
 
 /** A payload: JSON text (for JSON protocols) or bytes (binary ones), or a lazily produced huge body. */
-export type Payload = { json: string } | { binary: Uint8Array } | { stream: () => AsyncIterable<Uint8Array>; kind: "json" | "binary" };
+export type Payload = { json: string } | { binary: Uint8Array } | { stream: () => AsyncIterable<Uint8Array>; kind: "json" | "binary"; length: number };
 
 function compress(bytes: Uint8Array, how: Framing["compression"]): Uint8Array {
   if (how === "gzip") return zlib.gzipSync(bytes);
@@ -154,13 +154,14 @@ export function buildRequest(path: string, method: DescMethod, protocol: Protoco
   Object.assign(headers, framing.headers);
 
   if (bytes === undefined) {
-    const stream = (payload as Extract<Payload, { stream: unknown }>).stream;
-    // A huge body: enveloped with a length prefix that says what follows (the limit is read from it), or raw.
+    const { stream, length } = payload as Extract<Payload, { stream: unknown }>;
+    // A huge body, made as it is sent: enveloped behind a length prefix that says what follows, or raw.
     body = enveloped
       ? async function* () {
-          const chunks: Uint8Array[] = [];
-          for await (const c of stream()) chunks.push(c);
-          yield envelope(Buffer.concat(chunks), 0);
+          const head = Buffer.alloc(5);
+          head.writeUInt32BE(length, 1);
+          yield head;
+          yield* stream();
         }
       : stream;
   } else {

@@ -215,9 +215,9 @@ export function send(baseUrl: string, req: RawRequest, times: ReadTimes = {}): P
   return req.http === "2" ? sendH2(base, req, times) : sendH1(base, req, times);
 }
 
-/** Closes the pooled connections (after a test file). */
+/** Destroys the pooled connections (after a test file), so a server's drain does not wait for them. */
 export function closeConnections(): void {
-  for (const s of sessions.values()) s.close();
+  for (const s of sessions.values()) s.destroy();
   sessions.clear();
   h1Agent.destroy();
 }
