@@ -85,6 +85,10 @@ export const ACCESS_TABLE: AccessTable = Object.freeze({
   [`${R}FindReceiptsByInputsHash`]: rule("viewer", [], true),
   [`${R}ListProjects`]: rule("viewer", [], true),
   [`${R}ListSegments`]: rule("viewer", [field("project_id")]),
+  // Both receipts must be viewable: one that is not is NOT_FOUND, as a missing one.
+  [`${R}CompareReceipts`]: rule("viewer", [lookup("receipt", "left_receipt_id"), lookup("receipt", "right_receipt_id")]),
+  [`${R}ImportLegacySegments`]: rule("admin", [field("segments[].project_id")]),
+  [`${R}GetCoverage`]: rule("viewer", [field("project_id", "ignore")], true),
 
   [`${A}RegisterAsset`]: rule("admin", [field("project_id", "shared")]),
   [`${A}PublishVersion`]: rule("creator", [lookup("asset", "asset_id")]),
@@ -117,6 +121,9 @@ export const REST_ROUTE_PROCEDURES: Readonly<Record<string, string>> = Object.fr
   "GET /api/assets/:id/usage": `${R}GetAssetUsage`,
   "GET /api/projects/:id/staleness-report": `${S}GetStalenessReport`,
   "POST /api/projects/:id/regenerate-stale": `${G}SubmitRegeneration`,
+  "GET /api/receipts/:left/compare/:right": `${R}CompareReceipts`,
+  "GET /api/coverage": `${R}GetCoverage`,
+  "GET /api/projects/:id/coverage": `${R}GetCoverage`,
 });
 
 /** The text of a hidden item's NOT_FOUND when the rule gives none: the handlers' own nouns. */

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/receipts.proto.
  */
 export const file_provenance_v1_receipts: GenFile = /*@__PURE__*/
-  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkygAgKDlJlY2VpcHRTZXJ2aWNlEloKDUNyZWF0ZVJlY2VpcHQSIy5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2USYAoPQ29tcGxldGVSZWNlaXB0EiUucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRSZXNwb25zZRJdCg5DcmVhdGVSZWNlaXB0cxIkLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXF1ZXN0GiUucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0c1Jlc3BvbnNlEmMKEENvbXBsZXRlUmVjZWlwdHMSJi5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdHNSZXF1ZXN0GicucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVzcG9uc2USVgoKR2V0UmVjZWlwdBIgLnByb3ZlbmFuY2UudjEuR2V0UmVjZWlwdFJlcXVlc3QaIS5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXNwb25zZSIDkAIBEnQKFEdldFNlZ21lbnRQcm92ZW5hbmNlEioucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2UiA5ACARJfCg1HZXRBc3NldFVzYWdlEiMucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVxdWVzdBokLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlc3BvbnNlIgOQAgESgAEKGEZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaBIuLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVxdWVzdBovLnByb3ZlbmFuY2UudjEuRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2UiA5ACARJcCgxMaXN0UHJvamVjdHMSIi5wcm92ZW5hbmNlLnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaIy5wcm92ZW5hbmNlLnYxLkxpc3RQcm9qZWN0c1Jlc3BvbnNlIgOQAgESXAoMTGlzdFNlZ21lbnRzEiIucHJvdmVuYW5jZS52MS5MaXN0U2VnbWVudHNSZXF1ZXN0GiMucHJvdmVuYW5jZS52MS5MaXN0U2VnbWVudHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoWQ29tcGFyZVJlY2VpcHRzUmVxdWVzdBIXCg9sZWZ0X3JlY2VpcHRfaWQYASABKAkSGAoQcmlnaHRfcmVjZWlwdF9pZBgCIAEoCSK7AgoWUmVjZWlwdEZpZWxkQ29tcGFyaXNvbhINCgVmaWVsZBgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgRsZWZ0GAMgASgJEg0KBXJpZ2h0GAQgASgJEg8KB2NoYW5nZWQYBSABKAgSJgoEcm9sZRgGIAEoDjIYLnByb3ZlbmFuY2UudjEuSW5wdXRSb2xlEhAKCHBvc2l0aW9uGAcgASgNEisKCmxlZnRfYXNzZXQYCCABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEiwKC3JpZ2h0X2Fzc2V0GAkgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhITCgtsZWZ0X3dlaWdodBgKIAEoARIUCgxyaWdodF93ZWlnaHQYCyABKAESFQoNY2hhbmdlZF9wYXJ0cxgMIAMoCSK1AQoXQ29tcGFyZVJlY2VpcHRzUmVzcG9uc2USJAoEbGVmdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIlCgVyaWdodBgCIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBI1CgZmaWVsZHMYAyADKAsyJS5wcm92ZW5hbmNlLnYxLlJlY2VpcHRGaWVsZENvbXBhcmlzb24SFgoOY2hhbmdlZF9maWVsZHMYBCABKA0i3QYKDUxlZ2FjeVNlZ21lbnQSEgoKc2VnbWVudF9pZBgBIAEoCRIQCghzY2VuZV9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAQgASgJEhYKDnNlcXVlbmNlX2luZGV4GAUgASgNEi0KDHNvdXJjZV9pbWFnZRgGIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSLgoNdmFyaWFudF9pbWFnZRgHIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSKQoId29ya2Zsb3cYCCABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEiYKBW1vZGVsGAkgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhInCgVsb3JhcxgKIAMoCzIYLnByb3ZlbmFuY2UudjEuTG9yYUlucHV0EhgKEG5vX3ZhcmlhbnRfaW1hZ2UYCyABKAgSEAoIbm9fbG9yYXMYDCABKAgSGAoQd29ya2Zsb3dfdmVyc2lvbhgNIAEoCRIYCgtwcm9tcHRfdGV4dBgOIAEoCUgAiAEBEhwKD25lZ2F0aXZlX3Byb21wdBgPIAEoCUgBiAEBEhYKCWNmZ19zY2FsZRgQIAEoAUgCiAEBEhEKBHNlZWQYESABKARIA4gBARISCgVzdGVwcxgSIAEoDUgEiAEBEhQKB3NhbXBsZXIYEyABKAlIBYgBARIdChByZXNvbHV0aW9uX3dpZHRoGBQgASgNSAaIAQESHgoRcmVzb2x1dGlvbl9oZWlnaHQYFSABKA1IB4gBARIyChFhZGRpdGlvbmFsX3BhcmFtcxgWIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMAoMZ2VuZXJhdGVkX2F0GBcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgYIAEoCUIOCgxfcHJvbXB0X3RleHRCEgoQX25lZ2F0aXZlX3Byb21wdEIMCgpfY2ZnX3NjYWxlQgcKBV9zZWVkQggKBl9zdGVwc0IKCghfc2FtcGxlckITChFfcmVzb2x1dGlvbl93aWR0aEIUChJfcmVzb2x1dGlvbl9oZWlnaHQiTQobSW1wb3J0TGVnYWN5U2VnbWVudHNSZXF1ZXN0Ei4KCHNlZ21lbnRzGAEgAygLMhwucHJvdmVuYW5jZS52MS5MZWdhY3lTZWdtZW50Ik4KEkxlZ2FjeUltcG9ydFJlc3VsdBInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Eg8KB2NyZWF0ZWQYAiABKAgiUgocSW1wb3J0TGVnYWN5U2VnbWVudHNSZXNwb25zZRIyCgdyZXN1bHRzGAEgAygLMiEucHJvdmVuYW5jZS52MS5MZWdhY3lJbXBvcnRSZXN1bHQiKAoSR2V0Q292ZXJhZ2VSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkipwEKCENvdmVyYWdlEhIKCnByb2plY3RfaWQYASABKAkSEAoIc2VnbWVudHMYAiABKA0SEAoIY29tcGxldGUYAyABKA0SDgoGbGVnYWN5GAQgASgNEg8KB3J1bm5pbmcYBSABKA0SGAoQcnVubmluZ190b29fbG9uZxgGIAEoDRIOCgZmYWlsZWQYByABKA0SGAoQY29tcGxldGVfcGVyY2VudBgIIAEoASKHAQoTR2V0Q292ZXJhZ2VSZXNwb25zZRImCgV0b3RhbBgBIAEoCzIXLnByb3ZlbmFuY2UudjEuQ292ZXJhZ2USKQoIcHJvamVjdHMYAiADKAsyFy5wcm92ZW5hbmNlLnYxLkNvdmVyYWdlEh0KFXJ1bm5pbmdfbGltaXRfc2Vjb25kcxgDIAEoDTKzCgoOUmVjZWlwdFNlcnZpY2USWgoNQ3JlYXRlUmVjZWlwdBIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRSZXNwb25zZRJgCg9Db21wbGV0ZVJlY2VpcHQSJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlc3BvbnNlEl0KDkNyZWF0ZVJlY2VpcHRzEiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0c1JlcXVlc3QaJS5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVzcG9uc2USYwoQQ29tcGxldGVSZWNlaXB0cxImLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QaJy5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdHNSZXNwb25zZRJWCgpHZXRSZWNlaXB0EiAucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVxdWVzdBohLnByb3ZlbmFuY2UudjEuR2V0UmVjZWlwdFJlc3BvbnNlIgOQAgESdAoUR2V0U2VnbWVudFByb3ZlbmFuY2USKi5wcm92ZW5hbmNlLnYxLkdldFNlZ21lbnRQcm92ZW5hbmNlUmVxdWVzdBorLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXNwb25zZSIDkAIBEl8KDUdldEFzc2V0VXNhZ2USIy5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVzcG9uc2UiA5ACARKAAQoYRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoEi4ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXF1ZXN0Gi8ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXNwb25zZSIDkAIBElwKDExpc3RQcm9qZWN0cxIiLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVxdWVzdBojLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVzcG9uc2UiA5ACARJcCgxMaXN0U2VnbWVudHMSIi5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1JlcXVlc3QaIy5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1Jlc3BvbnNlIgOQAgESZQoPQ29tcGFyZVJlY2VpcHRzEiUucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXNwb25zZSIDkAIBEm8KFEltcG9ydExlZ2FjeVNlZ21lbnRzEioucHJvdmVuYW5jZS52MS5JbXBvcnRMZWdhY3lTZWdtZW50c1JlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USWQoLR2V0Q292ZXJhZ2USIS5wcm92ZW5hbmNlLnYxLkdldENvdmVyYWdlUmVxdWVzdBoiLnByb3ZlbmFuY2UudjEuR2V0Q292ZXJhZ2VSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * @generated from message provenance.v1.CreateReceiptRequest
@@ -773,6 +773,479 @@ export const ListSegmentsResponseSchema: GenMessage<ListSegmentsResponse> = /*@_
   messageDesc(file_provenance_v1_receipts, 22);
 
 /**
+ * @generated from message provenance.v1.CompareReceiptsRequest
+ */
+export type CompareReceiptsRequest = Message<"provenance.v1.CompareReceiptsRequest"> & {
+  /**
+   * @generated from field: string left_receipt_id = 1;
+   */
+  leftReceiptId: string;
+
+  /**
+   * @generated from field: string right_receipt_id = 2;
+   */
+  rightReceiptId: string;
+};
+
+/**
+ * Describes the message provenance.v1.CompareReceiptsRequest.
+ * Use `create(CompareReceiptsRequestSchema)` to create a new message.
+ */
+export const CompareReceiptsRequestSchema: GenMessage<CompareReceiptsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 23);
+
+/**
+ * One compared field of two receipts.
+ *
+ * @generated from message provenance.v1.ReceiptFieldComparison
+ */
+export type ReceiptFieldComparison = Message<"provenance.v1.ReceiptFieldComparison"> & {
+  /**
+   * The field's path: "source_image", "loras[1]", "prompt_text", "cfg_scale", "additional_params.fps", "inputs_hash".
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * What people call it: "Source image", "LoRA 2", "CFG", "Parameter fps".
+   *
+   * @generated from field: string label = 2;
+   */
+  label: string;
+
+  /**
+   * Each side's value as text ("lora-anna v2 <hash> weight 0.8", "6.5", "\"slow\""); "" when that side has none,
+   * "unknown" when a LEGACY receipt does not know it.
+   *
+   * @generated from field: string left = 3;
+   */
+  left: string;
+
+  /**
+   * @generated from field: string right = 4;
+   */
+  right: string;
+
+  /**
+   * @generated from field: bool changed = 5;
+   */
+  changed: boolean;
+
+  /**
+   * For an input (role set): its position within the role, each side's reference and LoRA weight (absent or 0 when
+   * that side has no input there), and which of asset_id, version, content_hash, weight differ.
+   *
+   * @generated from field: provenance.v1.InputRole role = 6;
+   */
+  role: InputRole;
+
+  /**
+   * @generated from field: uint32 position = 7;
+   */
+  position: number;
+
+  /**
+   * @generated from field: provenance.v1.AssetRef left_asset = 8;
+   */
+  leftAsset?: AssetRef | undefined;
+
+  /**
+   * @generated from field: provenance.v1.AssetRef right_asset = 9;
+   */
+  rightAsset?: AssetRef | undefined;
+
+  /**
+   * @generated from field: double left_weight = 10;
+   */
+  leftWeight: number;
+
+  /**
+   * @generated from field: double right_weight = 11;
+   */
+  rightWeight: number;
+
+  /**
+   * @generated from field: repeated string changed_parts = 12;
+   */
+  changedParts: string[];
+};
+
+/**
+ * Describes the message provenance.v1.ReceiptFieldComparison.
+ * Use `create(ReceiptFieldComparisonSchema)` to create a new message.
+ */
+export const ReceiptFieldComparisonSchema: GenMessage<ReceiptFieldComparison> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 24);
+
+/**
+ * @generated from message provenance.v1.CompareReceiptsResponse
+ */
+export type CompareReceiptsResponse = Message<"provenance.v1.CompareReceiptsResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Receipt left = 1;
+   */
+  left?: Receipt | undefined;
+
+  /**
+   * @generated from field: provenance.v1.Receipt right = 2;
+   */
+  right?: Receipt | undefined;
+
+  /**
+   * Every compared field in a fixed order (inputs by role then position, workflow version, prompts, parameters,
+   * additional_params by key, hashes), changed or not.
+   *
+   * @generated from field: repeated provenance.v1.ReceiptFieldComparison fields = 3;
+   */
+  fields: ReceiptFieldComparison[];
+
+  /**
+   * How many of fields differ.
+   *
+   * @generated from field: uint32 changed_fields = 4;
+   */
+  changedFields: number;
+};
+
+/**
+ * Describes the message provenance.v1.CompareReceiptsResponse.
+ * Use `create(CompareReceiptsResponseSchema)` to create a new message.
+ */
+export const CompareReceiptsResponseSchema: GenMessage<CompareReceiptsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 25);
+
+/**
+ * A segment made before receipts were recorded, with whatever is known of how it was made. What is not given is
+ * recorded as unknown and listed in the receipt's missing_fields.
+ *
+ * @generated from message provenance.v1.LegacySegment
+ */
+export type LegacySegment = Message<"provenance.v1.LegacySegment"> & {
+  /**
+   * @generated from field: string segment_id = 1;
+   */
+  segmentId: string;
+
+  /**
+   * @generated from field: string scene_id = 2;
+   */
+  sceneId: string;
+
+  /**
+   * @generated from field: string project_id = 3;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string character_name = 4;
+   */
+  characterName: string;
+
+  /**
+   * @generated from field: uint32 sequence_index = 5;
+   */
+  sequenceIndex: number;
+
+  /**
+   * The known inputs; an input's content_hash may be left empty when only its asset is known.
+   *
+   * @generated from field: provenance.v1.AssetRef source_image = 6;
+   */
+  sourceImage?: AssetRef | undefined;
+
+  /**
+   * @generated from field: provenance.v1.AssetRef variant_image = 7;
+   */
+  variantImage?: AssetRef | undefined;
+
+  /**
+   * @generated from field: provenance.v1.AssetRef workflow = 8;
+   */
+  workflow?: AssetRef | undefined;
+
+  /**
+   * @generated from field: provenance.v1.AssetRef model = 9;
+   */
+  model?: AssetRef | undefined;
+
+  /**
+   * @generated from field: repeated provenance.v1.LoraInput loras = 10;
+   */
+  loras: LoraInput[];
+
+  /**
+   * True when the generation is known to have used no variant image (otherwise an absent one is unknown).
+   *
+   * @generated from field: bool no_variant_image = 11;
+   */
+  noVariantImage: boolean;
+
+  /**
+   * True when it is known to have used no LoRA (otherwise an empty loras is unknown).
+   *
+   * @generated from field: bool no_loras = 12;
+   */
+  noLoras: boolean;
+
+  /**
+   * @generated from field: string workflow_version = 13;
+   */
+  workflowVersion: string;
+
+  /**
+   * @generated from field: optional string prompt_text = 14;
+   */
+  promptText?: string | undefined;
+
+  /**
+   * @generated from field: optional string negative_prompt = 15;
+   */
+  negativePrompt?: string | undefined;
+
+  /**
+   * @generated from field: optional double cfg_scale = 16;
+   */
+  cfgScale?: number | undefined;
+
+  /**
+   * @generated from field: optional uint64 seed = 17;
+   */
+  seed?: bigint | undefined;
+
+  /**
+   * @generated from field: optional uint32 steps = 18;
+   */
+  steps?: number | undefined;
+
+  /**
+   * @generated from field: optional string sampler = 19;
+   */
+  sampler?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 resolution_width = 20;
+   */
+  resolutionWidth?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 resolution_height = 21;
+   */
+  resolutionHeight?: number | undefined;
+
+  /**
+   * Every other generation parameter; absent = unknown, {} = none.
+   *
+   * @generated from field: google.protobuf.Struct additional_params = 22;
+   */
+  additionalParams?: JsonObject | undefined;
+
+  /**
+   * When the segment was made, as well as it is known (a file's date will do). Required.
+   *
+   * @generated from field: google.protobuf.Timestamp generated_at = 23;
+   */
+  generatedAt?: Timestamp | undefined;
+
+  /**
+   * SHA-256 of the segment's file, when known.
+   *
+   * @generated from field: string output_hash = 24;
+   */
+  outputHash: string;
+};
+
+/**
+ * Describes the message provenance.v1.LegacySegment.
+ * Use `create(LegacySegmentSchema)` to create a new message.
+ */
+export const LegacySegmentSchema: GenMessage<LegacySegment> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 26);
+
+/**
+ * @generated from message provenance.v1.ImportLegacySegmentsRequest
+ */
+export type ImportLegacySegmentsRequest = Message<"provenance.v1.ImportLegacySegmentsRequest"> & {
+  /**
+   * 1 to 1,000 segments; each segment_id at most once.
+   *
+   * @generated from field: repeated provenance.v1.LegacySegment segments = 1;
+   */
+  segments: LegacySegment[];
+};
+
+/**
+ * Describes the message provenance.v1.ImportLegacySegmentsRequest.
+ * Use `create(ImportLegacySegmentsRequestSchema)` to create a new message.
+ */
+export const ImportLegacySegmentsRequestSchema: GenMessage<ImportLegacySegmentsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 27);
+
+/**
+ * One imported segment's LEGACY receipt.
+ *
+ * @generated from message provenance.v1.LegacyImportResult
+ */
+export type LegacyImportResult = Message<"provenance.v1.LegacyImportResult"> & {
+  /**
+   * @generated from field: provenance.v1.Receipt receipt = 1;
+   */
+  receipt?: Receipt | undefined;
+
+  /**
+   * False when an earlier import of the same segment with the same content already recorded it.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message provenance.v1.LegacyImportResult.
+ * Use `create(LegacyImportResultSchema)` to create a new message.
+ */
+export const LegacyImportResultSchema: GenMessage<LegacyImportResult> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 28);
+
+/**
+ * @generated from message provenance.v1.ImportLegacySegmentsResponse
+ */
+export type ImportLegacySegmentsResponse = Message<"provenance.v1.ImportLegacySegmentsResponse"> & {
+  /**
+   * One per segment, in request order.
+   *
+   * @generated from field: repeated provenance.v1.LegacyImportResult results = 1;
+   */
+  results: LegacyImportResult[];
+};
+
+/**
+ * Describes the message provenance.v1.ImportLegacySegmentsResponse.
+ * Use `create(ImportLegacySegmentsResponseSchema)` to create a new message.
+ */
+export const ImportLegacySegmentsResponseSchema: GenMessage<ImportLegacySegmentsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 29);
+
+/**
+ * @generated from message provenance.v1.GetCoverageRequest
+ */
+export type GetCoverageRequest = Message<"provenance.v1.GetCoverageRequest"> & {
+  /**
+   * Empty = every project the caller may view.
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message provenance.v1.GetCoverageRequest.
+ * Use `create(GetCoverageRequestSchema)` to create a new message.
+ */
+export const GetCoverageRequestSchema: GenMessage<GetCoverageRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 30);
+
+/**
+ * How many active segments (not superseded) of a project, or of every project counted, have complete receipts.
+ * Each segment is counted once: complete, else legacy, else by its newest receipt (running, running too long, failed).
+ *
+ * @generated from message provenance.v1.Coverage
+ */
+export type Coverage = Message<"provenance.v1.Coverage"> & {
+  /**
+   * The project; empty for the total.
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: uint32 segments = 2;
+   */
+  segments: number;
+
+  /**
+   * With a SUCCEEDED receipt (a current receipt).
+   *
+   * @generated from field: uint32 complete = 3;
+   */
+  complete: number;
+
+  /**
+   * With LEGACY receipts only: made before receipts were recorded, not fully known.
+   *
+   * @generated from field: uint32 legacy = 4;
+   */
+  legacy: number;
+
+  /**
+   * Newest receipt RUNNING, started less than the running limit ago.
+   *
+   * @generated from field: uint32 running = 5;
+   */
+  running: number;
+
+  /**
+   * Newest receipt RUNNING and started longer than the running limit ago: a generation that never completed.
+   *
+   * @generated from field: uint32 running_too_long = 6;
+   */
+  runningTooLong: number;
+
+  /**
+   * Newest receipt FAILED, none succeeded.
+   *
+   * @generated from field: uint32 failed = 7;
+   */
+  failed: number;
+
+  /**
+   * complete / segments as a percentage (100 when there are no segments).
+   *
+   * @generated from field: double complete_percent = 8;
+   */
+  completePercent: number;
+};
+
+/**
+ * Describes the message provenance.v1.Coverage.
+ * Use `create(CoverageSchema)` to create a new message.
+ */
+export const CoverageSchema: GenMessage<Coverage> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 31);
+
+/**
+ * @generated from message provenance.v1.GetCoverageResponse
+ */
+export type GetCoverageResponse = Message<"provenance.v1.GetCoverageResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Coverage total = 1;
+   */
+  total?: Coverage | undefined;
+
+  /**
+   * One per project with active segments, by project id.
+   *
+   * @generated from field: repeated provenance.v1.Coverage projects = 2;
+   */
+  projects: Coverage[];
+
+  /**
+   * A RUNNING receipt started longer ago than this counts as running too long (RECEIPT_RUNNING_LIMIT_SECONDS).
+   *
+   * @generated from field: uint32 running_limit_seconds = 3;
+   */
+  runningLimitSeconds: number;
+};
+
+/**
+ * Describes the message provenance.v1.GetCoverageResponse.
+ * Use `create(GetCoverageResponseSchema)` to create a new message.
+ */
+export const GetCoverageResponseSchema: GenMessage<GetCoverageResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 32);
+
+/**
  * Immutable generation receipts, segments, and reverse usage.
  *
  * @generated from service provenance.v1.ReceiptService
@@ -875,6 +1348,40 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof ListSegmentsRequestSchema;
     output: typeof ListSegmentsResponseSchema;
+  },
+  /**
+   * The field-level differences of two receipts: inputs by role and position (asset id, version, content hash,
+   * weight), prompt and negative prompt, parameters (cfg, seed, steps, sampler, resolution, each additional_params
+   * key), workflow version, inputs and output hash. Both receipts must be in projects the caller may view.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.CompareReceipts
+   */
+  compareReceipts: {
+    methodKind: "unary";
+    input: typeof CompareReceiptsRequestSchema;
+    output: typeof CompareReceiptsResponseSchema;
+  },
+  /**
+   * Records segments made before receipts were recorded as LEGACY receipts, with whatever is known of them: up to
+   * 1,000 in one transaction, all or none. Importing a segment again with the same content returns its receipt.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.ImportLegacySegments
+   */
+  importLegacySegments: {
+    methodKind: "unary";
+    input: typeof ImportLegacySegmentsRequestSchema;
+    output: typeof ImportLegacySegmentsResponseSchema;
+  },
+  /**
+   * How many active segments have complete receipts, only legacy ones, or a generation running for too long; per
+   * project and in total, as numbers and a percentage.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.GetCoverage
+   */
+  getCoverage: {
+    methodKind: "unary";
+    input: typeof GetCoverageRequestSchema;
+    output: typeof GetCoverageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_provenance_v1_receipts, 0);
