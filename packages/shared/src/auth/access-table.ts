@@ -6,10 +6,10 @@
 import type { Role } from "./roles.js";
 
 /** The kinds of item a service resolves to their project (the service supplies a resolver for each it serves). */
-export type ItemKind = "receipt" | "segment" | "asset" | "batch";
+export type ItemKind = "receipt" | "segment" | "asset" | "batch" | "reproduction";
 
 /** Every {@link ItemKind}. */
-export const ITEM_KINDS: readonly ItemKind[] = ["receipt", "segment", "asset", "batch"];
+export const ITEM_KINDS: readonly ItemKind[] = ["receipt", "segment", "asset", "batch", "reproduction"];
 
 /**
  * What a NOT_FOUND for a hidden item says, so it reads exactly like the handler's own: `<what> "<id>" not found`, where
@@ -89,6 +89,12 @@ export const ACCESS_TABLE: AccessTable = Object.freeze({
   [`${R}CompareReceipts`]: rule("viewer", [lookup("receipt", "left_receipt_id"), lookup("receipt", "right_receipt_id")]),
   [`${R}ImportLegacySegments`]: rule("admin", [field("segments[].project_id")]),
   [`${R}GetCoverage`]: rule("viewer", [field("project_id", "ignore")], true),
+  [`${R}GetGenerationDurations`]: rule("viewer", [], true),
+  // The receipt log is one log of every project: its checkpoints and consistency proofs name no receipt, so a viewer of
+  // any project may read them; a receipt's proof is readable where the receipt is.
+  [`${R}GetCheckpoint`]: rule("viewer", []),
+  [`${R}GetReceiptProof`]: rule("viewer", [lookup("receipt", "receipt_id")]),
+  [`${R}GetConsistencyProof`]: rule("viewer", []),
 
   [`${A}RegisterAsset`]: rule("admin", [field("project_id", "shared")]),
   [`${A}PublishVersion`]: rule("creator", [lookup("asset", "asset_id")]),
@@ -106,6 +112,10 @@ export const ACCESS_TABLE: AccessTable = Object.freeze({
   [`${G}SubmitRegeneration`]: rule("creator", [field("project_id")]),
   [`${G}GetRegenerationBatch`]: rule("viewer", [lookup("batch", "batch_id", { what: "regeneration batch", id: "{batch_id}" })]),
   [`${G}ListRegenerationJobs`]: rule("viewer", [field("project_id", "ignore")], true),
+  // The receipt (or segment) must be of project_id: the regeneration service checks that where it reads it anyway.
+  [`${G}ReproduceSegment`]: rule("creator", [field("project_id")]),
+  [`${G}GetReproduction`]: rule("viewer", [lookup("reproduction", "job_id", { what: "reproduction", id: "{job_id}" })]),
+  [`${G}ListReproductions`]: rule("viewer", [field("project_id")]),
 });
 
 /** Services that need no token: gRPC health and server reflection (probes and tools call them anonymously). */
@@ -132,4 +142,5 @@ export const ITEM_NOT_FOUND_NOUNS: Readonly<Record<ItemKind, string>> = {
   segment: "segment",
   asset: "asset",
   batch: "regeneration batch",
+  reproduction: "reproduction",
 };

@@ -7,8 +7,10 @@ import {
   AssetCurrentChangedSchema,
   AssetVersionPublishedSchema,
   GenerationJobRequestedSchema,
+  LogCheckpointSignedSchema,
   ReceiptCompletedSchema,
   ReceiptCreatedSchema,
+  ReceiptTamperedSchema,
   StalenessDetectedSchema,
 } from "../gen/provenance/v1/events_pb.js";
 import type { StreamKind } from "./subjects.js";
@@ -28,6 +30,10 @@ export const STALENESS_DETECTED_PREFIX = "provenance.staleness.detected";
 /** Every project's staleness changes, for subscribers. */
 export const STALENESS_DETECTED_ALL = `${STALENESS_DETECTED_PREFIX}.>`;
 export const JOB_REQUESTED = "generation.jobs.requested";
+/** Each checkpoint the receipt log signs, for witnesses outside the database. */
+export const LOG_CHECKPOINT = "provenance.log.checkpoint";
+/** A stored receipt that no longer matches the receipt log, or a log inconsistent with a checkpoint seen before. */
+export const RECEIPT_TAMPERED = "provenance.receipt.tampered";
 
 /** The message each subject carries (staleness subjects by their prefix). */
 export const EVENT_MESSAGES = {
@@ -37,6 +43,8 @@ export const EVENT_MESSAGES = {
   [ASSET_CURRENT_CHANGED]: AssetCurrentChangedSchema,
   [STALENESS_DETECTED_PREFIX]: StalenessDetectedSchema,
   [JOB_REQUESTED]: GenerationJobRequestedSchema,
+  [LOG_CHECKPOINT]: LogCheckpointSignedSchema,
+  [RECEIPT_TAMPERED]: ReceiptTamperedSchema,
 } as const satisfies Record<string, DescMessage>;
 
 /**

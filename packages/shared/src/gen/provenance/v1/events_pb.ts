@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/events.proto.
  */
 export const file_provenance_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Chpwcm92ZW5hbmNlL3YxL2V2ZW50cy5wcm90bxINcHJvdmVuYW5jZS52MSKQAQoOUmVjZWlwdENyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAyABKAkSJwoHcmVjZWlwdBgEIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCKxAQoQUmVjZWlwdENvbXBsZXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgDIAEoCRInCgdyZWNlaXB0GAQgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Eh0KFXN1cGVyc2VkZWRfc2VnbWVudF9pZBgFIAEoCSKiAgoVQXNzZXRWZXJzaW9uUHVibGlzaGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEhAKCGFzc2V0X2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5wcm92ZW5hbmNlLnYxLkFzc2V0S2luZBISCgphc3NldF9uYW1lGAYgASgJEhIKCnByb2plY3RfaWQYByABKAkSDwoHdmVyc2lvbhgIIAEoDRIUCgxjb250ZW50X2hhc2gYCSABKAkSEwoLdXBsb2FkZWRfYnkYCiABKAkSFAoMbWFkZV9jdXJyZW50GAsgASgIIr4CChNBc3NldEN1cnJlbnRDaGFuZ2VkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEhAKCGFzc2V0X2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5wcm92ZW5hbmNlLnYxLkFzc2V0S2luZBISCgphc3NldF9uYW1lGAYgASgJEhIKCnByb2plY3RfaWQYByABKAkSGAoQcHJldmlvdXNfdmVyc2lvbhgIIAEoDRIdChVwcmV2aW91c19jb250ZW50X2hhc2gYCSABKAkSFwoPY3VycmVudF92ZXJzaW9uGAogASgNEhwKFGN1cnJlbnRfY29udGVudF9oYXNoGAsgASgJIoADChFTdGFsZW5lc3NEZXRlY3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgDIAEoCRISCgpwcm9qZWN0X2lkGAQgASgJEhAKCGFzc2V0X2lkGAUgASgJEhgKEHByZXZpb3VzX3ZlcnNpb24YBiABKA0SFwoPY3VycmVudF92ZXJzaW9uGAcgASgNEhkKEXN0YWxlX3NlZ21lbnRfaWRzGAggAygJEhkKEWZyZXNoX3NlZ21lbnRfaWRzGAkgAygJEhwKFHRvdGFsX3N0YWxlX3NlZ21lbnRzGAogASgNEhoKEnRvdGFsX3N0YWxlX3NjZW5lcxgLIAEoDRItCgZncm91cHMYDCADKAsyHS5wcm92ZW5hbmNlLnYxLkFzc2V0U3RhbGVuZXNzEhwKFGRldGVjdGlvbl9sYXRlbmN5X21zGA0gASgNIvwCChZHZW5lcmF0aW9uSm9iUmVxdWVzdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEg4KBmpvYl9pZBgEIAEoCRIQCghiYXRjaF9pZBgFIAEoCRISCgpwcm9qZWN0X2lkGAYgASgJEhAKCHNjZW5lX2lkGAcgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAggASgJEhYKDnNlcXVlbmNlX2luZGV4GAkgASgNEhYKDm9sZF9zZWdtZW50X2lkGAogASgJEhYKDm5ld19zZWdtZW50X2lkGAsgASgJEi8KBmlucHV0cxgMIAEoCzIfLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbklucHV0cxIcChRleHBlY3RlZF9pbnB1dHNfaGFzaBgNIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYDiABKAliBnByb3RvMw", [file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chpwcm92ZW5hbmNlL3YxL2V2ZW50cy5wcm90bxINcHJvdmVuYW5jZS52MSKQAQoOUmVjZWlwdENyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAyABKAkSJwoHcmVjZWlwdBgEIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCKxAQoQUmVjZWlwdENvbXBsZXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgDIAEoCRInCgdyZWNlaXB0GAQgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Eh0KFXN1cGVyc2VkZWRfc2VnbWVudF9pZBgFIAEoCSKiAgoVQXNzZXRWZXJzaW9uUHVibGlzaGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEhAKCGFzc2V0X2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5wcm92ZW5hbmNlLnYxLkFzc2V0S2luZBISCgphc3NldF9uYW1lGAYgASgJEhIKCnByb2plY3RfaWQYByABKAkSDwoHdmVyc2lvbhgIIAEoDRIUCgxjb250ZW50X2hhc2gYCSABKAkSEwoLdXBsb2FkZWRfYnkYCiABKAkSFAoMbWFkZV9jdXJyZW50GAsgASgIIr4CChNBc3NldEN1cnJlbnRDaGFuZ2VkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEhAKCGFzc2V0X2lkGAQgASgJEiYKBGtpbmQYBSABKA4yGC5wcm92ZW5hbmNlLnYxLkFzc2V0S2luZBISCgphc3NldF9uYW1lGAYgASgJEhIKCnByb2plY3RfaWQYByABKAkSGAoQcHJldmlvdXNfdmVyc2lvbhgIIAEoDRIdChVwcmV2aW91c19jb250ZW50X2hhc2gYCSABKAkSFwoPY3VycmVudF92ZXJzaW9uGAogASgNEhwKFGN1cnJlbnRfY29udGVudF9oYXNoGAsgASgJIoADChFTdGFsZW5lc3NEZXRlY3RlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgDIAEoCRISCgpwcm9qZWN0X2lkGAQgASgJEhAKCGFzc2V0X2lkGAUgASgJEhgKEHByZXZpb3VzX3ZlcnNpb24YBiABKA0SFwoPY3VycmVudF92ZXJzaW9uGAcgASgNEhkKEXN0YWxlX3NlZ21lbnRfaWRzGAggAygJEhkKEWZyZXNoX3NlZ21lbnRfaWRzGAkgAygJEhwKFHRvdGFsX3N0YWxlX3NlZ21lbnRzGAogASgNEhoKEnRvdGFsX3N0YWxlX3NjZW5lcxgLIAEoDRItCgZncm91cHMYDCADKAsyHS5wcm92ZW5hbmNlLnYxLkFzc2V0U3RhbGVuZXNzEhwKFGRldGVjdGlvbl9sYXRlbmN5X21zGA0gASgNIsQDChZHZW5lcmF0aW9uSm9iUmVxdWVzdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAMgASgJEg4KBmpvYl9pZBgEIAEoCRIQCghiYXRjaF9pZBgFIAEoCRISCgpwcm9qZWN0X2lkGAYgASgJEhAKCHNjZW5lX2lkGAcgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAggASgJEhYKDnNlcXVlbmNlX2luZGV4GAkgASgNEhYKDm9sZF9zZWdtZW50X2lkGAogASgJEhYKDm5ld19zZWdtZW50X2lkGAsgASgJEi8KBmlucHV0cxgMIAEoCzIfLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbklucHV0cxIcChRleHBlY3RlZF9pbnB1dHNfaGFzaBgNIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYDiABKAkSIgoacmVwcm9kdWN0aW9uX29mX3JlY2VpcHRfaWQYDyABKAkSIgoacmVwcm9kdWN0aW9uX29mX3NlZ21lbnRfaWQYECABKAkipgEKE0xvZ0NoZWNrcG9pbnRTaWduZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAyABKAkSEgoKY2hlY2twb2ludBgEIAEoCRIRCgl0cmVlX3NpemUYBSABKAQSEQoJcm9vdF9oYXNoGAYgASgJIrQBCg9SZWNlaXB0VGFtcGVyZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRISCgpwcm9qZWN0X2lkGAUgASgJEg4KBnJlYXNvbhgGIAEoCRISCgpsZWFmX2luZGV4GAcgASgEYgZwcm90bzM", [file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * Subject provenance.receipt.created.
@@ -399,6 +399,22 @@ export type GenerationJobRequested = Message<"provenance.v1.GenerationJobRequest
    * @generated from field: string requested_by = 14;
    */
   requestedBy: string;
+
+  /**
+   * Set when the job is a reproduction (RegenerationService.ReproduceSegment): the receipt whose inputs it re-runs,
+   * unchanged. Record the new receipt with this as its reproduction_of_receipt_id and no supersedes_segment_id; such a
+   * job has no batch_id and no old_segment_id, so nothing is superseded.
+   *
+   * @generated from field: string reproduction_of_receipt_id = 15;
+   */
+  reproductionOfReceiptId: string;
+
+  /**
+   * With reproduction_of_receipt_id: the segment of that receipt (kept as it is).
+   *
+   * @generated from field: string reproduction_of_segment_id = 16;
+   */
+  reproductionOfSegmentId: string;
 };
 
 /**
@@ -407,4 +423,108 @@ export type GenerationJobRequested = Message<"provenance.v1.GenerationJobRequest
  */
 export const GenerationJobRequestedSchema: GenMessage<GenerationJobRequested> = /*@__PURE__*/
   messageDesc(file_provenance_v1_events, 5);
+
+/**
+ * Subject provenance.log.checkpoint: each checkpoint the receipt log signs, for witnesses outside the database.
+ *
+ * @generated from message provenance.v1.LogCheckpointSigned
+ */
+export type LogCheckpointSigned = Message<"provenance.v1.LogCheckpointSigned"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+
+  /**
+   * The signed note, as GetCheckpoint serves it.
+   *
+   * @generated from field: string checkpoint = 4;
+   */
+  checkpoint: string;
+
+  /**
+   * @generated from field: uint64 tree_size = 5;
+   */
+  treeSize: bigint;
+
+  /**
+   * The root hash, hex.
+   *
+   * @generated from field: string root_hash = 6;
+   */
+  rootHash: string;
+};
+
+/**
+ * Describes the message provenance.v1.LogCheckpointSigned.
+ * Use `create(LogCheckpointSignedSchema)` to create a new message.
+ */
+export const LogCheckpointSignedSchema: GenMessage<LogCheckpointSigned> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_events, 6);
+
+/**
+ * Subject provenance.receipt.tampered: a stored receipt that no longer matches its leaves in the receipt log (or a
+ * log that is not consistent with a checkpoint seen before), found by the receipts service's auditor.
+ *
+ * @generated from message provenance.v1.ReceiptTampered
+ */
+export type ReceiptTampered = Message<"provenance.v1.ReceiptTampered"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+
+  /**
+   * Empty for a log rollback.
+   *
+   * @generated from field: string receipt_id = 4;
+   */
+  receiptId: string;
+
+  /**
+   * @generated from field: string project_id = 5;
+   */
+  projectId: string;
+
+  /**
+   * What does not hold, in one line (e.g. "inputs hash recomputed from the stored receipt differs").
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * The leaf index concerned, when there is one.
+   *
+   * @generated from field: uint64 leaf_index = 7;
+   */
+  leafIndex: bigint;
+};
+
+/**
+ * Describes the message provenance.v1.ReceiptTampered.
+ * Use `create(ReceiptTamperedSchema)` to create a new message.
+ */
+export const ReceiptTamperedSchema: GenMessage<ReceiptTampered> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_events, 7);
 

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/receipts.proto.
  */
 export const file_provenance_v1_receipts: GenFile = /*@__PURE__*/
-  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIt0FChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiSwoWQ29tcGFyZVJlY2VpcHRzUmVxdWVzdBIXCg9sZWZ0X3JlY2VpcHRfaWQYASABKAkSGAoQcmlnaHRfcmVjZWlwdF9pZBgCIAEoCSK7AgoWUmVjZWlwdEZpZWxkQ29tcGFyaXNvbhINCgVmaWVsZBgBIAEoCRINCgVsYWJlbBgCIAEoCRIMCgRsZWZ0GAMgASgJEg0KBXJpZ2h0GAQgASgJEg8KB2NoYW5nZWQYBSABKAgSJgoEcm9sZRgGIAEoDjIYLnByb3ZlbmFuY2UudjEuSW5wdXRSb2xlEhAKCHBvc2l0aW9uGAcgASgNEisKCmxlZnRfYXNzZXQYCCABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEiwKC3JpZ2h0X2Fzc2V0GAkgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhITCgtsZWZ0X3dlaWdodBgKIAEoARIUCgxyaWdodF93ZWlnaHQYCyABKAESFQoNY2hhbmdlZF9wYXJ0cxgMIAMoCSK1AQoXQ29tcGFyZVJlY2VpcHRzUmVzcG9uc2USJAoEbGVmdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIlCgVyaWdodBgCIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBI1CgZmaWVsZHMYAyADKAsyJS5wcm92ZW5hbmNlLnYxLlJlY2VpcHRGaWVsZENvbXBhcmlzb24SFgoOY2hhbmdlZF9maWVsZHMYBCABKA0i3QYKDUxlZ2FjeVNlZ21lbnQSEgoKc2VnbWVudF9pZBgBIAEoCRIQCghzY2VuZV9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAQgASgJEhYKDnNlcXVlbmNlX2luZGV4GAUgASgNEi0KDHNvdXJjZV9pbWFnZRgGIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSLgoNdmFyaWFudF9pbWFnZRgHIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSKQoId29ya2Zsb3cYCCABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEiYKBW1vZGVsGAkgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhInCgVsb3JhcxgKIAMoCzIYLnByb3ZlbmFuY2UudjEuTG9yYUlucHV0EhgKEG5vX3ZhcmlhbnRfaW1hZ2UYCyABKAgSEAoIbm9fbG9yYXMYDCABKAgSGAoQd29ya2Zsb3dfdmVyc2lvbhgNIAEoCRIYCgtwcm9tcHRfdGV4dBgOIAEoCUgAiAEBEhwKD25lZ2F0aXZlX3Byb21wdBgPIAEoCUgBiAEBEhYKCWNmZ19zY2FsZRgQIAEoAUgCiAEBEhEKBHNlZWQYESABKARIA4gBARISCgVzdGVwcxgSIAEoDUgEiAEBEhQKB3NhbXBsZXIYEyABKAlIBYgBARIdChByZXNvbHV0aW9uX3dpZHRoGBQgASgNSAaIAQESHgoRcmVzb2x1dGlvbl9oZWlnaHQYFSABKA1IB4gBARIyChFhZGRpdGlvbmFsX3BhcmFtcxgWIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMAoMZ2VuZXJhdGVkX2F0GBcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgYIAEoCUIOCgxfcHJvbXB0X3RleHRCEgoQX25lZ2F0aXZlX3Byb21wdEIMCgpfY2ZnX3NjYWxlQgcKBV9zZWVkQggKBl9zdGVwc0IKCghfc2FtcGxlckITChFfcmVzb2x1dGlvbl93aWR0aEIUChJfcmVzb2x1dGlvbl9oZWlnaHQiTQobSW1wb3J0TGVnYWN5U2VnbWVudHNSZXF1ZXN0Ei4KCHNlZ21lbnRzGAEgAygLMhwucHJvdmVuYW5jZS52MS5MZWdhY3lTZWdtZW50Ik4KEkxlZ2FjeUltcG9ydFJlc3VsdBInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Eg8KB2NyZWF0ZWQYAiABKAgiUgocSW1wb3J0TGVnYWN5U2VnbWVudHNSZXNwb25zZRIyCgdyZXN1bHRzGAEgAygLMiEucHJvdmVuYW5jZS52MS5MZWdhY3lJbXBvcnRSZXN1bHQiKAoSR2V0Q292ZXJhZ2VSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkipwEKCENvdmVyYWdlEhIKCnByb2plY3RfaWQYASABKAkSEAoIc2VnbWVudHMYAiABKA0SEAoIY29tcGxldGUYAyABKA0SDgoGbGVnYWN5GAQgASgNEg8KB3J1bm5pbmcYBSABKA0SGAoQcnVubmluZ190b29fbG9uZxgGIAEoDRIOCgZmYWlsZWQYByABKA0SGAoQY29tcGxldGVfcGVyY2VudBgIIAEoASKHAQoTR2V0Q292ZXJhZ2VSZXNwb25zZRImCgV0b3RhbBgBIAEoCzIXLnByb3ZlbmFuY2UudjEuQ292ZXJhZ2USKQoIcHJvamVjdHMYAiADKAsyFy5wcm92ZW5hbmNlLnYxLkNvdmVyYWdlEh0KFXJ1bm5pbmdfbGltaXRfc2Vjb25kcxgDIAEoDTKzCgoOUmVjZWlwdFNlcnZpY2USWgoNQ3JlYXRlUmVjZWlwdBIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRSZXNwb25zZRJgCg9Db21wbGV0ZVJlY2VpcHQSJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlc3BvbnNlEl0KDkNyZWF0ZVJlY2VpcHRzEiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0c1JlcXVlc3QaJS5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVzcG9uc2USYwoQQ29tcGxldGVSZWNlaXB0cxImLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QaJy5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdHNSZXNwb25zZRJWCgpHZXRSZWNlaXB0EiAucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVxdWVzdBohLnByb3ZlbmFuY2UudjEuR2V0UmVjZWlwdFJlc3BvbnNlIgOQAgESdAoUR2V0U2VnbWVudFByb3ZlbmFuY2USKi5wcm92ZW5hbmNlLnYxLkdldFNlZ21lbnRQcm92ZW5hbmNlUmVxdWVzdBorLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXNwb25zZSIDkAIBEl8KDUdldEFzc2V0VXNhZ2USIy5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVzcG9uc2UiA5ACARKAAQoYRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoEi4ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXF1ZXN0Gi8ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXNwb25zZSIDkAIBElwKDExpc3RQcm9qZWN0cxIiLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVxdWVzdBojLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVzcG9uc2UiA5ACARJcCgxMaXN0U2VnbWVudHMSIi5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1JlcXVlc3QaIy5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1Jlc3BvbnNlIgOQAgESZQoPQ29tcGFyZVJlY2VpcHRzEiUucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXNwb25zZSIDkAIBEm8KFEltcG9ydExlZ2FjeVNlZ21lbnRzEioucHJvdmVuYW5jZS52MS5JbXBvcnRMZWdhY3lTZWdtZW50c1JlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USWQoLR2V0Q292ZXJhZ2USIS5wcm92ZW5hbmNlLnYxLkdldENvdmVyYWdlUmVxdWVzdBoiLnByb3ZlbmFuY2UudjEuR2V0Q292ZXJhZ2VSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIoEGChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCRIiChpyZXByb2R1Y3Rpb25fb2ZfcmVjZWlwdF9pZBgZIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKFUdlbmVyYXRpb25EdXJhdGlvbktleRIZChF3b3JrZmxvd19hc3NldF9pZBgBIAEoCRIWCg5tb2RlbF9hc3NldF9pZBgCIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGAMgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GAQgASgNEg0KBXN0ZXBzGAUgASgNIlMKHUdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXF1ZXN0EjIKBGtleXMYASADKAsyJC5wcm92ZW5hbmNlLnYxLkdlbmVyYXRpb25EdXJhdGlvbktleSJwChNHZW5lcmF0aW9uRHVyYXRpb25zEjEKA2tleRgBIAEoCzIkLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbkR1cmF0aW9uS2V5EhEKCW1lZGlhbl9tcxgCIAEoAxITCgtzYW1wbGVfc2l6ZRgDIAEoDSJXCh5HZXRHZW5lcmF0aW9uRHVyYXRpb25zUmVzcG9uc2USNQoJZHVyYXRpb25zGAEgAygLMiIucHJvdmVuYW5jZS52MS5HZW5lcmF0aW9uRHVyYXRpb25zIksKFkNvbXBhcmVSZWNlaXB0c1JlcXVlc3QSFwoPbGVmdF9yZWNlaXB0X2lkGAEgASgJEhgKEHJpZ2h0X3JlY2VpcHRfaWQYAiABKAkiuwIKFlJlY2VpcHRGaWVsZENvbXBhcmlzb24SDQoFZmllbGQYASABKAkSDQoFbGFiZWwYAiABKAkSDAoEbGVmdBgDIAEoCRINCgVyaWdodBgEIAEoCRIPCgdjaGFuZ2VkGAUgASgIEiYKBHJvbGUYBiABKA4yGC5wcm92ZW5hbmNlLnYxLklucHV0Um9sZRIQCghwb3NpdGlvbhgHIAEoDRIrCgpsZWZ0X2Fzc2V0GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIsCgtyaWdodF9hc3NldBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSEwoLbGVmdF93ZWlnaHQYCiABKAESFAoMcmlnaHRfd2VpZ2h0GAsgASgBEhUKDWNoYW5nZWRfcGFydHMYDCADKAkitQEKF0NvbXBhcmVSZWNlaXB0c1Jlc3BvbnNlEiQKBGxlZnQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJQoFcmlnaHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSNQoGZmllbGRzGAMgAygLMiUucHJvdmVuYW5jZS52MS5SZWNlaXB0RmllbGRDb21wYXJpc29uEhYKDmNoYW5nZWRfZmllbGRzGAQgASgNIt0GCg1MZWdhY3lTZWdtZW50EhIKCnNlZ21lbnRfaWQYASABKAkSEAoIc2NlbmVfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIWCg5jaGFyYWN0ZXJfbmFtZRgEIAEoCRIWCg5zZXF1ZW5jZV9pbmRleBgFIAEoDRItCgxzb3VyY2VfaW1hZ2UYBiABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEi4KDXZhcmlhbnRfaW1hZ2UYByABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEikKCHdvcmtmbG93GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhImCgVtb2RlbBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJwoFbG9yYXMYCiADKAsyGC5wcm92ZW5hbmNlLnYxLkxvcmFJbnB1dBIYChBub192YXJpYW50X2ltYWdlGAsgASgIEhAKCG5vX2xvcmFzGAwgASgIEhgKEHdvcmtmbG93X3ZlcnNpb24YDSABKAkSGAoLcHJvbXB0X3RleHQYDiABKAlIAIgBARIcCg9uZWdhdGl2ZV9wcm9tcHQYDyABKAlIAYgBARIWCgljZmdfc2NhbGUYECABKAFIAogBARIRCgRzZWVkGBEgASgESAOIAQESEgoFc3RlcHMYEiABKA1IBIgBARIUCgdzYW1wbGVyGBMgASgJSAWIAQESHQoQcmVzb2x1dGlvbl93aWR0aBgUIAEoDUgGiAEBEh4KEXJlc29sdXRpb25faGVpZ2h0GBUgASgNSAeIAQESMgoRYWRkaXRpb25hbF9wYXJhbXMYFiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjAKDGdlbmVyYXRlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLb3V0cHV0X2hhc2gYGCABKAlCDgoMX3Byb21wdF90ZXh0QhIKEF9uZWdhdGl2ZV9wcm9tcHRCDAoKX2NmZ19zY2FsZUIHCgVfc2VlZEIICgZfc3RlcHNCCgoIX3NhbXBsZXJCEwoRX3Jlc29sdXRpb25fd2lkdGhCFAoSX3Jlc29sdXRpb25faGVpZ2h0Ik0KG0ltcG9ydExlZ2FjeVNlZ21lbnRzUmVxdWVzdBIuCghzZWdtZW50cxgBIAMoCzIcLnByb3ZlbmFuY2UudjEuTGVnYWN5U2VnbWVudCJOChJMZWdhY3lJbXBvcnRSZXN1bHQSJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIlIKHEltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USMgoHcmVzdWx0cxgBIAMoCzIhLnByb3ZlbmFuY2UudjEuTGVnYWN5SW1wb3J0UmVzdWx0IigKEkdldENvdmVyYWdlUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIqcBCghDb3ZlcmFnZRISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNlZ21lbnRzGAIgASgNEhAKCGNvbXBsZXRlGAMgASgNEg4KBmxlZ2FjeRgEIAEoDRIPCgdydW5uaW5nGAUgASgNEhgKEHJ1bm5pbmdfdG9vX2xvbmcYBiABKA0SDgoGZmFpbGVkGAcgASgNEhgKEGNvbXBsZXRlX3BlcmNlbnQYCCABKAEihwEKE0dldENvdmVyYWdlUmVzcG9uc2USJgoFdG90YWwYASABKAsyFy5wcm92ZW5hbmNlLnYxLkNvdmVyYWdlEikKCHByb2plY3RzGAIgAygLMhcucHJvdmVuYW5jZS52MS5Db3ZlcmFnZRIdChVydW5uaW5nX2xpbWl0X3NlY29uZHMYAyABKA0iFgoUR2V0Q2hlY2twb2ludFJlcXVlc3QiQQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSFAoMdmVyaWZpZXJfa2V5GAIgASgJIj8KFkdldFJlY2VpcHRQcm9vZlJlcXVlc3QSEgoKcmVjZWlwdF9pZBgBIAEoCRIRCgl0cmVlX3NpemUYAiABKAQiWgoPUmVjZWlwdExvZ0VudHJ5Eg0KBWV2ZW50GAEgASgJEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEbGVhZhgDIAEoCRIWCg5pbmNsdXNpb25fcGF0aBgEIAMoCSJeChdHZXRSZWNlaXB0UHJvb2ZSZXNwb25zZRISCgpjaGVja3BvaW50GAEgASgJEi8KB2VudHJpZXMYAiADKAsyHi5wcm92ZW5hbmNlLnYxLlJlY2VpcHRMb2dFbnRyeSJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIisKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRIMCgRwYXRoGAEgAygJMuoNCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USXQoOQ3JlYXRlUmVjZWlwdHMSJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVxdWVzdBolLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRJjChBDb21wbGV0ZVJlY2VpcHRzEiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVxdWVzdBonLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlElYKCkdldFJlY2VpcHQSIC5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXF1ZXN0GiEucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVzcG9uc2UiA5ACARJ0ChRHZXRTZWdtZW50UHJvdmVuYW5jZRIqLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlc3BvbnNlIgOQAgESXwoNR2V0QXNzZXRVc2FnZRIjLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXNwb25zZSIDkAIBEoABChhGaW5kUmVjZWlwdHNCeUlucHV0c0hhc2gSLi5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QaLy5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlc3BvbnNlIgOQAgESXAoMTGlzdFByb2plY3RzEiIucHJvdmVuYW5jZS52MS5MaXN0UHJvamVjdHNSZXF1ZXN0GiMucHJvdmVuYW5jZS52MS5MaXN0UHJvamVjdHNSZXNwb25zZSIDkAIBElwKDExpc3RTZWdtZW50cxIiLnByb3ZlbmFuY2UudjEuTGlzdFNlZ21lbnRzUmVxdWVzdBojLnByb3ZlbmFuY2UudjEuTGlzdFNlZ21lbnRzUmVzcG9uc2UiA5ACARJlCg9Db21wYXJlUmVjZWlwdHMSJS5wcm92ZW5hbmNlLnYxLkNvbXBhcmVSZWNlaXB0c1JlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkNvbXBhcmVSZWNlaXB0c1Jlc3BvbnNlIgOQAgESbwoUSW1wb3J0TGVnYWN5U2VnbWVudHMSKi5wcm92ZW5hbmNlLnYxLkltcG9ydExlZ2FjeVNlZ21lbnRzUmVxdWVzdBorLnByb3ZlbmFuY2UudjEuSW1wb3J0TGVnYWN5U2VnbWVudHNSZXNwb25zZRJZCgtHZXRDb3ZlcmFnZRIhLnByb3ZlbmFuY2UudjEuR2V0Q292ZXJhZ2VSZXF1ZXN0GiIucHJvdmVuYW5jZS52MS5HZXRDb3ZlcmFnZVJlc3BvbnNlIgOQAgESegoWR2V0R2VuZXJhdGlvbkR1cmF0aW9ucxIsLnByb3ZlbmFuY2UudjEuR2V0R2VuZXJhdGlvbkR1cmF0aW9uc1JlcXVlc3QaLS5wcm92ZW5hbmNlLnYxLkdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXNwb25zZSIDkAIBEl8KDUdldENoZWNrcG9pbnQSIy5wcm92ZW5hbmNlLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5HZXRDaGVja3BvaW50UmVzcG9uc2UiA5ACARJlCg9HZXRSZWNlaXB0UHJvb2YSJS5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRQcm9vZlJlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRQcm9vZlJlc3BvbnNlIgOQAgEScQoTR2V0Q29uc2lzdGVuY3lQcm9vZhIpLnByb3ZlbmFuY2UudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaKi5wcm92ZW5hbmNlLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * @generated from message provenance.v1.CreateReceiptRequest
@@ -147,6 +147,14 @@ export type CreateReceiptRequest = Message<"provenance.v1.CreateReceiptRequest">
    * @generated from field: string idempotency_key = 24;
    */
   idempotencyKey: string;
+
+  /**
+   * Set when this generation reproduces a receipt (RegenerationService.ReproduceSegment): that receipt's id, in this
+   * project. A reproduction supersedes nothing, so supersedes_segment_id must then be empty.
+   *
+   * @generated from field: string reproduction_of_receipt_id = 25;
+   */
+  reproductionOfReceiptId: string;
 };
 
 /**
@@ -773,6 +781,120 @@ export const ListSegmentsResponseSchema: GenMessage<ListSegmentsResponse> = /*@_
   messageDesc(file_provenance_v1_receipts, 22);
 
 /**
+ * Which past receipts a duration is taken over; an empty id or a 0 matches any value.
+ *
+ * @generated from message provenance.v1.GenerationDurationKey
+ */
+export type GenerationDurationKey = Message<"provenance.v1.GenerationDurationKey"> & {
+  /**
+   * The asset id of the receipt's workflow input (any version).
+   *
+   * @generated from field: string workflow_asset_id = 1;
+   */
+  workflowAssetId: string;
+
+  /**
+   * The asset id of the receipt's model input (any version).
+   *
+   * @generated from field: string model_asset_id = 2;
+   */
+  modelAssetId: string;
+
+  /**
+   * @generated from field: uint32 resolution_width = 3;
+   */
+  resolutionWidth: number;
+
+  /**
+   * @generated from field: uint32 resolution_height = 4;
+   */
+  resolutionHeight: number;
+
+  /**
+   * @generated from field: uint32 steps = 5;
+   */
+  steps: number;
+};
+
+/**
+ * Describes the message provenance.v1.GenerationDurationKey.
+ * Use `create(GenerationDurationKeySchema)` to create a new message.
+ */
+export const GenerationDurationKeySchema: GenMessage<GenerationDurationKey> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 23);
+
+/**
+ * @generated from message provenance.v1.GetGenerationDurationsRequest
+ */
+export type GetGenerationDurationsRequest = Message<"provenance.v1.GetGenerationDurationsRequest"> & {
+  /**
+   * 1 to 1,000 keys.
+   *
+   * @generated from field: repeated provenance.v1.GenerationDurationKey keys = 1;
+   */
+  keys: GenerationDurationKey[];
+};
+
+/**
+ * Describes the message provenance.v1.GetGenerationDurationsRequest.
+ * Use `create(GetGenerationDurationsRequestSchema)` to create a new message.
+ */
+export const GetGenerationDurationsRequestSchema: GenMessage<GetGenerationDurationsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 24);
+
+/**
+ * The generation durations of the past receipts matching one key.
+ *
+ * @generated from message provenance.v1.GenerationDurations
+ */
+export type GenerationDurations = Message<"provenance.v1.GenerationDurations"> & {
+  /**
+   * @generated from field: provenance.v1.GenerationDurationKey key = 1;
+   */
+  key?: GenerationDurationKey | undefined;
+
+  /**
+   * The median generation_duration_ms, rounded to the millisecond; 0 when sample_size is 0.
+   *
+   * @generated from field: int64 median_ms = 2;
+   */
+  medianMs: bigint;
+
+  /**
+   * How many receipts the median is taken over: the latest matching ones, at most 1,000.
+   *
+   * @generated from field: uint32 sample_size = 3;
+   */
+  sampleSize: number;
+};
+
+/**
+ * Describes the message provenance.v1.GenerationDurations.
+ * Use `create(GenerationDurationsSchema)` to create a new message.
+ */
+export const GenerationDurationsSchema: GenMessage<GenerationDurations> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 25);
+
+/**
+ * @generated from message provenance.v1.GetGenerationDurationsResponse
+ */
+export type GetGenerationDurationsResponse = Message<"provenance.v1.GetGenerationDurationsResponse"> & {
+  /**
+   * One per key, in request order.
+   *
+   * @generated from field: repeated provenance.v1.GenerationDurations durations = 1;
+   */
+  durations: GenerationDurations[];
+};
+
+/**
+ * Describes the message provenance.v1.GetGenerationDurationsResponse.
+ * Use `create(GetGenerationDurationsResponseSchema)` to create a new message.
+ */
+export const GetGenerationDurationsResponseSchema: GenMessage<GetGenerationDurationsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 26);
+
+/**
  * @generated from message provenance.v1.CompareReceiptsRequest
  */
 export type CompareReceiptsRequest = Message<"provenance.v1.CompareReceiptsRequest"> & {
@@ -792,7 +914,7 @@ export type CompareReceiptsRequest = Message<"provenance.v1.CompareReceiptsReque
  * Use `create(CompareReceiptsRequestSchema)` to create a new message.
  */
 export const CompareReceiptsRequestSchema: GenMessage<CompareReceiptsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 23);
+  messageDesc(file_provenance_v1_receipts, 27);
 
 /**
  * One compared field of two receipts.
@@ -876,7 +998,7 @@ export type ReceiptFieldComparison = Message<"provenance.v1.ReceiptFieldComparis
  * Use `create(ReceiptFieldComparisonSchema)` to create a new message.
  */
 export const ReceiptFieldComparisonSchema: GenMessage<ReceiptFieldComparison> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 24);
+  messageDesc(file_provenance_v1_receipts, 28);
 
 /**
  * @generated from message provenance.v1.CompareReceiptsResponse
@@ -913,7 +1035,7 @@ export type CompareReceiptsResponse = Message<"provenance.v1.CompareReceiptsResp
  * Use `create(CompareReceiptsResponseSchema)` to create a new message.
  */
 export const CompareReceiptsResponseSchema: GenMessage<CompareReceiptsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 25);
+  messageDesc(file_provenance_v1_receipts, 29);
 
 /**
  * A segment made before receipts were recorded, with whatever is known of how it was made. What is not given is
@@ -1060,7 +1182,7 @@ export type LegacySegment = Message<"provenance.v1.LegacySegment"> & {
  * Use `create(LegacySegmentSchema)` to create a new message.
  */
 export const LegacySegmentSchema: GenMessage<LegacySegment> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 26);
+  messageDesc(file_provenance_v1_receipts, 30);
 
 /**
  * @generated from message provenance.v1.ImportLegacySegmentsRequest
@@ -1079,7 +1201,7 @@ export type ImportLegacySegmentsRequest = Message<"provenance.v1.ImportLegacySeg
  * Use `create(ImportLegacySegmentsRequestSchema)` to create a new message.
  */
 export const ImportLegacySegmentsRequestSchema: GenMessage<ImportLegacySegmentsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 27);
+  messageDesc(file_provenance_v1_receipts, 31);
 
 /**
  * One imported segment's LEGACY receipt.
@@ -1105,7 +1227,7 @@ export type LegacyImportResult = Message<"provenance.v1.LegacyImportResult"> & {
  * Use `create(LegacyImportResultSchema)` to create a new message.
  */
 export const LegacyImportResultSchema: GenMessage<LegacyImportResult> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 28);
+  messageDesc(file_provenance_v1_receipts, 32);
 
 /**
  * @generated from message provenance.v1.ImportLegacySegmentsResponse
@@ -1124,7 +1246,7 @@ export type ImportLegacySegmentsResponse = Message<"provenance.v1.ImportLegacySe
  * Use `create(ImportLegacySegmentsResponseSchema)` to create a new message.
  */
 export const ImportLegacySegmentsResponseSchema: GenMessage<ImportLegacySegmentsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 29);
+  messageDesc(file_provenance_v1_receipts, 33);
 
 /**
  * @generated from message provenance.v1.GetCoverageRequest
@@ -1143,7 +1265,7 @@ export type GetCoverageRequest = Message<"provenance.v1.GetCoverageRequest"> & {
  * Use `create(GetCoverageRequestSchema)` to create a new message.
  */
 export const GetCoverageRequestSchema: GenMessage<GetCoverageRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 30);
+  messageDesc(file_provenance_v1_receipts, 34);
 
 /**
  * How many active segments (not superseded) of a project, or of every project counted, have complete receipts.
@@ -1212,7 +1334,7 @@ export type Coverage = Message<"provenance.v1.Coverage"> & {
  * Use `create(CoverageSchema)` to create a new message.
  */
 export const CoverageSchema: GenMessage<Coverage> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 31);
+  messageDesc(file_provenance_v1_receipts, 35);
 
 /**
  * @generated from message provenance.v1.GetCoverageResponse
@@ -1243,7 +1365,177 @@ export type GetCoverageResponse = Message<"provenance.v1.GetCoverageResponse"> &
  * Use `create(GetCoverageResponseSchema)` to create a new message.
  */
 export const GetCoverageResponseSchema: GenMessage<GetCoverageResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 32);
+  messageDesc(file_provenance_v1_receipts, 36);
+
+/**
+ * @generated from message provenance.v1.GetCheckpointRequest
+ */
+export type GetCheckpointRequest = Message<"provenance.v1.GetCheckpointRequest"> & {
+};
+
+/**
+ * Describes the message provenance.v1.GetCheckpointRequest.
+ * Use `create(GetCheckpointRequestSchema)` to create a new message.
+ */
+export const GetCheckpointRequestSchema: GenMessage<GetCheckpointRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 37);
+
+/**
+ * @generated from message provenance.v1.GetCheckpointResponse
+ */
+export type GetCheckpointResponse = Message<"provenance.v1.GetCheckpointResponse"> & {
+  /**
+   * The signed note: origin line, tree size, base64 root hash, a blank line and the Ed25519 signature line(s).
+   *
+   * @generated from field: string checkpoint = 1;
+   */
+  checkpoint: string;
+
+  /**
+   * The verifier key, `<name>+<hex key id>+<base64(0x01 || public key)>`.
+   *
+   * @generated from field: string verifier_key = 2;
+   */
+  verifierKey: string;
+};
+
+/**
+ * Describes the message provenance.v1.GetCheckpointResponse.
+ * Use `create(GetCheckpointResponseSchema)` to create a new message.
+ */
+export const GetCheckpointResponseSchema: GenMessage<GetCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 38);
+
+/**
+ * @generated from message provenance.v1.GetReceiptProofRequest
+ */
+export type GetReceiptProofRequest = Message<"provenance.v1.GetReceiptProofRequest"> & {
+  /**
+   * @generated from field: string receipt_id = 1;
+   */
+  receiptId: string;
+
+  /**
+   * The tree size to prove against; 0 = the latest checkpoint. Must be a size a checkpoint was signed at.
+   *
+   * @generated from field: uint64 tree_size = 2;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message provenance.v1.GetReceiptProofRequest.
+ * Use `create(GetReceiptProofRequestSchema)` to create a new message.
+ */
+export const GetReceiptProofRequestSchema: GenMessage<GetReceiptProofRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 39);
+
+/**
+ * One leaf of a receipt in the log.
+ *
+ * @generated from message provenance.v1.ReceiptLogEntry
+ */
+export type ReceiptLogEntry = Message<"provenance.v1.ReceiptLogEntry"> & {
+  /**
+   * "receipt.created" or "receipt.completed".
+   *
+   * @generated from field: string event = 1;
+   */
+  event: string;
+
+  /**
+   * @generated from field: uint64 leaf_index = 2;
+   */
+  leafIndex: bigint;
+
+  /**
+   * The exact leaf bytes (RFC 8785 JSON, spec/receipt-log.md), as a string.
+   *
+   * @generated from field: string leaf = 3;
+   */
+  leaf: string;
+
+  /**
+   * The RFC 6962 audit path from the leaf to the checkpoint's root, hex, leaf end first.
+   *
+   * @generated from field: repeated string inclusion_path = 4;
+   */
+  inclusionPath: string[];
+};
+
+/**
+ * Describes the message provenance.v1.ReceiptLogEntry.
+ * Use `create(ReceiptLogEntrySchema)` to create a new message.
+ */
+export const ReceiptLogEntrySchema: GenMessage<ReceiptLogEntry> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 40);
+
+/**
+ * @generated from message provenance.v1.GetReceiptProofResponse
+ */
+export type GetReceiptProofResponse = Message<"provenance.v1.GetReceiptProofResponse"> & {
+  /**
+   * The signed checkpoint the proofs lead to.
+   *
+   * @generated from field: string checkpoint = 1;
+   */
+  checkpoint: string;
+
+  /**
+   * The receipt's leaves within that checkpoint, in log order.
+   *
+   * @generated from field: repeated provenance.v1.ReceiptLogEntry entries = 2;
+   */
+  entries: ReceiptLogEntry[];
+};
+
+/**
+ * Describes the message provenance.v1.GetReceiptProofResponse.
+ * Use `create(GetReceiptProofResponseSchema)` to create a new message.
+ */
+export const GetReceiptProofResponseSchema: GenMessage<GetReceiptProofResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 41);
+
+/**
+ * @generated from message provenance.v1.GetConsistencyProofRequest
+ */
+export type GetConsistencyProofRequest = Message<"provenance.v1.GetConsistencyProofRequest"> & {
+  /**
+   * @generated from field: uint64 first_size = 1;
+   */
+  firstSize: bigint;
+
+  /**
+   * @generated from field: uint64 second_size = 2;
+   */
+  secondSize: bigint;
+};
+
+/**
+ * Describes the message provenance.v1.GetConsistencyProofRequest.
+ * Use `create(GetConsistencyProofRequestSchema)` to create a new message.
+ */
+export const GetConsistencyProofRequestSchema: GenMessage<GetConsistencyProofRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 42);
+
+/**
+ * @generated from message provenance.v1.GetConsistencyProofResponse
+ */
+export type GetConsistencyProofResponse = Message<"provenance.v1.GetConsistencyProofResponse"> & {
+  /**
+   * The RFC 6962 consistency proof, hex.
+   *
+   * @generated from field: repeated string path = 1;
+   */
+  path: string[];
+};
+
+/**
+ * Describes the message provenance.v1.GetConsistencyProofResponse.
+ * Use `create(GetConsistencyProofResponseSchema)` to create a new message.
+ */
+export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 43);
 
 /**
  * Immutable generation receipts, segments, and reverse usage.
@@ -1382,6 +1674,48 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof GetCoverageRequestSchema;
     output: typeof GetCoverageResponseSchema;
+  },
+  /**
+   * The median generation_duration_ms of past SUCCEEDED receipts matching each key (the latest 1,000 that match, of
+   * the caller's projects), with the sample size: what the regeneration service estimates GPU time from.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.GetGenerationDurations
+   */
+  getGenerationDurations: {
+    methodKind: "unary";
+    input: typeof GetGenerationDurationsRequestSchema;
+    output: typeof GetGenerationDurationsResponseSchema;
+  },
+  /**
+   * The receipt log's latest signed checkpoint (a C2SP tlog-checkpoint signed note) and the key that verifies it.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.GetCheckpoint
+   */
+  getCheckpoint: {
+    methodKind: "unary";
+    input: typeof GetCheckpointRequestSchema;
+    output: typeof GetCheckpointResponseSchema;
+  },
+  /**
+   * A receipt's leaves in the receipt log (receipt.created, and receipt.completed once completed) with their
+   * inclusion proofs against the checkpoint of tree_size (0 = the latest).
+   *
+   * @generated from rpc provenance.v1.ReceiptService.GetReceiptProof
+   */
+  getReceiptProof: {
+    methodKind: "unary";
+    input: typeof GetReceiptProofRequestSchema;
+    output: typeof GetReceiptProofResponseSchema;
+  },
+  /**
+   * The RFC 6962 consistency proof between two sizes of the receipt log.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.GetConsistencyProof
+   */
+  getConsistencyProof: {
+    methodKind: "unary";
+    input: typeof GetConsistencyProofRequestSchema;
+    output: typeof GetConsistencyProofResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_provenance_v1_receipts, 0);

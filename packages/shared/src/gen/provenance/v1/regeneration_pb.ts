@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/regeneration.proto.
  */
 export const file_provenance_v1_regeneration: GenFile = /*@__PURE__*/
-  fileDesc("CiBwcm92ZW5hbmNlL3YxL3JlZ2VuZXJhdGlvbi5wcm90bxINcHJvdmVuYW5jZS52MSKSAgoKUGxhbm5lZEpvYhIWCg5vbGRfc2VnbWVudF9pZBgBIAEoCRIWCg5vbGRfcmVjZWlwdF9pZBgCIAEoCRIQCghzY2VuZV9pZBgDIAEoCRISCgpwcm9qZWN0X2lkGAQgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAUgASgJEhYKDnNlcXVlbmNlX2luZGV4GAYgASgNEi8KBmlucHV0cxgHIAEoCzIfLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbklucHV0cxIcChRleHBlY3RlZF9pbnB1dHNfaGFzaBgIIAEoCRIvCgdzd2FwcGVkGAkgAygLMh4ucHJvdmVuYW5jZS52MS5TdGFsZW5lc3NSZWFzb24iZwoXUGxhblJlZ2VuZXJhdGlvblJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCRITCgtzZWdtZW50X2lkcxgCIAMoCRIRCglzY2VuZV9pZHMYAyADKAkSEAoIYXNzZXRfaWQYBCABKAkiQwoYUGxhblJlZ2VuZXJhdGlvblJlc3BvbnNlEicKBGpvYnMYASADKAsyGS5wcm92ZW5hbmNlLnYxLlBsYW5uZWRKb2IimAEKGVN1Ym1pdFJlZ2VuZXJhdGlvblJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCRITCgtzZWdtZW50X2lkcxgCIAMoCRIRCglzY2VuZV9pZHMYAyADKAkSEAoIYXNzZXRfaWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhQKDHJlcXVlc3RlZF9ieRgGIAEoCSLBAgoPUmVnZW5lcmF0aW9uSm9iEg4KBmpvYl9pZBgBIAEoCRIQCghiYXRjaF9pZBgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC5wcm92ZW5hbmNlLnYxLkpvYlN0YXR1cxInCgRwbGFuGAQgASgLMhkucHJvdmVuYW5jZS52MS5QbGFubmVkSm9iEhYKDm5ld19zZWdtZW50X2lkGAUgASgJEhYKDm5ld19yZWNlaXB0X2lkGAYgASgJEhoKEmFjdHVhbF9pbnB1dHNfaGFzaBgHIAEoCRINCgVlcnJvchgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAgoRUmVnZW5lcmF0aW9uQmF0Y2gSEAoIYmF0Y2hfaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhEKCWpvYl9jb3VudBgFIAEoDRIRCglzdWJtaXR0ZWQYBiABKA0SDwoHcnVubmluZxgHIAEoDRIRCglzdWNjZWVkZWQYCCABKA0SDgoGZmFpbGVkGAkgASgNEhcKD2lucHV0c19taXNtYXRjaBgKIAEoDRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAQoaU3VibWl0UmVnZW5lcmF0aW9uUmVzcG9uc2USLwoFYmF0Y2gYASABKAsyIC5wcm92ZW5hbmNlLnYxLlJlZ2VuZXJhdGlvbkJhdGNoEiwKBGpvYnMYAiADKAsyHi5wcm92ZW5hbmNlLnYxLlJlZ2VuZXJhdGlvbkpvYhIPCgdjcmVhdGVkGAMgASgIIi8KG0dldFJlZ2VuZXJhdGlvbkJhdGNoUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCSJ9ChxHZXRSZWdlbmVyYXRpb25CYXRjaFJlc3BvbnNlEi8KBWJhdGNoGAEgASgLMiAucHJvdmVuYW5jZS52MS5SZWdlbmVyYXRpb25CYXRjaBIsCgRqb2JzGAIgAygLMh4ucHJvdmVuYW5jZS52MS5SZWdlbmVyYXRpb25Kb2IilAEKG0xpc3RSZWdlbmVyYXRpb25Kb2JzUmVxdWVzdBIQCghiYXRjaF9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnByb3ZlbmFuY2UudjEuSm9iU3RhdHVzEhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJImUKHExpc3RSZWdlbmVyYXRpb25Kb2JzUmVzcG9uc2USLAoEam9icxgBIAMoCzIeLnByb3ZlbmFuY2UudjEuUmVnZW5lcmF0aW9uSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSqqAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRKT0JfU1RBVFVTX1NVQk1JVFRFRBABEhYKEkpPQl9TVEFUVVNfUlVOTklORxACEhgKFEpPQl9TVEFUVVNfU1VDQ0VFREVEEAMSFQoRSk9CX1NUQVRVU19GQUlMRUQQBBIeChpKT0JfU1RBVFVTX0lOUFVUU19NSVNNQVRDSBAFMtYDChNSZWdlbmVyYXRpb25TZXJ2aWNlEmgKEFBsYW5SZWdlbmVyYXRpb24SJi5wcm92ZW5hbmNlLnYxLlBsYW5SZWdlbmVyYXRpb25SZXF1ZXN0GicucHJvdmVuYW5jZS52MS5QbGFuUmVnZW5lcmF0aW9uUmVzcG9uc2UiA5ACARJpChJTdWJtaXRSZWdlbmVyYXRpb24SKC5wcm92ZW5hbmNlLnYxLlN1Ym1pdFJlZ2VuZXJhdGlvblJlcXVlc3QaKS5wcm92ZW5hbmNlLnYxLlN1Ym1pdFJlZ2VuZXJhdGlvblJlc3BvbnNlEnQKFEdldFJlZ2VuZXJhdGlvbkJhdGNoEioucHJvdmVuYW5jZS52MS5HZXRSZWdlbmVyYXRpb25CYXRjaFJlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkdldFJlZ2VuZXJhdGlvbkJhdGNoUmVzcG9uc2UiA5ACARJ0ChRMaXN0UmVnZW5lcmF0aW9uSm9icxIqLnByb3ZlbmFuY2UudjEuTGlzdFJlZ2VuZXJhdGlvbkpvYnNSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5MaXN0UmVnZW5lcmF0aW9uSm9ic1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("CiBwcm92ZW5hbmNlL3YxL3JlZ2VuZXJhdGlvbi5wcm90bxINcHJvdmVuYW5jZS52MSLIAgoKUGxhbm5lZEpvYhIWCg5vbGRfc2VnbWVudF9pZBgBIAEoCRIWCg5vbGRfcmVjZWlwdF9pZBgCIAEoCRIQCghzY2VuZV9pZBgDIAEoCRISCgpwcm9qZWN0X2lkGAQgASgJEhYKDmNoYXJhY3Rlcl9uYW1lGAUgASgJEhYKDnNlcXVlbmNlX2luZGV4GAYgASgNEi8KBmlucHV0cxgHIAEoCzIfLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbklucHV0cxIcChRleHBlY3RlZF9pbnB1dHNfaGFzaBgIIAEoCRIvCgdzd2FwcGVkGAkgAygLMh4ucHJvdmVuYW5jZS52MS5TdGFsZW5lc3NSZWFzb24SNAoMZ3B1X2VzdGltYXRlGAogASgLMh4ucHJvdmVuYW5jZS52MS5HcHVUaW1lRXN0aW1hdGUifgoPR3B1VGltZUVzdGltYXRlEhgKEGVzdGltYXRlZF9ncHVfbXMYASABKAMSEwoLc2FtcGxlX3NpemUYAiABKA0SKwoFYmFzaXMYAyABKA4yHC5wcm92ZW5hbmNlLnYxLkVzdGltYXRlQmFzaXMSDwoHc3VtbWFyeRgEIAEoCSJnChdQbGFuUmVnZW5lcmF0aW9uUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhMKC3NlZ21lbnRfaWRzGAIgAygJEhEKCXNjZW5lX2lkcxgDIAMoCRIQCghhc3NldF9pZBgEIAEoCSJ8ChhQbGFuUmVnZW5lcmF0aW9uUmVzcG9uc2USJwoEam9icxgBIAMoCzIZLnByb3ZlbmFuY2UudjEuUGxhbm5lZEpvYhIYChBlc3RpbWF0ZWRfZ3B1X21zGAIgASgDEh0KFWpvYnNfd2l0aG91dF9lc3RpbWF0ZRgDIAEoDSKYAQoZU3VibWl0UmVnZW5lcmF0aW9uUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhMKC3NlZ21lbnRfaWRzGAIgAygJEhEKCXNjZW5lX2lkcxgDIAMoCRIQCghhc3NldF9pZBgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSFAoMcmVxdWVzdGVkX2J5GAYgASgJIsECCg9SZWdlbmVyYXRpb25Kb2ISDgoGam9iX2lkGAEgASgJEhAKCGJhdGNoX2lkGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnByb3ZlbmFuY2UudjEuSm9iU3RhdHVzEicKBHBsYW4YBCABKAsyGS5wcm92ZW5hbmNlLnYxLlBsYW5uZWRKb2ISFgoObmV3X3NlZ21lbnRfaWQYBSABKAkSFgoObmV3X3JlY2VpcHRfaWQYBiABKAkSGgoSYWN0dWFsX2lucHV0c19oYXNoGAcgASgJEg0KBWVycm9yGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIosCChFSZWdlbmVyYXRpb25CYXRjaBIQCghiYXRjaF9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEhQKDHJlcXVlc3RlZF9ieRgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSEQoJam9iX2NvdW50GAUgASgNEhEKCXN1Ym1pdHRlZBgGIAEoDRIPCgdydW5uaW5nGAcgASgNEhEKCXN1Y2NlZWRlZBgIIAEoDRIOCgZmYWlsZWQYCSABKA0SFwoPaW5wdXRzX21pc21hdGNoGAogASgNEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsUBChpTdWJtaXRSZWdlbmVyYXRpb25SZXNwb25zZRIvCgViYXRjaBgBIAEoCzIgLnByb3ZlbmFuY2UudjEuUmVnZW5lcmF0aW9uQmF0Y2gSLAoEam9icxgCIAMoCzIeLnByb3ZlbmFuY2UudjEuUmVnZW5lcmF0aW9uSm9iEg8KB2NyZWF0ZWQYAyABKAgSGAoQZXN0aW1hdGVkX2dwdV9tcxgEIAEoAxIdChVqb2JzX3dpdGhvdXRfZXN0aW1hdGUYBSABKA0iLwobR2V0UmVnZW5lcmF0aW9uQmF0Y2hSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJIn0KHEdldFJlZ2VuZXJhdGlvbkJhdGNoUmVzcG9uc2USLwoFYmF0Y2gYASABKAsyIC5wcm92ZW5hbmNlLnYxLlJlZ2VuZXJhdGlvbkJhdGNoEiwKBGpvYnMYAiADKAsyHi5wcm92ZW5hbmNlLnYxLlJlZ2VuZXJhdGlvbkpvYiKUAQobTGlzdFJlZ2VuZXJhdGlvbkpvYnNSZXF1ZXN0EhAKCGJhdGNoX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSKAoGc3RhdHVzGAMgASgOMhgucHJvdmVuYW5jZS52MS5Kb2JTdGF0dXMSEQoJcGFnZV9zaXplGAQgASgNEhIKCnBhZ2VfdG9rZW4YBSABKAkiZQocTGlzdFJlZ2VuZXJhdGlvbkpvYnNSZXNwb25zZRIsCgRqb2JzGAEgAygLMh4ucHJvdmVuYW5jZS52MS5SZWdlbmVyYXRpb25Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIqgFCgxSZXByb2R1Y3Rpb24SDgoGam9iX2lkGAEgASgJEhIKCnByb2plY3RfaWQYAiABKAkSEAoIc2NlbmVfaWQYAyABKAkSEgoKc2VnbWVudF9pZBgEIAEoCRISCgpyZWNlaXB0X2lkGAUgASgJEhYKDm5ld19zZWdtZW50X2lkGAYgASgJEi8KBmlucHV0cxgHIAEoCzIfLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbklucHV0cxIcChRleHBlY3RlZF9pbnB1dHNfaGFzaBgIIAEoCRIcChRleHBlY3RlZF9vdXRwdXRfaGFzaBgJIAEoCRIoCgZzdGF0dXMYCiABKA4yGC5wcm92ZW5hbmNlLnYxLkpvYlN0YXR1cxIzCgd2ZXJkaWN0GAsgASgOMiIucHJvdmVuYW5jZS52MS5SZXByb2R1Y3Rpb25WZXJkaWN0EhYKDm5ld19yZWNlaXB0X2lkGAwgASgJEhoKEmFjdHVhbF9pbnB1dHNfaGFzaBgNIAEoCRIaChJhY3R1YWxfb3V0cHV0X2hhc2gYDiABKAkSDwoHc3VtbWFyeRgPIAEoCRIUCgxyZXF1ZXN0ZWRfYnkYECABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GBEgASgJEjQKDGdwdV9lc3RpbWF0ZRgSIAEoCzIeLnByb3ZlbmFuY2UudjEuR3B1VGltZUVzdGltYXRlEi4KCmNyZWF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYFCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgVIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibgoXUmVwcm9kdWNlU2VnbWVudFJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCRISCgpyZWNlaXB0X2lkGAIgASgJEhIKCnNlZ21lbnRfaWQYAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIl4KGFJlcHJvZHVjZVNlZ21lbnRSZXNwb25zZRIxCgxyZXByb2R1Y3Rpb24YASABKAsyGy5wcm92ZW5hbmNlLnYxLlJlcHJvZHVjdGlvbhIPCgdjcmVhdGVkGAIgASgIIigKFkdldFJlcHJvZHVjdGlvblJlcXVlc3QSDgoGam9iX2lkGAEgASgJIkwKF0dldFJlcHJvZHVjdGlvblJlc3BvbnNlEjEKDHJlcHJvZHVjdGlvbhgBIAEoCzIbLnByb3ZlbmFuY2UudjEuUmVwcm9kdWN0aW9uIn0KGExpc3RSZXByb2R1Y3Rpb25zUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhIKCnJlY2VpcHRfaWQYAiABKAkSEgoKc2VnbWVudF9pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSJoChlMaXN0UmVwcm9kdWN0aW9uc1Jlc3BvbnNlEjIKDXJlcHJvZHVjdGlvbnMYASADKAsyGy5wcm92ZW5hbmNlLnYxLlJlcHJvZHVjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqqgEKCUpvYlN0YXR1cxIaChZKT0JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUSk9CX1NUQVRVU19TVUJNSVRURUQQARIWChJKT0JfU1RBVFVTX1JVTk5JTkcQAhIYChRKT0JfU1RBVFVTX1NVQ0NFRURFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSHgoaSk9CX1NUQVRVU19JTlBVVFNfTUlTTUFUQ0gQBSqwAQoNRXN0aW1hdGVCYXNpcxIeChpFU1RJTUFURV9CQVNJU19VTlNQRUNJRklFRBAAEiAKHEVTVElNQVRFX0JBU0lTX1NBTUVfU0VUVElOR1MQARIdChlFU1RJTUFURV9CQVNJU19TQU1FX01PREVMEAISHwobRVNUSU1BVEVfQkFTSVNfQUxMX1JFQ0VJUFRTEAMSHQoZRVNUSU1BVEVfQkFTSVNfTk9fSElTVE9SWRAEKrABChNSZXByb2R1Y3Rpb25WZXJkaWN0EiQKIFJFUFJPRFVDVElPTl9WRVJESUNUX1VOU1BFQ0lGSUVEEAASIgoeUkVQUk9EVUNUSU9OX1ZFUkRJQ1RfSURFTlRJQ0FMEAESJgoiUkVQUk9EVUNUSU9OX1ZFUkRJQ1RfSU5QVVRTX0RJRkZFUhACEicKI1JFUFJPRFVDVElPTl9WRVJESUNUX09VVFBVVF9ESUZGRVJTEAMyjwYKE1JlZ2VuZXJhdGlvblNlcnZpY2USaAoQUGxhblJlZ2VuZXJhdGlvbhImLnByb3ZlbmFuY2UudjEuUGxhblJlZ2VuZXJhdGlvblJlcXVlc3QaJy5wcm92ZW5hbmNlLnYxLlBsYW5SZWdlbmVyYXRpb25SZXNwb25zZSIDkAIBEmkKElN1Ym1pdFJlZ2VuZXJhdGlvbhIoLnByb3ZlbmFuY2UudjEuU3VibWl0UmVnZW5lcmF0aW9uUmVxdWVzdBopLnByb3ZlbmFuY2UudjEuU3VibWl0UmVnZW5lcmF0aW9uUmVzcG9uc2USdAoUR2V0UmVnZW5lcmF0aW9uQmF0Y2gSKi5wcm92ZW5hbmNlLnYxLkdldFJlZ2VuZXJhdGlvbkJhdGNoUmVxdWVzdBorLnByb3ZlbmFuY2UudjEuR2V0UmVnZW5lcmF0aW9uQmF0Y2hSZXNwb25zZSIDkAIBEnQKFExpc3RSZWdlbmVyYXRpb25Kb2JzEioucHJvdmVuYW5jZS52MS5MaXN0UmVnZW5lcmF0aW9uSm9ic1JlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkxpc3RSZWdlbmVyYXRpb25Kb2JzUmVzcG9uc2UiA5ACARJjChBSZXByb2R1Y2VTZWdtZW50EiYucHJvdmVuYW5jZS52MS5SZXByb2R1Y2VTZWdtZW50UmVxdWVzdBonLnByb3ZlbmFuY2UudjEuUmVwcm9kdWNlU2VnbWVudFJlc3BvbnNlEmUKD0dldFJlcHJvZHVjdGlvbhIlLnByb3ZlbmFuY2UudjEuR2V0UmVwcm9kdWN0aW9uUmVxdWVzdBomLnByb3ZlbmFuY2UudjEuR2V0UmVwcm9kdWN0aW9uUmVzcG9uc2UiA5ACARJrChFMaXN0UmVwcm9kdWN0aW9ucxInLnByb3ZlbmFuY2UudjEuTGlzdFJlcHJvZHVjdGlvbnNSZXF1ZXN0GigucHJvdmVuYW5jZS52MS5MaXN0UmVwcm9kdWN0aW9uc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * A job as planned: what will be generated instead of one stale segment.
@@ -72,6 +72,13 @@ export type PlannedJob = Message<"provenance.v1.PlannedJob"> & {
    * @generated from field: repeated provenance.v1.StalenessReason swapped = 9;
    */
   swapped: StalenessReason[];
+
+  /**
+   * The GPU time the job is expected to take, from past receipts like it (absent on jobs planned before estimates).
+   *
+   * @generated from field: provenance.v1.GpuTimeEstimate gpu_estimate = 10;
+   */
+  gpuEstimate?: GpuTimeEstimate | undefined;
 };
 
 /**
@@ -80,6 +87,44 @@ export type PlannedJob = Message<"provenance.v1.PlannedJob"> & {
  */
 export const PlannedJobSchema: GenMessage<PlannedJob> = /*@__PURE__*/
   messageDesc(file_provenance_v1_regeneration, 0);
+
+/**
+ * The GPU time one job is expected to take: the median generation_duration_ms of past SUCCEEDED receipts like it.
+ *
+ * @generated from message provenance.v1.GpuTimeEstimate
+ */
+export type GpuTimeEstimate = Message<"provenance.v1.GpuTimeEstimate"> & {
+  /**
+   * @generated from field: int64 estimated_gpu_ms = 1;
+   */
+  estimatedGpuMs: bigint;
+
+  /**
+   * How many past receipts the median is taken over (the latest matching ones, at most 1,000).
+   *
+   * @generated from field: uint32 sample_size = 2;
+   */
+  sampleSize: number;
+
+  /**
+   * @generated from field: provenance.v1.EstimateBasis basis = 3;
+   */
+  basis: EstimateBasis;
+
+  /**
+   * The basis in words, e.g. "median of 14 past receipts with the same workflow, model, 832x480 and 28 steps".
+   *
+   * @generated from field: string summary = 4;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message provenance.v1.GpuTimeEstimate.
+ * Use `create(GpuTimeEstimateSchema)` to create a new message.
+ */
+export const GpuTimeEstimateSchema: GenMessage<GpuTimeEstimate> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 1);
 
 /**
  * @generated from message provenance.v1.PlanRegenerationRequest
@@ -111,7 +156,7 @@ export type PlanRegenerationRequest = Message<"provenance.v1.PlanRegenerationReq
  * Use `create(PlanRegenerationRequestSchema)` to create a new message.
  */
 export const PlanRegenerationRequestSchema: GenMessage<PlanRegenerationRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 1);
+  messageDesc(file_provenance_v1_regeneration, 2);
 
 /**
  * @generated from message provenance.v1.PlanRegenerationResponse
@@ -121,6 +166,20 @@ export type PlanRegenerationResponse = Message<"provenance.v1.PlanRegenerationRe
    * @generated from field: repeated provenance.v1.PlannedJob jobs = 1;
    */
   jobs: PlannedJob[];
+
+  /**
+   * The jobs' estimated GPU time, summed.
+   *
+   * @generated from field: int64 estimated_gpu_ms = 2;
+   */
+  estimatedGpuMs: bigint;
+
+  /**
+   * Jobs with no past receipt to estimate from (counted as 0 in estimated_gpu_ms).
+   *
+   * @generated from field: uint32 jobs_without_estimate = 3;
+   */
+  jobsWithoutEstimate: number;
 };
 
 /**
@@ -128,7 +187,7 @@ export type PlanRegenerationResponse = Message<"provenance.v1.PlanRegenerationRe
  * Use `create(PlanRegenerationResponseSchema)` to create a new message.
  */
 export const PlanRegenerationResponseSchema: GenMessage<PlanRegenerationResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 2);
+  messageDesc(file_provenance_v1_regeneration, 3);
 
 /**
  * @generated from message provenance.v1.SubmitRegenerationRequest
@@ -172,7 +231,7 @@ export type SubmitRegenerationRequest = Message<"provenance.v1.SubmitRegeneratio
  * Use `create(SubmitRegenerationRequestSchema)` to create a new message.
  */
 export const SubmitRegenerationRequestSchema: GenMessage<SubmitRegenerationRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 3);
+  messageDesc(file_provenance_v1_regeneration, 4);
 
 /**
  * A submitted regeneration job.
@@ -238,7 +297,7 @@ export type RegenerationJob = Message<"provenance.v1.RegenerationJob"> & {
  * Use `create(RegenerationJobSchema)` to create a new message.
  */
 export const RegenerationJobSchema: GenMessage<RegenerationJob> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 4);
+  messageDesc(file_provenance_v1_regeneration, 5);
 
 /**
  * A batch of jobs submitted together.
@@ -309,7 +368,7 @@ export type RegenerationBatch = Message<"provenance.v1.RegenerationBatch"> & {
  * Use `create(RegenerationBatchSchema)` to create a new message.
  */
 export const RegenerationBatchSchema: GenMessage<RegenerationBatch> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 5);
+  messageDesc(file_provenance_v1_regeneration, 6);
 
 /**
  * @generated from message provenance.v1.SubmitRegenerationResponse
@@ -331,6 +390,20 @@ export type SubmitRegenerationResponse = Message<"provenance.v1.SubmitRegenerati
    * @generated from field: bool created = 3;
    */
   created: boolean;
+
+  /**
+   * The jobs' estimated GPU time as planned, summed.
+   *
+   * @generated from field: int64 estimated_gpu_ms = 4;
+   */
+  estimatedGpuMs: bigint;
+
+  /**
+   * Jobs with no estimate (no past receipt to estimate from, or planned before estimates).
+   *
+   * @generated from field: uint32 jobs_without_estimate = 5;
+   */
+  jobsWithoutEstimate: number;
 };
 
 /**
@@ -338,7 +411,7 @@ export type SubmitRegenerationResponse = Message<"provenance.v1.SubmitRegenerati
  * Use `create(SubmitRegenerationResponseSchema)` to create a new message.
  */
 export const SubmitRegenerationResponseSchema: GenMessage<SubmitRegenerationResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 6);
+  messageDesc(file_provenance_v1_regeneration, 7);
 
 /**
  * @generated from message provenance.v1.GetRegenerationBatchRequest
@@ -355,7 +428,7 @@ export type GetRegenerationBatchRequest = Message<"provenance.v1.GetRegeneration
  * Use `create(GetRegenerationBatchRequestSchema)` to create a new message.
  */
 export const GetRegenerationBatchRequestSchema: GenMessage<GetRegenerationBatchRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 7);
+  messageDesc(file_provenance_v1_regeneration, 8);
 
 /**
  * @generated from message provenance.v1.GetRegenerationBatchResponse
@@ -377,7 +450,7 @@ export type GetRegenerationBatchResponse = Message<"provenance.v1.GetRegeneratio
  * Use `create(GetRegenerationBatchResponseSchema)` to create a new message.
  */
 export const GetRegenerationBatchResponseSchema: GenMessage<GetRegenerationBatchResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 8);
+  messageDesc(file_provenance_v1_regeneration, 9);
 
 /**
  * @generated from message provenance.v1.ListRegenerationJobsRequest
@@ -414,7 +487,7 @@ export type ListRegenerationJobsRequest = Message<"provenance.v1.ListRegeneratio
  * Use `create(ListRegenerationJobsRequestSchema)` to create a new message.
  */
 export const ListRegenerationJobsRequestSchema: GenMessage<ListRegenerationJobsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 9);
+  messageDesc(file_provenance_v1_regeneration, 10);
 
 /**
  * @generated from message provenance.v1.ListRegenerationJobsResponse
@@ -436,7 +509,311 @@ export type ListRegenerationJobsResponse = Message<"provenance.v1.ListRegenerati
  * Use `create(ListRegenerationJobsResponseSchema)` to create a new message.
  */
 export const ListRegenerationJobsResponseSchema: GenMessage<ListRegenerationJobsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_regeneration, 10);
+  messageDesc(file_provenance_v1_regeneration, 11);
+
+/**
+ * A job re-running one receipt with exactly its inputs, and what came of it.
+ *
+ * @generated from message provenance.v1.Reproduction
+ */
+export type Reproduction = Message<"provenance.v1.Reproduction"> & {
+  /**
+   * Also the regeneration_job_id the pipeline records on the new receipt.
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string scene_id = 3;
+   */
+  sceneId: string;
+
+  /**
+   * The segment of the reproduced receipt; a reproduction never supersedes it.
+   *
+   * @generated from field: string segment_id = 4;
+   */
+  segmentId: string;
+
+  /**
+   * The receipt reproduced.
+   *
+   * @generated from field: string receipt_id = 5;
+   */
+  receiptId: string;
+
+  /**
+   * The segment the pipeline is asked to record the reproduction under.
+   *
+   * @generated from field: string new_segment_id = 6;
+   */
+  newSegmentId: string;
+
+  /**
+   * Exactly the receipt's inputs.
+   *
+   * @generated from field: provenance.v1.GenerationInputs inputs = 7;
+   */
+  inputs?: GenerationInputs | undefined;
+
+  /**
+   * The receipt's inputs hash: what the new receipt must carry.
+   *
+   * @generated from field: string expected_inputs_hash = 8;
+   */
+  expectedInputsHash: string;
+
+  /**
+   * The receipt's output hash: what an identical reproduction gives.
+   *
+   * @generated from field: string expected_output_hash = 9;
+   */
+  expectedOutputHash: string;
+
+  /**
+   * Derived from the new receipt as for regeneration jobs: submitted, running, succeeded, failed or inputs_mismatch.
+   *
+   * @generated from field: provenance.v1.JobStatus status = 10;
+   */
+  status: JobStatus;
+
+  /**
+   * @generated from field: provenance.v1.ReproductionVerdict verdict = 11;
+   */
+  verdict: ReproductionVerdict;
+
+  /**
+   * @generated from field: string new_receipt_id = 12;
+   */
+  newReceiptId: string;
+
+  /**
+   * @generated from field: string actual_inputs_hash = 13;
+   */
+  actualInputsHash: string;
+
+  /**
+   * @generated from field: string actual_output_hash = 14;
+   */
+  actualOutputHash: string;
+
+  /**
+   * The verdict, or why there is none yet, in one line.
+   *
+   * @generated from field: string summary = 15;
+   */
+  summary: string;
+
+  /**
+   * Who asked: the `sub` of the bearer token of its ReproduceSegment.
+   *
+   * @generated from field: string requested_by = 16;
+   */
+  requestedBy: string;
+
+  /**
+   * @generated from field: string idempotency_key = 17;
+   */
+  idempotencyKey: string;
+
+  /**
+   * The GPU time it is expected to take.
+   *
+   * @generated from field: provenance.v1.GpuTimeEstimate gpu_estimate = 18;
+   */
+  gpuEstimate?: GpuTimeEstimate | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 19;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 20;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * When the new receipt completed; absent until then.
+   *
+   * @generated from field: google.protobuf.Timestamp completed_at = 21;
+   */
+  completedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.Reproduction.
+ * Use `create(ReproductionSchema)` to create a new message.
+ */
+export const ReproductionSchema: GenMessage<Reproduction> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 12);
+
+/**
+ * @generated from message provenance.v1.ReproduceSegmentRequest
+ */
+export type ReproduceSegmentRequest = Message<"provenance.v1.ReproduceSegmentRequest"> & {
+  /**
+   * The project of the receipt (the caller needs the creator role in it).
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * The receipt to reproduce; or
+   *
+   * @generated from field: string receipt_id = 2;
+   */
+  receiptId: string;
+
+  /**
+   * a segment, whose current receipt (its latest SUCCEEDED one) is reproduced. Exactly one of the two.
+   *
+   * @generated from field: string segment_id = 3;
+   */
+  segmentId: string;
+
+  /**
+   * Required: a retry with the same key returns the same reproduction.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message provenance.v1.ReproduceSegmentRequest.
+ * Use `create(ReproduceSegmentRequestSchema)` to create a new message.
+ */
+export const ReproduceSegmentRequestSchema: GenMessage<ReproduceSegmentRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 13);
+
+/**
+ * @generated from message provenance.v1.ReproduceSegmentResponse
+ */
+export type ReproduceSegmentResponse = Message<"provenance.v1.ReproduceSegmentResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Reproduction reproduction = 1;
+   */
+  reproduction?: Reproduction | undefined;
+
+  /**
+   * False when the idempotency_key had already started this reproduction.
+   *
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message provenance.v1.ReproduceSegmentResponse.
+ * Use `create(ReproduceSegmentResponseSchema)` to create a new message.
+ */
+export const ReproduceSegmentResponseSchema: GenMessage<ReproduceSegmentResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 14);
+
+/**
+ * @generated from message provenance.v1.GetReproductionRequest
+ */
+export type GetReproductionRequest = Message<"provenance.v1.GetReproductionRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message provenance.v1.GetReproductionRequest.
+ * Use `create(GetReproductionRequestSchema)` to create a new message.
+ */
+export const GetReproductionRequestSchema: GenMessage<GetReproductionRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 15);
+
+/**
+ * @generated from message provenance.v1.GetReproductionResponse
+ */
+export type GetReproductionResponse = Message<"provenance.v1.GetReproductionResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Reproduction reproduction = 1;
+   */
+  reproduction?: Reproduction | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.GetReproductionResponse.
+ * Use `create(GetReproductionResponseSchema)` to create a new message.
+ */
+export const GetReproductionResponseSchema: GenMessage<GetReproductionResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 16);
+
+/**
+ * @generated from message provenance.v1.ListReproductionsRequest
+ */
+export type ListReproductionsRequest = Message<"provenance.v1.ListReproductionsRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * Only reproductions of this receipt.
+   *
+   * @generated from field: string receipt_id = 2;
+   */
+  receiptId: string;
+
+  /**
+   * Only reproductions of this segment's receipts.
+   *
+   * @generated from field: string segment_id = 3;
+   */
+  segmentId: string;
+
+  /**
+   * @generated from field: uint32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListReproductionsRequest.
+ * Use `create(ListReproductionsRequestSchema)` to create a new message.
+ */
+export const ListReproductionsRequestSchema: GenMessage<ListReproductionsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 17);
+
+/**
+ * @generated from message provenance.v1.ListReproductionsResponse
+ */
+export type ListReproductionsResponse = Message<"provenance.v1.ListReproductionsResponse"> & {
+  /**
+   * @generated from field: repeated provenance.v1.Reproduction reproductions = 1;
+   */
+  reproductions: Reproduction[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListReproductionsResponse.
+ * Use `create(ListReproductionsResponseSchema)` to create a new message.
+ */
+export const ListReproductionsResponseSchema: GenMessage<ListReproductionsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_regeneration, 18);
 
 /**
  * The state of one regeneration job.
@@ -484,6 +861,93 @@ export const JobStatusSchema: GenEnum<JobStatus> = /*@__PURE__*/
   enumDesc(file_provenance_v1_regeneration, 0);
 
 /**
+ * Which past receipts a GPU-time estimate is taken from: the most specific history there is.
+ *
+ * @generated from enum provenance.v1.EstimateBasis
+ */
+export enum EstimateBasis {
+  /**
+   * @generated from enum value: ESTIMATE_BASIS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Past receipts with the same workflow, model, resolution and steps.
+   *
+   * @generated from enum value: ESTIMATE_BASIS_SAME_SETTINGS = 1;
+   */
+  SAME_SETTINGS = 1,
+
+  /**
+   * None with those settings: past receipts with the same model (any workflow, resolution and steps).
+   *
+   * @generated from enum value: ESTIMATE_BASIS_SAME_MODEL = 2;
+   */
+  SAME_MODEL = 2,
+
+  /**
+   * None with that model either: every past receipt the caller may view.
+   *
+   * @generated from enum value: ESTIMATE_BASIS_ALL_RECEIPTS = 3;
+   */
+  ALL_RECEIPTS = 3,
+
+  /**
+   * No past receipt at all: no estimate (estimated_gpu_ms 0).
+   *
+   * @generated from enum value: ESTIMATE_BASIS_NO_HISTORY = 4;
+   */
+  NO_HISTORY = 4,
+}
+
+/**
+ * Describes the enum provenance.v1.EstimateBasis.
+ */
+export const EstimateBasisSchema: GenEnum<EstimateBasis> = /*@__PURE__*/
+  enumDesc(file_provenance_v1_regeneration, 1);
+
+/**
+ * Whether a reproduction gave back what its receipt recorded.
+ *
+ * @generated from enum provenance.v1.ReproductionVerdict
+ */
+export enum ReproductionVerdict {
+  /**
+   * Not decided yet (no completed receipt), or nothing to compare: the generation failed, or recorded no output hash.
+   *
+   * @generated from enum value: REPRODUCTION_VERDICT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Same inputs hash and same output hash as the receipt.
+   *
+   * @generated from enum value: REPRODUCTION_VERDICT_IDENTICAL = 1;
+   */
+  IDENTICAL = 1,
+
+  /**
+   * The new receipt's inputs hash differs from the receipt's: the pipeline did not use the pinned inputs.
+   *
+   * @generated from enum value: REPRODUCTION_VERDICT_INPUTS_DIFFER = 2;
+   */
+  INPUTS_DIFFER = 2,
+
+  /**
+   * Same inputs hash, different output hash: the pipeline is not deterministic.
+   *
+   * @generated from enum value: REPRODUCTION_VERDICT_OUTPUT_DIFFERS = 3;
+   */
+  OUTPUT_DIFFERS = 3,
+}
+
+/**
+ * Describes the enum provenance.v1.ReproductionVerdict.
+ */
+export const ReproductionVerdictSchema: GenEnum<ReproductionVerdict> = /*@__PURE__*/
+  enumDesc(file_provenance_v1_regeneration, 2);
+
+/**
  * Targeted re-generation of stale segments.
  *
  * @generated from service provenance.v1.RegenerationService
@@ -522,6 +986,36 @@ export const RegenerationService: GenService<{
     methodKind: "unary";
     input: typeof ListRegenerationJobsRequestSchema;
     output: typeof ListRegenerationJobsResponseSchema;
+  },
+  /**
+   * Re-runs one receipt with exactly its inputs (the versions it used, not the current ones): one job, published as
+   * generation.jobs.requested with reproduction_of_receipt_id set and recorded as a new segment that never supersedes
+   * the original; when the new receipt completes, the reproduction gets its verdict. Idempotent per idempotency_key.
+   *
+   * @generated from rpc provenance.v1.RegenerationService.ReproduceSegment
+   */
+  reproduceSegment: {
+    methodKind: "unary";
+    input: typeof ReproduceSegmentRequestSchema;
+    output: typeof ReproduceSegmentResponseSchema;
+  },
+  /**
+   * @generated from rpc provenance.v1.RegenerationService.GetReproduction
+   */
+  getReproduction: {
+    methodKind: "unary";
+    input: typeof GetReproductionRequestSchema;
+    output: typeof GetReproductionResponseSchema;
+  },
+  /**
+   * The reproductions of a project (optionally of one receipt or one segment), newest first.
+   *
+   * @generated from rpc provenance.v1.RegenerationService.ListReproductions
+   */
+  listReproductions: {
+    methodKind: "unary";
+    input: typeof ListReproductionsRequestSchema;
+    output: typeof ListReproductionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_provenance_v1_regeneration, 0);
