@@ -3,7 +3,7 @@
  * regeneration-rules.ts (enforced by the validation interceptor before a handler runs).
  */
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   ListRegenerationJobsResponseSchema,
   PlanRegenerationResponseSchema,
@@ -69,4 +69,14 @@ export class RegenerationHandlers implements ServiceImpl<typeof RegenerationServ
     );
     return create(ListRegenerationJobsResponseSchema, { jobs: page.jobs.map(toJobMessage), nextPageToken: page.nextPageToken });
   }
+
+  // --- UNLANDED: placeholders while reproduction lands (replaced by the feature; none may remain) ---
+  async reproduceSegment(): Promise<never> { throw unlanded("ReproduceSegment"); }
+  async getReproduction(): Promise<never> { throw unlanded("GetReproduction"); }
+  async listReproductions(): Promise<never> { throw unlanded("ListReproductions"); }
+}
+
+/** UNLANDED placeholder answer (removed with the last placeholder). */
+function unlanded(rpc: string): ConnectError {
+  return new ConnectError(`${rpc} is not available yet`, Code.Unimplemented);
 }
