@@ -48,6 +48,8 @@ describe("the access table", () => {
       "AssetService/SetCurrentVersion",
       "RegenerationService/ReproduceSegment",
       "RegenerationService/SubmitRegeneration",
+      "StalenessService/PinSegments",
+      "StalenessService/UnpinSegments",
     ]);
     expect(byRole("admin")).toEqual(["AssetService/RegisterAsset", "ReceiptService/ImportLegacySegments"]);
     expect(byRole("viewer")).toEqual(
@@ -75,6 +77,7 @@ describe("the access table", () => {
         "RegenerationService/PlanRegeneration",
         "StalenessService/GetStalenessReport",
         "StalenessService/ListStaleSegments",
+        "StalenessService/ListPins",
         "StalenessService/WatchStaleness",
       ].sort(),
     );

@@ -107,6 +107,10 @@ export const ACCESS_TABLE: AccessTable = Object.freeze({
   [`${S}GetStalenessReport`]: rule("viewer", [field("project_id", "ignore")], true),
   [`${S}ListStaleSegments`]: rule("viewer", [field("project_id", "ignore")], true),
   [`${S}WatchStaleness`]: rule("viewer", [field("project_id", "ignore")], true),
+  // The pin's segments and scene must be of project_id: the staleness service checks that where it reads them anyway.
+  [`${S}PinSegments`]: rule("creator", [field("project_id")]),
+  [`${S}UnpinSegments`]: rule("creator", [field("project_id")]),
+  [`${S}ListPins`]: rule("viewer", [field("project_id")]),
 
   [`${G}PlanRegeneration`]: rule("viewer", [field("project_id")]),
   [`${G}SubmitRegeneration`]: rule("creator", [field("project_id")]),

@@ -105,4 +105,9 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
       throw err;
     }
   }
+
+  // --- UNLANDED: placeholders while pins land (replaced by the feature; none may remain) ---
+  async pinSegments(): Promise<never> { throw new ConnectError("PinSegments is not available yet", Code.Unimplemented); }
+  async unpinSegments(): Promise<never> { throw new ConnectError("UnpinSegments is not available yet", Code.Unimplemented); }
+  async listPins(): Promise<never> { throw new ConnectError("ListPins is not available yet", Code.Unimplemented); }
 }

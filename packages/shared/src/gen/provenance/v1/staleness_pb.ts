@@ -2,19 +2,368 @@
 // @generated from file provenance/v1/staleness.proto (package provenance.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AssetStaleness, StaleSegment } from "./common_pb.js";
 import { file_provenance_v1_common } from "./common_pb.js";
 import type { StalenessDetected } from "./events_pb.js";
 import { file_provenance_v1_events } from "./events_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file provenance/v1/staleness.proto.
  */
 export const file_provenance_v1_staleness: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wcm92ZW5hbmNlL3YxL3N0YWxlbmVzcy5wcm90bxINcHJvdmVuYW5jZS52MSIvChlHZXRTdGFsZW5lc3NSZXBvcnRSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAki7QEKGkdldFN0YWxlbmVzc1JlcG9ydFJlc3BvbnNlEhIKCnByb2plY3RfaWQYASABKAkSHAoUdG90YWxfc3RhbGVfc2VnbWVudHMYAiABKA0SGgoSdG90YWxfc3RhbGVfc2NlbmVzGAMgASgNEi8KCGJ5X2Fzc2V0GAQgAygLMh0ucHJvdmVuYW5jZS52MS5Bc3NldFN0YWxlbmVzcxIYChB1bnRyYWNrZWRfaW5wdXRzGAUgASgNEh0KFXRvdGFsX2FjdGl2ZV9zZWdtZW50cxgGIAEoDRIXCg9sZWdhY3lfc2VnbWVudHMYByABKA0iZwoYTGlzdFN0YWxlU2VnbWVudHNSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkSEAoIYXNzZXRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoZTGlzdFN0YWxlU2VnbWVudHNSZXNwb25zZRItCghzZWdtZW50cxgBIAMoCzIbLnByb3ZlbmFuY2UudjEuU3RhbGVTZWdtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIrChVXYXRjaFN0YWxlbmVzc1JlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJKChZXYXRjaFN0YWxlbmVzc1Jlc3BvbnNlEjAKBmNoYW5nZRgBIAEoCzIgLnByb3ZlbmFuY2UudjEuU3RhbGVuZXNzRGV0ZWN0ZWQy0AIKEFN0YWxlbmVzc1NlcnZpY2USbgoSR2V0U3RhbGVuZXNzUmVwb3J0EigucHJvdmVuYW5jZS52MS5HZXRTdGFsZW5lc3NSZXBvcnRSZXF1ZXN0GikucHJvdmVuYW5jZS52MS5HZXRTdGFsZW5lc3NSZXBvcnRSZXNwb25zZSIDkAIBEmsKEUxpc3RTdGFsZVNlZ21lbnRzEicucHJvdmVuYW5jZS52MS5MaXN0U3RhbGVTZWdtZW50c1JlcXVlc3QaKC5wcm92ZW5hbmNlLnYxLkxpc3RTdGFsZVNlZ21lbnRzUmVzcG9uc2UiA5ACARJfCg5XYXRjaFN0YWxlbmVzcxIkLnByb3ZlbmFuY2UudjEuV2F0Y2hTdGFsZW5lc3NSZXF1ZXN0GiUucHJvdmVuYW5jZS52MS5XYXRjaFN0YWxlbmVzc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_provenance_v1_common, file_provenance_v1_events]);
+  fileDesc("Ch1wcm92ZW5hbmNlL3YxL3N0YWxlbmVzcy5wcm90bxINcHJvdmVuYW5jZS52MSKSAwoDUGluEg4KBnBpbl9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEhAKCHNjZW5lX2lkGAMgASgJEhMKC3NlZ21lbnRfaWRzGAQgAygJEhAKCGFzc2V0X2lkGAUgASgJEhIKCmFzc2V0X25hbWUYBiABKAkSDwoHdmVyc2lvbhgHIAEoDRIYChBhY2NlcHRlZF92ZXJzaW9uGAggASgNEg4KBnJlYXNvbhgJIAEoCRIRCglwaW5uZWRfYnkYCiABKAkSLgoKZXhwaXJlc19hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdW5waW5uZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3VucGlubmVkX2J5GA4gASgJEiYKBXN0YXRlGA8gASgOMhcucHJvdmVuYW5jZS52MS5QaW5TdGF0ZSKyAQoSUGluU2VnbWVudHNSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkSEAoIc2NlbmVfaWQYAiABKAkSEwoLc2VnbWVudF9pZHMYAyADKAkSEAoIYXNzZXRfaWQYBCABKAkSDwoHdmVyc2lvbhgFIAEoDRIOCgZyZWFzb24YBiABKAkSLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYAoTUGluU2VnbWVudHNSZXNwb25zZRIfCgNwaW4YASABKAsyEi5wcm92ZW5hbmNlLnYxLlBpbhIXCg9waW5uZWRfc2VnbWVudHMYAiABKA0SDwoHY3JlYXRlZBgDIAEoCCI6ChRVbnBpblNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEg4KBnBpbl9pZBgCIAEoCSI4ChVVbnBpblNlZ21lbnRzUmVzcG9uc2USHwoDcGluGAEgASgLMhIucHJvdmVuYW5jZS52MS5QaW4iYwoPTGlzdFBpbnNSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkSFQoNaW5jbHVkZV9lbmRlZBgCIAEoCBIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCSJNChBMaXN0UGluc1Jlc3BvbnNlEiAKBHBpbnMYASADKAsyEi5wcm92ZW5hbmNlLnYxLlBpbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki/AEKDVBpbm5lZFNlZ21lbnQSEgoKc2VnbWVudF9pZBgBIAEoCRIQCghzY2VuZV9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhAKCGFzc2V0X2lkGAQgASgJEhIKCmFzc2V0X25hbWUYBSABKAkSDwoHdmVyc2lvbhgGIAEoDRIXCg9jdXJyZW50X3ZlcnNpb24YByABKA0SDgoGcGluX2lkGAggASgJEg4KBnJlYXNvbhgJIAEoCRIRCglwaW5uZWRfYnkYCiABKAkSLgoKZXhwaXJlc19hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLwoZR2V0U3RhbGVuZXNzUmVwb3J0UmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIrQCChpHZXRTdGFsZW5lc3NSZXBvcnRSZXNwb25zZRISCgpwcm9qZWN0X2lkGAEgASgJEhwKFHRvdGFsX3N0YWxlX3NlZ21lbnRzGAIgASgNEhoKEnRvdGFsX3N0YWxlX3NjZW5lcxgDIAEoDRIvCghieV9hc3NldBgEIAMoCzIdLnByb3ZlbmFuY2UudjEuQXNzZXRTdGFsZW5lc3MSGAoQdW50cmFja2VkX2lucHV0cxgFIAEoDRIdChV0b3RhbF9hY3RpdmVfc2VnbWVudHMYBiABKA0SFwoPbGVnYWN5X3NlZ21lbnRzGAcgASgNEhcKD3Bpbm5lZF9zZWdtZW50cxgIIAEoDRIsCgZwaW5uZWQYCSADKAsyHC5wcm92ZW5hbmNlLnYxLlBpbm5lZFNlZ21lbnQiZwoYTGlzdFN0YWxlU2VnbWVudHNSZXF1ZXN0EhIKCnByb2plY3RfaWQYASABKAkSEAoIYXNzZXRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiYwoZTGlzdFN0YWxlU2VnbWVudHNSZXNwb25zZRItCghzZWdtZW50cxgBIAMoCzIbLnByb3ZlbmFuY2UudjEuU3RhbGVTZWdtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIrChVXYXRjaFN0YWxlbmVzc1JlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJKChZXYXRjaFN0YWxlbmVzc1Jlc3BvbnNlEjAKBmNoYW5nZRgBIAEoCzIgLnByb3ZlbmFuY2UudjEuU3RhbGVuZXNzRGV0ZWN0ZWQqgAEKCFBpblN0YXRlEhkKFVBJTl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEFBJTl9TVEFURV9BQ1RJVkUQARIUChBQSU5fU1RBVEVfTEFQU0VEEAISFQoRUElOX1NUQVRFX0VYUElSRUQQAxIWChJQSU5fU1RBVEVfVU5QSU5ORUQQBDLUBAoQU3RhbGVuZXNzU2VydmljZRJuChJHZXRTdGFsZW5lc3NSZXBvcnQSKC5wcm92ZW5hbmNlLnYxLkdldFN0YWxlbmVzc1JlcG9ydFJlcXVlc3QaKS5wcm92ZW5hbmNlLnYxLkdldFN0YWxlbmVzc1JlcG9ydFJlc3BvbnNlIgOQAgESawoRTGlzdFN0YWxlU2VnbWVudHMSJy5wcm92ZW5hbmNlLnYxLkxpc3RTdGFsZVNlZ21lbnRzUmVxdWVzdBooLnByb3ZlbmFuY2UudjEuTGlzdFN0YWxlU2VnbWVudHNSZXNwb25zZSIDkAIBEl8KDldhdGNoU3RhbGVuZXNzEiQucHJvdmVuYW5jZS52MS5XYXRjaFN0YWxlbmVzc1JlcXVlc3QaJS5wcm92ZW5hbmNlLnYxLldhdGNoU3RhbGVuZXNzUmVzcG9uc2UwARJUCgtQaW5TZWdtZW50cxIhLnByb3ZlbmFuY2UudjEuUGluU2VnbWVudHNSZXF1ZXN0GiIucHJvdmVuYW5jZS52MS5QaW5TZWdtZW50c1Jlc3BvbnNlEloKDVVucGluU2VnbWVudHMSIy5wcm92ZW5hbmNlLnYxLlVucGluU2VnbWVudHNSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5VbnBpblNlZ21lbnRzUmVzcG9uc2USUAoITGlzdFBpbnMSHi5wcm92ZW5hbmNlLnYxLkxpc3RQaW5zUmVxdWVzdBofLnByb3ZlbmFuY2UudjEuTGlzdFBpbnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_provenance_v1_common, file_provenance_v1_events, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message provenance.v1.Pin
+ */
+export type Pin = Message<"provenance.v1.Pin"> & {
+  /**
+   * @generated from field: string pin_id = 1;
+   */
+  pinId: string;
+
+  /**
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * Exactly one of scene_id (every segment of the scene, also later ones) and segment_ids.
+   *
+   * @generated from field: string scene_id = 3;
+   */
+  sceneId: string;
+
+  /**
+   * @generated from field: repeated string segment_ids = 4;
+   */
+  segmentIds: string[];
+
+  /**
+   * @generated from field: string asset_id = 5;
+   */
+  assetId: string;
+
+  /**
+   * @generated from field: string asset_name = 6;
+   */
+  assetName: string;
+
+  /**
+   * The version the segments stay on: their inputs with this version's hash are waived.
+   *
+   * @generated from field: uint32 version = 7;
+   */
+  version: number;
+
+  /**
+   * The asset's current version when pinned: the pin holds only while the asset is on it.
+   *
+   * @generated from field: uint32 accepted_version = 8;
+   */
+  acceptedVersion: number;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * The `sub` of the token that pinned.
+   *
+   * @generated from field: string pinned_by = 10;
+   */
+  pinnedBy: string;
+
+  /**
+   * Unset: no expiry.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 11;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 12;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp unpinned_at = 13;
+   */
+  unpinnedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string unpinned_by = 14;
+   */
+  unpinnedBy: string;
+
+  /**
+   * @generated from field: provenance.v1.PinState state = 15;
+   */
+  state: PinState;
+};
+
+/**
+ * Describes the message provenance.v1.Pin.
+ * Use `create(PinSchema)` to create a new message.
+ */
+export const PinSchema: GenMessage<Pin> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 0);
+
+/**
+ * @generated from message provenance.v1.PinSegmentsRequest
+ */
+export type PinSegmentsRequest = Message<"provenance.v1.PinSegmentsRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * Exactly one of scene_id and segment_ids (at most 1,000, of this project).
+   *
+   * @generated from field: string scene_id = 2;
+   */
+  sceneId: string;
+
+  /**
+   * @generated from field: repeated string segment_ids = 3;
+   */
+  segmentIds: string[];
+
+  /**
+   * @generated from field: string asset_id = 4;
+   */
+  assetId: string;
+
+  /**
+   * A version of the asset older than its current one.
+   *
+   * @generated from field: uint32 version = 5;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * In the future; unset = until unpinned or the asset moves.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.PinSegmentsRequest.
+ * Use `create(PinSegmentsRequestSchema)` to create a new message.
+ */
+export const PinSegmentsRequestSchema: GenMessage<PinSegmentsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 1);
+
+/**
+ * @generated from message provenance.v1.PinSegmentsResponse
+ */
+export type PinSegmentsResponse = Message<"provenance.v1.PinSegmentsResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Pin pin = 1;
+   */
+  pin?: Pin | undefined;
+
+  /**
+   * Segments the pin waives now (they were stale because of this asset and are not any more, or were already pinned).
+   *
+   * @generated from field: uint32 pinned_segments = 2;
+   */
+  pinnedSegments: number;
+
+  /**
+   * False when an identical active pin was returned.
+   *
+   * @generated from field: bool created = 3;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message provenance.v1.PinSegmentsResponse.
+ * Use `create(PinSegmentsResponseSchema)` to create a new message.
+ */
+export const PinSegmentsResponseSchema: GenMessage<PinSegmentsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 2);
+
+/**
+ * @generated from message provenance.v1.UnpinSegmentsRequest
+ */
+export type UnpinSegmentsRequest = Message<"provenance.v1.UnpinSegmentsRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string pin_id = 2;
+   */
+  pinId: string;
+};
+
+/**
+ * Describes the message provenance.v1.UnpinSegmentsRequest.
+ * Use `create(UnpinSegmentsRequestSchema)` to create a new message.
+ */
+export const UnpinSegmentsRequestSchema: GenMessage<UnpinSegmentsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 3);
+
+/**
+ * @generated from message provenance.v1.UnpinSegmentsResponse
+ */
+export type UnpinSegmentsResponse = Message<"provenance.v1.UnpinSegmentsResponse"> & {
+  /**
+   * @generated from field: provenance.v1.Pin pin = 1;
+   */
+  pin?: Pin | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.UnpinSegmentsResponse.
+ * Use `create(UnpinSegmentsResponseSchema)` to create a new message.
+ */
+export const UnpinSegmentsResponseSchema: GenMessage<UnpinSegmentsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 4);
+
+/**
+ * @generated from message provenance.v1.ListPinsRequest
+ */
+export type ListPinsRequest = Message<"provenance.v1.ListPinsRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * False: only pins that are not expired or unpinned.
+   *
+   * @generated from field: bool include_ended = 2;
+   */
+  includeEnded: boolean;
+
+  /**
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListPinsRequest.
+ * Use `create(ListPinsRequestSchema)` to create a new message.
+ */
+export const ListPinsRequestSchema: GenMessage<ListPinsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 5);
+
+/**
+ * @generated from message provenance.v1.ListPinsResponse
+ */
+export type ListPinsResponse = Message<"provenance.v1.ListPinsResponse"> & {
+  /**
+   * @generated from field: repeated provenance.v1.Pin pins = 1;
+   */
+  pins: Pin[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message provenance.v1.ListPinsResponse.
+ * Use `create(ListPinsResponseSchema)` to create a new message.
+ */
+export const ListPinsResponseSchema: GenMessage<ListPinsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 6);
+
+/**
+ * A segment the rule would call stale because of an asset, waived by an active pin.
+ *
+ * @generated from message provenance.v1.PinnedSegment
+ */
+export type PinnedSegment = Message<"provenance.v1.PinnedSegment"> & {
+  /**
+   * @generated from field: string segment_id = 1;
+   */
+  segmentId: string;
+
+  /**
+   * @generated from field: string scene_id = 2;
+   */
+  sceneId: string;
+
+  /**
+   * @generated from field: string project_id = 3;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string asset_id = 4;
+   */
+  assetId: string;
+
+  /**
+   * @generated from field: string asset_name = 5;
+   */
+  assetName: string;
+
+  /**
+   * The pinned version (the one the segment used).
+   *
+   * @generated from field: uint32 version = 6;
+   */
+  version: number;
+
+  /**
+   * @generated from field: uint32 current_version = 7;
+   */
+  currentVersion: number;
+
+  /**
+   * @generated from field: string pin_id = 8;
+   */
+  pinId: string;
+
+  /**
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string pinned_by = 10;
+   */
+  pinnedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 11;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.PinnedSegment.
+ * Use `create(PinnedSegmentSchema)` to create a new message.
+ */
+export const PinnedSegmentSchema: GenMessage<PinnedSegment> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_staleness, 7);
 
 /**
  * @generated from message provenance.v1.GetStalenessReportRequest
@@ -33,7 +382,7 @@ export type GetStalenessReportRequest = Message<"provenance.v1.GetStalenessRepor
  * Use `create(GetStalenessReportRequestSchema)` to create a new message.
  */
 export const GetStalenessReportRequestSchema: GenMessage<GetStalenessReportRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 0);
+  messageDesc(file_provenance_v1_staleness, 8);
 
 /**
  * @generated from message provenance.v1.GetStalenessReportResponse
@@ -78,6 +427,20 @@ export type GetStalenessReportResponse = Message<"provenance.v1.GetStalenessRepo
    * @generated from field: uint32 legacy_segments = 7;
    */
   legacySegments: number;
+
+  /**
+   * Segments with an input waived by an active pin (they may still be stale because of another input).
+   *
+   * @generated from field: uint32 pinned_segments = 8;
+   */
+  pinnedSegments: number;
+
+  /**
+   * One entry per waived (segment, asset), in (project, segment, asset) order.
+   *
+   * @generated from field: repeated provenance.v1.PinnedSegment pinned = 9;
+   */
+  pinned: PinnedSegment[];
 };
 
 /**
@@ -85,7 +448,7 @@ export type GetStalenessReportResponse = Message<"provenance.v1.GetStalenessRepo
  * Use `create(GetStalenessReportResponseSchema)` to create a new message.
  */
 export const GetStalenessReportResponseSchema: GenMessage<GetStalenessReportResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 1);
+  messageDesc(file_provenance_v1_staleness, 9);
 
 /**
  * @generated from message provenance.v1.ListStaleSegmentsRequest
@@ -117,7 +480,7 @@ export type ListStaleSegmentsRequest = Message<"provenance.v1.ListStaleSegmentsR
  * Use `create(ListStaleSegmentsRequestSchema)` to create a new message.
  */
 export const ListStaleSegmentsRequestSchema: GenMessage<ListStaleSegmentsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 2);
+  messageDesc(file_provenance_v1_staleness, 10);
 
 /**
  * @generated from message provenance.v1.ListStaleSegmentsResponse
@@ -139,7 +502,7 @@ export type ListStaleSegmentsResponse = Message<"provenance.v1.ListStaleSegments
  * Use `create(ListStaleSegmentsResponseSchema)` to create a new message.
  */
 export const ListStaleSegmentsResponseSchema: GenMessage<ListStaleSegmentsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 3);
+  messageDesc(file_provenance_v1_staleness, 11);
 
 /**
  * @generated from message provenance.v1.WatchStalenessRequest
@@ -158,7 +521,7 @@ export type WatchStalenessRequest = Message<"provenance.v1.WatchStalenessRequest
  * Use `create(WatchStalenessRequestSchema)` to create a new message.
  */
 export const WatchStalenessRequestSchema: GenMessage<WatchStalenessRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 4);
+  messageDesc(file_provenance_v1_staleness, 12);
 
 /**
  * @generated from message provenance.v1.WatchStalenessResponse
@@ -175,7 +538,49 @@ export type WatchStalenessResponse = Message<"provenance.v1.WatchStalenessRespon
  * Use `create(WatchStalenessResponseSchema)` to create a new message.
  */
 export const WatchStalenessResponseSchema: GenMessage<WatchStalenessResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_staleness, 5);
+  messageDesc(file_provenance_v1_staleness, 13);
+
+/**
+ * Whether a pin waives staleness now.
+ *
+ * @generated from enum provenance.v1.PinState
+ */
+export enum PinState {
+  /**
+   * @generated from enum value: PIN_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Not expired, not unpinned, and the asset is on the accepted version.
+   *
+   * @generated from enum value: PIN_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * The asset moved past the accepted version: the pin waives nothing (again if the asset returns to it).
+   *
+   * @generated from enum value: PIN_STATE_LAPSED = 2;
+   */
+  LAPSED = 2,
+
+  /**
+   * @generated from enum value: PIN_STATE_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+
+  /**
+   * @generated from enum value: PIN_STATE_UNPINNED = 4;
+   */
+  UNPINNED = 4,
+}
+
+/**
+ * Describes the enum provenance.v1.PinState.
+ */
+export const PinStateSchema: GenEnum<PinState> = /*@__PURE__*/
+  enumDesc(file_provenance_v1_staleness, 0);
 
 /**
  * Which active segments are stale and why; computed at query time.
@@ -208,6 +613,37 @@ export const StalenessService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchStalenessRequestSchema;
     output: typeof WatchStalenessResponseSchema;
+  },
+  /**
+   * Holds segments (a scene's or listed ones) on an older version of an asset on purpose: while the asset stays on
+   * the version that was current when pinned, and until the pin expires or is unpinned, their inputs of that asset
+   * at the pinned version are not stale (the report lists them as pinned; plans leave them out). Pinning what an
+   * active pin already pins (same target, asset, version, reason and expiry) returns that pin, writing nothing.
+   *
+   * @generated from rpc provenance.v1.StalenessService.PinSegments
+   */
+  pinSegments: {
+    methodKind: "unary";
+    input: typeof PinSegmentsRequestSchema;
+    output: typeof PinSegmentsResponseSchema;
+  },
+  /**
+   * Ends a pin: its segments are stale again where the rule says so. Unpinning an ended pin returns it unchanged.
+   *
+   * @generated from rpc provenance.v1.StalenessService.UnpinSegments
+   */
+  unpinSegments: {
+    methodKind: "unary";
+    input: typeof UnpinSegmentsRequestSchema;
+    output: typeof UnpinSegmentsResponseSchema;
+  },
+  /**
+   * @generated from rpc provenance.v1.StalenessService.ListPins
+   */
+  listPins: {
+    methodKind: "unary";
+    input: typeof ListPinsRequestSchema;
+    output: typeof ListPinsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_provenance_v1_staleness, 0);
