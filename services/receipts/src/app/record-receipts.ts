@@ -8,10 +8,11 @@ import { batchEntry, requireDistinct, singleCall, type EntryName } from "../doma
 import { replayedReceipt } from "../domain/idempotency.js";
 import type { ReceiptDraft } from "../domain/new-receipt.js";
 import { newReceiptRecord, type ReceiptRecord } from "../domain/receipt-record.js";
+import { checkReproductionTargets, reproducedReceiptIds } from "../domain/reproduction.js";
 import { checkSegmentPlacement } from "../domain/segment-placement.js";
 import { checkSupersessionTargets, supersededSegmentIds } from "../domain/supersession.js";
 import { enqueueReceiptsCreated } from "../events/receipt-events.js";
-import { insertInputs, insertReceipts, receiptsByIdempotencyKeys } from "../persistence/receipt-repository.js";
+import { insertInputs, insertReceipts, receiptProjects, receiptsByIdempotencyKeys } from "../persistence/receipt-repository.js";
 import { insertSegments, segmentProjects, segmentsByIds } from "../persistence/segment-repository.js";
 
 /** A receipt CreateReceipt answers with, and whether this call wrote it (false: a retry of an earlier call). */
@@ -54,6 +55,8 @@ async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: En
     await useKeyedPlans(m);
     const targets = supersededSegmentIds(drafts, entry);
     if (targets.length > 0) checkSupersessionTargets(drafts, await segmentProjects(m, targets), entry);
+    const reproduced = reproducedReceiptIds(drafts, entry);
+    if (reproduced.length > 0) checkReproductionTargets(drafts, await receiptProjects(m, reproduced), entry);
 
     await insertSegments(m, drafts.map((d) => d.segment));
     const stored = await insertReceipts(m, drafts, by.recordedBy);

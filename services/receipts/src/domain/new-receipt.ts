@@ -53,6 +53,8 @@ export interface ReceiptDraft {
   generationStartedAt: Date;
   regenerationJobId: string | null;
   supersedesSegmentId: string | null;
+  /** The receipt this one reproduces (RegenerationService.ReproduceSegment); null for an ordinary generation. */
+  reproductionOfReceiptId: string | null;
   idempotencyKey: string;
   requestFingerprint: string;
   inputs: InputRow[];
@@ -141,6 +143,7 @@ export function draftReceipt(req: CreateReceiptRequest): ReceiptDraft {
     generationStartedAt: timestampDate(req.generationStartedAt),
     regenerationJobId: req.regenerationJobId === "" ? null : req.regenerationJobId,
     supersedesSegmentId: supersedes,
+    reproductionOfReceiptId: req.reproductionOfReceiptId === "" ? null : req.reproductionOfReceiptId.toLowerCase(),
     idempotencyKey: req.idempotencyKey,
     requestFingerprint: requestFingerprint(req),
     inputs,

@@ -169,5 +169,6 @@ function buildReceiptMessage(r: ReceiptRecord): Receipt {
     createdAt: timestampFromDate(r.createdAt),
     recordedBy: r.recordedBy ?? "",
     completedBy: r.completedBy ?? "",
+    reproductionOfReceiptId: r.reproductionOfReceiptId ?? "",
   });
 }

@@ -57,7 +57,7 @@ export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptD
       drafts.map((d) => d.resolutionHeight), drafts.map((d) => JSON.stringify(d.additionalParams)),
       drafts.map((d) => d.inputsHash), drafts.map((d) => d.generationStartedAt), drafts.map((d) => d.regenerationJobId),
       drafts.map((d) => d.supersedesSegmentId), drafts.map((d) => d.idempotencyKey), drafts.map((d) => d.requestFingerprint),
-      recordedBy,
+      recordedBy, drafts.map((d) => d.reproductionOfReceiptId),
     ]),
   );
   const stored = new Map(inserted.map((r) => [r.receipt_id as string, r]));

@@ -61,6 +61,7 @@ export function receiptOf(row: Row, inputs: InputRow[]): ReceiptRecord {
     createdAt: row.created_at as Date,
     recordedBy: (row.recorded_by as string | null) ?? null,
     completedBy: (row.completed_by as string | null) ?? null,
+    reproductionOfReceiptId: (row.reproduction_of_receipt_id as string | null) ?? null,
     inputs,
   };
 }

@@ -10,7 +10,7 @@ const RECEIPT_COLUMNS = `
   r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
   r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash,
   r.regeneration_job_id, r.supersedes_segment_id AS r_supersedes_segment_id, r.idempotency_key,
-  r.request_fingerprint, r.created_at, r.recorded_by, r.completed_by,
+  r.request_fingerprint, r.created_at, r.recorded_by, r.completed_by, r.reproduction_of_receipt_id,
   s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
   s.superseded_by_segment_id, s.created_at AS segment_created_at`;
 
@@ -101,25 +101,27 @@ export const INSERT_SEGMENTS_SQL = `
 
 /**
  * New receipts, one multi-row INSERT from arrays, in array order (so seq follows it); a receipt whose idempotency
- * key is taken is skipped. $19: who recorded them (one subject for the whole statement). Returns what storage
- * assigned to each one inserted. `created_xid` is left to its default, the inserting transaction's id.
+ * key is taken is skipped. $19: who recorded them (one subject for the whole statement); $20: the receipt each
+ * reproduces (NULL for none). Returns what storage assigned to each one inserted. `created_xid` is left to its
+ * default, the inserting transaction's id.
  */
 export const INSERT_RECEIPTS_SQL = `
   INSERT INTO receipts.generation_receipts (
     receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
     resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at,
-    regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint, recorded_by)
+    regeneration_job_id, supersedes_segment_id, idempotency_key, request_fingerprint, recorded_by,
+    reproduction_of_receipt_id)
   SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
          d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
          d.inputs_hash, d.generation_started_at, d.regeneration_job_id, d.supersedes_segment_id, d.idempotency_key,
-         d.request_fingerprint, $19::text
+         d.request_fingerprint, $19::text, d.reproduction_of_receipt_id
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
                 $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
-                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[])
+                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $20::uuid[])
          WITH ORDINALITY AS d(receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale,
            seed, steps, sampler, resolution_width, resolution_height, additional_params, inputs_hash,
            generation_started_at, regeneration_job_id, supersedes_segment_id, idempotency_key,
-           request_fingerprint, n)
+           request_fingerprint, reproduction_of_receipt_id, n)
    ORDER BY d.n
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING receipt_id, seq, created_at`;

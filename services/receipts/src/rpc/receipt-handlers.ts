@@ -14,6 +14,7 @@ import {
   CreateReceiptsResponseSchema,
   FindReceiptsByInputsHashResponseSchema,
   GetAssetUsageResponseSchema,
+  GetGenerationDurationsResponseSchema,
   GetReceiptResponseSchema,
   GetSegmentProvenanceResponseSchema,
   ListProjectsResponseSchema,
@@ -26,6 +27,7 @@ import {
   type CreateReceiptsRequest,
   type FindReceiptsByInputsHashRequest,
   type GetAssetUsageRequest,
+  type GetGenerationDurationsRequest,
   type GetReceiptRequest,
   type GetSegmentProvenanceRequest,
   type ListProjectsRequest,
@@ -34,6 +36,7 @@ import {
 } from "@provenance/shared";
 import { getAssetUsage } from "../app/asset-usage.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
+import { getGenerationDurations } from "../app/generation-durations.js";
 import { listProjects } from "../app/list-projects.js";
 import { listSegments } from "../app/list-segments.js";
 import { findReceiptsByInputsHash, getReceipt, getSegmentProvenance } from "../app/read-provenance.js";
@@ -43,6 +46,7 @@ import { toAssetUsageMessage } from "../domain/asset-usage.js";
 import { batchEntry } from "../domain/batch-entries.js";
 import { completionFromRequest } from "../domain/completion.js";
 import { toProjectSummaryMessage, toSegmentListingMessage } from "../domain/listings.js";
+import { durationKeyOf, toGenerationDurationsMessage } from "../domain/generation-durations.js";
 import { draftReceipt } from "../domain/new-receipt.js";
 import { toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js";
 
@@ -143,7 +147,11 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   async importLegacySegments(): Promise<never> { throw unlanded("ImportLegacySegments"); }
   async getCoverage(): Promise<never> { throw unlanded("GetCoverage"); }
   // GPU-time estimates
-  async getGenerationDurations(): Promise<never> { throw unlanded("GetGenerationDurations"); }
+  async getGenerationDurations(req: GetGenerationDurationsRequest, ctx: HandlerContext) {
+    const keys = req.keys.map(durationKeyOf);
+    const stats = await getGenerationDurations(this.ds, keys, callerOf(ctx).viewable);
+    return create(GetGenerationDurationsResponseSchema, { durations: keys.map((k, i) => toGenerationDurationsMessage(k, stats[i])) });
+  }
   // receipt log
   async getCheckpoint(): Promise<never> { throw unlanded("GetCheckpoint"); }
   async getReceiptProof(): Promise<never> { throw unlanded("GetReceiptProof"); }

@@ -6,6 +6,7 @@ import {
   CreateReceiptsRequestSchema,
   FindReceiptsByInputsHashRequestSchema,
   GetAssetUsageRequestSchema,
+  GetGenerationDurationsRequestSchema,
   GetReceiptRequestSchema,
   GetSegmentProvenanceRequestSchema,
   ListProjectsRequestSchema,
@@ -36,6 +37,9 @@ import {
 /** Most LoRAs one generation may stack. */
 export const MAX_LORAS = 32;
 
+/** Most keys one GetGenerationDurations call may carry. */
+export const MAX_DURATION_KEYS = 1000;
+
 /** Most receipts one CreateReceipts or CompleteReceipts call may carry. */
 export const MAX_BATCH = 1000;
 
@@ -63,6 +67,7 @@ const createReceiptRules = defineRules(CreateReceiptRequestSchema, {
   regeneration_job_id: optionalId(),
   supersedes_segment_id: optionalId(),
   idempotency_key: id({ max: 255 }),
+  reproduction_of_receipt_id: optionalId(),
 });
 
 const completeReceiptRules = defineRules(CompleteReceiptRequestSchema, {
@@ -102,6 +107,18 @@ export const receiptRules: readonly RuleTable[] = [
   defineRules(ListProjectsRequestSchema, {
     page_size: pageSize(),
     page_token: pageToken({ max: LIST_PAGE_TOKEN_MAX }),
+  }),
+  defineRules(GetGenerationDurationsRequestSchema, {
+    keys: each(
+      message({
+        workflow_asset_id: optionalId(),
+        model_asset_id: optionalId(),
+        resolution_width: int({ min: 0, max: 65_536 }),
+        resolution_height: int({ min: 0, max: 65_536 }),
+        steps: int({ min: 0, max: 100_000 }),
+      }),
+      { min: 1, max: MAX_DURATION_KEYS },
+    ),
   }),
   defineRules(ListSegmentsRequestSchema, {
     project_id: id(),
