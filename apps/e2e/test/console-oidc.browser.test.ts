@@ -9,12 +9,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateReceiptRequestSchema, ReceiptService } from "@provenance/shared";
-import { createTestEnvironment, type TestEnvironment } from "@provenance/shared/testing";
+import { ReceiptService } from "@provenance/shared";
+import { createTestEnvironment, sampleCreateReceipt, type TestEnvironment } from "@provenance/shared/testing";
 import { startSystem, type RunningSystem } from "@provenance/system";
 import { startOidcProvider, type OidcProvider } from "./oidc-provider.js";
 import { buildConsole, sha } from "./system-under-test.js";
@@ -46,23 +44,12 @@ function freePort(): Promise<number> {
 async function record(projectId: string, segmentId: string): Promise<void> {
   const receipts = env.client(ReceiptService, system.urls.receipts, { token: await provider.accessToken("pipeline@workloads") });
   await receipts.createReceipt(
-    create(CreateReceiptRequestSchema, {
-      segmentId,
-      sceneId: `${projectId}.scene-1`,
-      projectId,
-      characterName: "anna",
+    sampleCreateReceipt({ segmentId, sceneId: `${projectId}.scene-1`, projectId, idempotencyKey: `oidc-${segmentId}` }, {
       sourceImage: { assetId: "src", contentHash: sha("src") },
       workflow: { assetId: "wf", contentHash: sha("wf") },
       model: { assetId: "model", contentHash: sha("model") },
-      promptText: "a pier at dusk",
-      cfgScale: 7,
       seed: 1n,
       steps: 20,
-      sampler: "euler",
-      resolutionWidth: 832,
-      resolutionHeight: 480,
-      generationStartedAt: timestampFromDate(new Date()),
-      idempotencyKey: `oidc-${segmentId}`,
     }),
   );
 }

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ReceiptService } from "@provenance/shared";
 import { createOutboundAuthInterceptor, openLocalIssuer, staticTokenSource } from "@provenance/shared/auth";
+import { sampleCreateReceipt } from "@provenance/shared/testing";
 import { freePort } from "../src/ports.js";
 
 const systemDir = fileURLToPath(new URL("..", import.meta.url));
@@ -215,7 +215,6 @@ export function holdRequest(url: string): Promise<net.Socket> {
   });
 }
 
-const hash = (c: string) => c.repeat(64);
 
 /** A ReceiptService client signed in as the local user of the launcher on `dataDir` (its local issuer). */
 async function receiptsClient(dataDir: string, receiptsUrl: string) {
@@ -227,24 +226,7 @@ async function receiptsClient(dataDir: string, receiptsUrl: string) {
 /** Records a receipt through the receipts service of the launcher on `dataDir`, as its local user; returns its id. */
 export async function recordReceipt(dataDir: string, receiptsUrl: string, segmentId: string): Promise<string> {
   const client = await receiptsClient(dataDir, receiptsUrl);
-  const { receipt } = await client.createReceipt({
-    segmentId,
-    sceneId: "scene-1",
-    projectId: "p-launcher",
-    characterName: "anna",
-    sourceImage: { assetId: "src", contentHash: hash("a") },
-    workflow: { assetId: "wf", contentHash: hash("b") },
-    model: { assetId: "model", contentHash: hash("c") },
-    promptText: "a pier at dusk",
-    cfgScale: 7,
-    seed: 42n,
-    steps: 30,
-    sampler: "euler",
-    resolutionWidth: 832,
-    resolutionHeight: 480,
-    generationStartedAt: timestampFromDate(new Date()),
-    idempotencyKey: `launcher-${segmentId}`,
-  });
+  const { receipt } = await client.createReceipt(sampleCreateReceipt({ segmentId, projectId: "p-launcher", idempotencyKey: `launcher-${segmentId}` }));
   return receipt!.receiptId;
 }
 

@@ -6,11 +6,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, describe, expect, it } from "vitest";
 import { ReceiptService } from "@provenance/shared";
 import { createOutboundAuthInterceptor, parsePolicy, roleIn, staticTokenSource } from "@provenance/shared/auth";
-import { createTestDatabase } from "@provenance/shared/testing";
+import { createTestDatabase, sampleCreateReceipt } from "@provenance/shared/testing";
 import { startSystem, SystemStartError, type RunningSystem } from "../src/start-system.js";
 import { LAUNCHER_SUBJECTS } from "../src/system-access.js";
 
@@ -22,7 +21,6 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const hash = (c: string) => c.repeat(64);
 
 /** A ReceiptService client of `system` signed in as its local user. */
 async function signedIn(system: RunningSystem) {
@@ -51,24 +49,7 @@ describe("the system as npm start runs it", () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("<div id=\"root\">");
       const client = await signedIn(first);
-      const { receipt } = await client.createReceipt({
-        segmentId: "seg-restart",
-        sceneId: "scene-1",
-        projectId: "p-restart",
-        characterName: "anna",
-        sourceImage: { assetId: "src", contentHash: hash("a") },
-        workflow: { assetId: "wf", contentHash: hash("b") },
-        model: { assetId: "model", contentHash: hash("c") },
-        promptText: "a pier at dusk",
-        cfgScale: 7,
-        seed: 42n,
-        steps: 30,
-        sampler: "euler",
-        resolutionWidth: 832,
-        resolutionHeight: 480,
-        generationStartedAt: timestampFromDate(new Date()),
-        idempotencyKey: "restart-1",
-      });
+      const { receipt } = await client.createReceipt(sampleCreateReceipt({ segmentId: "seg-restart", projectId: "p-restart", idempotencyKey: "restart-1" }));
       receiptId = receipt!.receiptId;
     } finally {
       await first.stop();

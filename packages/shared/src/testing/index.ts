@@ -24,3 +24,5 @@ export { collectMessages } from "./collect-messages.js";
 export { failureOf } from "./call-failure.js";
 export type { CollectOptions, CollectedMessage } from "./collect-messages.js";
 export { readSpecJson, repositoryRoot, specPath } from "./spec-files.js";
+export { sampleCreateReceipt } from "./sample-receipt.js";
+export type { SampleReceiptPlace } from "./sample-receipt.js";
