@@ -2,6 +2,8 @@
 import { create, toJson } from "@bufbuild/protobuf";
 import type { DataSource } from "typeorm";
 import {
+  CompareReceiptsRequestSchema,
+  CompareReceiptsResponseSchema,
   commonServerOptions,
   decidedRestRoute,
   type CommonServerDeps,
@@ -16,6 +18,7 @@ import {
   type ServiceServer,
 } from "@provenance/shared";
 import type { ServiceAuth } from "@provenance/shared/auth";
+import type { NoteVerifier } from "@provenance/shared/receipt-log";
 import type { AssetVersionLookup } from "./clients/asset-versions.js";
 import { ReceiptHandlers } from "./rpc/receipt-handlers.js";
 import { receiptRules } from "./rpc/receipt-rules.js";
@@ -26,6 +29,8 @@ export interface ReceiptsServerDeps extends CommonServerDeps {
   auth: ServiceAuth;
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
+  /** The receipt log's published key (GetCheckpoint). */
+  receiptLogVerifier: NoteVerifier;
 }
 
 function uint(query: URLSearchParams, name: string): number {
@@ -67,6 +72,15 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
         handle: async (req, caller) => {
           validate(GetAssetUsageRequestSchema, req, receiptRules);
           return toJson(GetAssetUsageResponseSchema, await handlers.assetUsage(req, caller));
+        },
+      }),
+      decidedRestRoute(deps.auth, {
+        method: "GET",
+        path: "/api/receipts/:left/compare/:right",
+        request: ({ params }) => create(CompareReceiptsRequestSchema, { leftReceiptId: params.left, rightReceiptId: params.right }),
+        handle: async (req) => {
+          validate(CompareReceiptsRequestSchema, req, receiptRules);
+          return toJson(CompareReceiptsResponseSchema, await handlers.compareReceipts(req));
         },
       }),
     ],

@@ -8,6 +8,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import type { DataSource } from "typeorm";
 import { callerOf, type Caller } from "@provenance/shared/auth";
 import {
+  CompareReceiptsResponseSchema,
   CompleteReceiptResponseSchema,
   CompleteReceiptsResponseSchema,
   CreateReceiptResponseSchema,
@@ -21,6 +22,7 @@ import {
   ListSegmentsResponseSchema,
   requestIdKey,
   withFieldPrefix,
+  type CompareReceiptsRequest,
   type CompleteReceiptRequest,
   type CompleteReceiptsRequest,
   type CreateReceiptRequest,
@@ -35,6 +37,7 @@ import {
   type ReceiptService,
 } from "@provenance/shared";
 import { getAssetUsage } from "../app/asset-usage.js";
+import { compareReceipts } from "../app/compare-receipts.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
 import { getGenerationDurations } from "../app/generation-durations.js";
 import { listProjects } from "../app/list-projects.js";
@@ -143,7 +146,10 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
 
   // --- UNLANDED: placeholders while the features land (each block is replaced by its feature; none may remain) ---
   // compare / coverage / legacy
-  async compareReceipts(): Promise<never> { throw unlanded("CompareReceipts"); }
+  async compareReceipts(req: CompareReceiptsRequest) {
+    const { left, right, fields, changedFields } = await compareReceipts(this.ds, req.leftReceiptId, req.rightReceiptId);
+    return create(CompareReceiptsResponseSchema, { left, right, fields, changedFields });
+  }
   async importLegacySegments(): Promise<never> { throw unlanded("ImportLegacySegments"); }
   async getCoverage(): Promise<never> { throw unlanded("GetCoverage"); }
   // GPU-time estimates

@@ -1,12 +1,16 @@
 /** The input rules of every ReceiptService request, declared once; enforced by the validation interceptor. */
 import {
+  CompareReceiptsRequestSchema,
   CompleteReceiptRequestSchema,
   CompleteReceiptsRequestSchema,
   CreateReceiptRequestSchema,
   CreateReceiptsRequestSchema,
   FindReceiptsByInputsHashRequestSchema,
   GetAssetUsageRequestSchema,
+  GetCheckpointRequestSchema,
+  GetConsistencyProofRequestSchema,
   GetGenerationDurationsRequestSchema,
+  GetReceiptProofRequestSchema,
   GetReceiptRequestSchema,
   GetSegmentProvenanceRequestSchema,
   ListProjectsRequestSchema,
@@ -91,6 +95,10 @@ export const receiptRules: readonly RuleTable[] = [
   defineRules(CreateReceiptsRequestSchema, { receipts: each(message(createReceiptRules), { min: 1, max: MAX_BATCH }) }),
   defineRules(CompleteReceiptsRequestSchema, { receipts: each(message(completeReceiptRules), { min: 1, max: MAX_BATCH }) }),
   defineRules(GetReceiptRequestSchema, { receipt_id: id() }),
+  // The receipt log: sizes are checked against the stored checkpoints by the use cases (receipt-log-proofs.ts).
+  defineRules(GetCheckpointRequestSchema, {}),
+  defineRules(GetReceiptProofRequestSchema, { receipt_id: id() }),
+  defineRules(GetConsistencyProofRequestSchema, {}),
   defineRules(GetSegmentProvenanceRequestSchema, { segment_id: id() }),
   defineRules(GetAssetUsageRequestSchema, {
     asset_id: id(),
@@ -126,4 +134,5 @@ export const receiptRules: readonly RuleTable[] = [
     page_size: pageSize(),
     page_token: pageToken({ max: LIST_PAGE_TOKEN_MAX }),
   }),
+  defineRules(CompareReceiptsRequestSchema, { left_receipt_id: id(), right_receipt_id: id() }),
 ];
