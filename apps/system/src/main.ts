@@ -82,6 +82,7 @@ try {
     logLevel: logLevel(),
     eventNamespace: process.env.EVENT_NAMESPACE || undefined,
     authEnv: process.env,
+    receiptLogEnv: process.env,
     say: (line) => console.log(line),
     signal: starting.signal,
     onDependencyLost: (line) => {

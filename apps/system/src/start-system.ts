@@ -15,6 +15,7 @@ import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.j
 import { lockDataDir } from "./instance-lock.js";
 import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
 import { freePort, portFree } from "./ports.js";
+import { receiptLogEnv } from "./receipt-log-key.js";
 import { serviceDatabases } from "./service-databases.js";
 import { setUpAccess, type SystemAccess } from "./system-access.js";
 import { SystemStartError } from "./system-start-error.js";
@@ -59,6 +60,11 @@ export interface SystemOptions {
   authEnv?: Readonly<Record<string, string | undefined>>;
   /** Lifetime of the local issuer's token files for the launcher's own processes (default 12 h), re-minted at half. */
   tokenTtlSeconds?: number;
+  /**
+   * Where `RECEIPT_LOG_SIGNING_KEY`, `RECEIPT_LOG_ORIGIN` and `RECEIPT_LOG_AUDIT_INTERVAL_SECONDS` are read from (npm
+   * start: its environment); without a key file there, the launcher's own under `<dataDir>/receipt-log` is used.
+   */
+  receiptLogEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The running system. */
@@ -201,6 +207,11 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     }
 
     say(access.line);
+    const receiptLog = await receiptLogEnv(opts.dataDir, opts.receiptLogEnv ?? {});
+    say(
+      `receipt log  checkpoints signed with ${receiptLog.key.file}` +
+        (receiptLog.key.configured ? " (RECEIPT_LOG_SIGNING_KEY)" : receiptLog.key.created ? " (a new key, made now)" : ""),
+    );
     const urls = Object.fromEntries(
       (Object.keys(ports) as ServiceName[]).map((n) => [n, `http://127.0.0.1:${ports[n]}`]),
     ) as Record<ServiceName, string>;
@@ -215,7 +226,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       REGENERATION_URL: urls.regeneration,
     };
     const configOf = (name: ServiceName) =>
-      loadConfig(name, { ...env, ...databases(name), ...access.serviceEnv(name), PORT: String(ports[name]) });
+      loadConfig(name, {
+        ...env,
+        ...databases(name),
+        ...access.serviceEnv(name),
+        ...(name === "receipts" ? receiptLog.env : {}),
+        PORT: String(ports[name]),
+      });
     const loggerOf = (name: string) => {
       const logger = createLogger(name, env.LOG_LEVEL);
       loggers.push(logger);

@@ -1,0 +1,96 @@
+/**
+ * The receipt log's signing key in local mode: made once under the data directory (mode 0600), reused by every later
+ * start, never replaced; the operator's RECEIPT_LOG_SIGNING_KEY is used as given.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "@provenance/shared/testing";
+import { freePort } from "../src/ports.js";
+import { findNatsServer, startPrivateNats } from "../src/private-nats.js";
+import { ensureReceiptLogKey, localReceiptLogKeyFile, receiptLogEnv } from "../src/receipt-log-key.js";
+import { startSystem } from "../src/start-system.js";
+import { SystemStartError } from "../src/system-start-error.js";
+
+const root = mkdtempSync(join(tmpdir(), "provenance-receipt-log-key-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe("the launcher's receipt log key", () => {
+  it("is made once with mode 0600 in a 0700 directory, then reused as it is", async () => {
+    const file = localReceiptLogKeyFile(join(root, "once"));
+    expect(await ensureReceiptLogKey(file)).toEqual({ created: true });
+    expect(mode(file)).toBe(0o600);
+    expect(mode(join(file, ".."))).toBe(0o700);
+    const pem = readFileSync(file, "utf8");
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(await ensureReceiptLogKey(file)).toEqual({ created: false });
+    expect(readFileSync(file, "utf8")).toBe(pem);
+  });
+
+  it("tightens a key file readable by others to 0600, and refuses one that is not an Ed25519 key, naming it", async () => {
+    const file = localReceiptLogKeyFile(join(root, "loose"));
+    await ensureReceiptLogKey(file);
+    chmodSync(file, 0o644);
+    expect(await ensureReceiptLogKey(file)).toEqual({ created: false });
+    expect(mode(file)).toBe(0o600);
+
+    const rsa = localReceiptLogKeyFile(join(root, "rsa"));
+    mkdirSync(join(rsa, ".."), { recursive: true });
+    writeFileSync(rsa, generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+    const err = await ensureReceiptLogKey(rsa).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SystemStartError);
+    expect((err as Error).message).toBe(
+      `the receipt log's signing key ${rsa} is not an Ed25519 PKCS#8 PEM key (rsa): move it away to get a new one (checkpoints signed with the old key then no longer verify with the new one)`,
+    );
+  });
+
+  it("passes the operator's RECEIPT_LOG_* through and makes no key of its own then", async () => {
+    const dataDir = join(root, "configured");
+    const given = await receiptLogEnv(dataDir, { RECEIPT_LOG_SIGNING_KEY: " /etc/provenance/log.pem ", RECEIPT_LOG_ORIGIN: "studio.example/log", OTHER: "x" });
+    expect(given).toEqual({
+      env: { RECEIPT_LOG_SIGNING_KEY: "/etc/provenance/log.pem", RECEIPT_LOG_ORIGIN: "studio.example/log" },
+      key: { file: "/etc/provenance/log.pem", created: false, configured: true },
+    });
+    expect(() => statSync(localReceiptLogKeyFile(dataDir))).toThrow();
+    const local = await receiptLogEnv(dataDir, { RECEIPT_LOG_AUDIT_INTERVAL_SECONDS: "60" });
+    expect(local.env).toEqual({ RECEIPT_LOG_AUDIT_INTERVAL_SECONDS: "60", RECEIPT_LOG_SIGNING_KEY: localReceiptLogKeyFile(dataDir) });
+    expect(local.key.created).toBe(true);
+  });
+
+  it("npm start makes it under its data directory on the first start and a restart reuses it", async () => {
+    const dataDir = join(root, "system");
+    const db = await createTestDatabase("system_log_key");
+    const nats = await startPrivateNats(findNatsServer()!, await freePort(0), join(dataDir, "nats"));
+    const file = localReceiptLogKeyFile(dataDir);
+    const start = async (lines: string[]) =>
+      startSystem({
+        dataDir,
+        databaseUrl: db.url,
+        natsUrl: nats.url,
+        ports: { receipts: 0, staleness: 0, regeneration: 0 },
+        consolePort: false,
+        simulator: false,
+        logLevel: "silent",
+        say: (l) => lines.push(l),
+      });
+    try {
+      const first: string[] = [];
+      await (await start(first)).stop();
+      expect(first).toContain(`receipt log  checkpoints signed with ${file} (a new key, made now)`);
+      expect(mode(file)).toBe(0o600);
+      const pem = readFileSync(file, "utf8");
+
+      const second: string[] = [];
+      await (await start(second)).stop();
+      expect(second).toContain(`receipt log  checkpoints signed with ${file}`);
+      expect(readFileSync(file, "utf8")).toBe(pem);
+    } finally {
+      await nats.stop();
+      await db.drop();
+    }
+  }, 60_000);
+});
