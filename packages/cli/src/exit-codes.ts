@@ -13,6 +13,8 @@ export const ExitCode = {
   unavailable: 6,
   /** No token, or one the services refuse (UNAUTHENTICATED), or a grant missing (PERMISSION_DENIED). */
   notSignedIn: 7,
+  /** `provenance verify`: a receipt or the receipt log does not hold (tampered, missing, inconsistent). */
+  verificationFailed: 9,
   /** Ctrl-C while waiting (the shell's convention, 128 + SIGINT). */
   interrupted: 130,
 } as const;
@@ -30,6 +32,7 @@ export const EXIT_CODE_HELP: readonly (readonly [ExitCodeValue, string])[] = [
   [ExitCode.conflict, "conflict or failed precondition (ALREADY_EXISTS, FAILED_PRECONDITION)"],
   [ExitCode.unavailable, "a service could not be reached or did not answer in time"],
   [ExitCode.notSignedIn, "not signed in (no token, or one the service refuses) or denied (no grant for that project)"],
+  [ExitCode.verificationFailed, "verification failed: a receipt or the receipt log does not hold (provenance verify)"],
   [ExitCode.interrupted, "interrupted by Ctrl-C while waiting (the batch keeps running)"],
 ];
 

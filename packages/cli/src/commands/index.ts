@@ -8,6 +8,7 @@ import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
 import { staleList, staleReport } from "./stale.js";
 import { usage } from "./usage.js";
+import { logCheckpoint, verify } from "./verify.js";
 import { watch } from "./watch.js";
 
 /** The command table. */
@@ -29,5 +30,7 @@ export const COMMANDS: readonly Command[] = [
   c2paSign,
   c2paShow,
   comfyuiReceipt,
+  verify,
+  logCheckpoint,
   authToken,
 ];
