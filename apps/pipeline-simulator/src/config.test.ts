@@ -25,6 +25,7 @@ describe("loadSimulatorConfig", () => {
       tamperSegmentIds: [],
       tamperFraction: 0,
       generationMs: 0,
+      nondeterministic: false,
     });
   });
 
@@ -39,6 +40,7 @@ describe("loadSimulatorConfig", () => {
       SIMULATOR_TAMPER_SEGMENTS: "seg-3",
       SIMULATOR_TAMPER_FRACTION: "1",
       SIMULATOR_GENERATION_MS: "1500",
+      SIMULATOR_NONDETERMINISTIC: "1",
       SERVICE_TOKEN_FILE: "/var/run/secrets/provenance/token",
     });
     expect(config).toEqual({
@@ -52,6 +54,7 @@ describe("loadSimulatorConfig", () => {
       tamperSegmentIds: ["seg-3"],
       tamperFraction: 1,
       generationMs: 1500,
+      nondeterministic: true,
     });
   });
 
@@ -66,6 +69,7 @@ describe("loadSimulatorConfig", () => {
     ["SIMULATOR_TAMPER_FRACTION", "half", "from 0 to 1"],
     ["SIMULATOR_GENERATION_MS", "-5", "whole number of milliseconds"],
     ["SIMULATOR_GENERATION_MS", "12345678", "whole number of milliseconds"],
+    ["SIMULATOR_NONDETERMINISTIC", "yes", "must be 0 or 1"],
     ["SERVICE_TOKEN_FILE", " ", "is required"],
   ])("rejects %s=%j naming the variable", (variable, value, says) => {
     const err = errorOf({ SERVICE_TOKEN_FILE: "/run/token", [variable]: value });

@@ -26,6 +26,8 @@ export interface SimulatorConfig {
   readonly tamperFraction: number;
   /** Simulated generation time per job in ms (`SIMULATOR_GENERATION_MS`, default 0). */
   readonly generationMs: number;
+  /** Output hashes differ per run even for the same inputs (`SIMULATOR_NONDETERMINISTIC=1`; default 0, deterministic). */
+  readonly nondeterministic: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -88,6 +90,13 @@ function millis(env: Env, name: string): number {
   return Number(raw);
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim() ?? "";
+  if (raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new ConfigError(name, `must be 0 or 1, got "${raw}"`);
+}
+
 /** Reads the simulator's configuration from `env` (default `process.env`). Throws {@link ConfigError} naming the variable. */
 export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
   return {
@@ -100,6 +109,7 @@ export function loadSimulatorConfig(env: Env = process.env): SimulatorConfig {
     tamperSegmentIds: list(env, "SIMULATOR_TAMPER_SEGMENTS"),
     tamperFraction: fraction(env, "SIMULATOR_TAMPER_FRACTION"),
     generationMs: millis(env, "SIMULATOR_GENERATION_MS"),
+    nondeterministic: flag(env, "SIMULATOR_NONDETERMINISTIC"),
     serviceTokenFile: loadServiceTokenFile(env),
   };
 }

@@ -25,6 +25,7 @@ const simulator = await startPipelineSimulator({
   tamperFraction: config.tamperFraction,
   tamperSegmentIds: config.tamperSegmentIds,
   generationMs: config.generationMs,
+  nondeterministic: config.nondeterministic,
 });
 logger.info({ receiptsUrl: config.receiptsUrl, natsUrl: redactUrl(config.natsUrl) }, `pipeline simulator consuming ${JOB_REQUESTED}`);
 onShutdownSignal(async () => {

@@ -1,11 +1,11 @@
 /**
  * The pipeline simulator — a stand-in for the real generation pipeline, for demos and tests only.
  * It takes generation.jobs.requested off the GENERATION work queue, "generates" (the output hash is
- * the SHA-256 of the inputs hash), and records the result through ReceiptService exactly as the
+ * the SHA-256 of the inputs hash, or different per run when told to be non-deterministic), and records the result through ReceiptService exactly as the
  * pipeline would: CreateReceipt under the job's new segment id, then CompleteReceipt. It can be told
  * to fail some jobs, or to tamper with their inputs so the receipt does not match the plan.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -53,6 +53,11 @@ export interface PipelineSimulatorOptions {
   tamperFraction?: number;
   /** Simulated generation time per job, in ms (default 0). */
   generationMs?: number;
+  /**
+   * A non-deterministic pipeline: the output hash differs on every run, even for the same inputs (default false: the
+   * output hash is a function of the inputs hash, so a reproduction gives back the same output).
+   */
+  nondeterministic?: boolean;
   /** Jobs generated at once (default 4). */
   concurrency?: number;
   /** Deadline of each ReceiptService call (default 5 s). */
@@ -77,9 +82,12 @@ export function jobFraction(jobId: string): number {
   return createHash("sha256").update(jobId).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-/** The simulated output: the SHA-256 (hex) of the receipt's inputs hash. */
-export function simulatedOutputHash(inputsHash: string): string {
-  return createHash("sha256").update(inputsHash).digest("hex");
+/**
+ * The simulated output: the SHA-256 (hex) of the receipt's inputs hash — the same for the same inputs, as a
+ * deterministic pipeline gives; with `runSalt` (a non-deterministic pipeline: something of this run) it differs per run.
+ */
+export function simulatedOutputHash(inputsHash: string, runSalt = ""): string {
+  return createHash("sha256").update(inputsHash).update(runSalt).digest("hex");
 }
 
 /** The CreateReceipt idempotency key of a job: the same on every redelivery, so a retry records nothing twice. */
@@ -136,7 +144,9 @@ export async function startPipelineSimulator(opts: PipelineSimulatorOptions): Pr
         // The request's time, not now: a redelivery must send the very same receipt.
         generationStartedAt: job.occurredAt ?? timestampNow(),
         regenerationJobId: job.jobId,
-        supersedesSegmentId: job.oldSegmentId,
+        // A reproduction names the receipt it re-runs and supersedes nothing (its job has no old segment).
+        supersedesSegmentId: job.reproductionOfReceiptId === "" ? job.oldSegmentId : "",
+        reproductionOfReceiptId: job.reproductionOfReceiptId,
         idempotencyKey: receiptKeyOf(job.jobId),
       },
       { timeoutMs },
@@ -151,7 +161,7 @@ export async function startPipelineSimulator(opts: PipelineSimulatorOptions): Pr
             receiptId: receipt.receiptId,
             status: failed ? ReceiptStatus.FAILED : ReceiptStatus.SUCCEEDED,
             generationCompletedAt: timestampNow(),
-            outputHash: failed ? "" : simulatedOutputHash(receipt.inputsHash),
+            outputHash: failed ? "" : simulatedOutputHash(receipt.inputsHash, opts.nondeterministic ? randomUUID() : ""),
           },
           { timeoutMs },
         );

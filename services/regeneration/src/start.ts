@@ -11,10 +11,14 @@ import {
 import type { DataSource } from "typeorm";
 import { regenerationResolvers } from "./app/item-projects.js";
 import { PlanRegeneration } from "./app/plan-regeneration.js";
+import { EstimateGpuTime } from "./app/estimate-gpu-time.js";
 import { ReadBatches } from "./app/read-batches.js";
+import { Reproductions } from "./app/reproduce-segment.js";
 import { SubmitRegeneration } from "./app/submit-regeneration.js";
 import { LIFECYCLE_CONSUMER, TrackJobProgress } from "./app/track-job-progress.js";
+import { TrackReproduction } from "./app/track-reproduction.js";
 import { ConnectPlanSources, type PlanSources } from "./clients/plan-sources.js";
+import { ConnectReceiptReads, type ReceiptReads } from "./clients/receipt-reads.js";
 import { startJobLifecycle } from "./events/job-lifecycle-consumer.js";
 import { BatchRepository } from "./persistence/batch-repository.js";
 import { JobRepository } from "./persistence/job-repository.js";
@@ -31,14 +35,21 @@ export interface RunningRegeneration extends RunningService {
 /** Optional stand-ins for dependencies, for tests that do not run them. */
 export interface RegenerationOverrides {
   sources?: PlanSources;
+  receiptReads?: ReceiptReads;
 }
 
 /** The use cases the RPCs and the REST route serve, over one DataSource and the planning clients. */
-function useCasesOf(dataSource: DataSource, sources: PlanSources): RegenerationUseCases {
+function useCasesOf(dataSource: DataSource, sources: PlanSources, receiptReads: ReceiptReads): RegenerationUseCases {
   const jobs = new JobRepository(dataSource);
   const read = new ReadBatches(new BatchRepository(dataSource), jobs);
+  const estimator = new EstimateGpuTime(receiptReads);
   const plan = new PlanRegeneration(sources, jobs);
-  return { plan, read, submit: new SubmitRegeneration(dataSource, plan, read) };
+  return {
+    plan,
+    read,
+    submit: new SubmitRegeneration(dataSource, plan, read),
+    reproductions: new Reproductions(dataSource, receiptReads, estimator),
+  };
 }
 
 function runtimeOptions(config: ServiceConfig, logger: Logger) {
@@ -69,6 +80,7 @@ export async function startRegeneration(
       nc: runtime.events,
       namespace: config.eventNamespace,
       track: new TrackJobProgress(runtime.dataSource),
+      reproductions: new TrackReproduction(runtime.dataSource),
       logger,
     });
     runtime.onStop(() => lifecycle.stop());
@@ -78,7 +90,11 @@ export async function startRegeneration(
       new ConnectPlanSources({ receiptsUrl: config.receiptsUrl, stalenessUrl: config.stalenessUrl, outbound: runtime.auth.outbound });
     const server = createServer({
       auth: runtime.auth,
-      useCases: useCasesOf(runtime.dataSource, sources),
+      useCases: useCasesOf(
+        runtime.dataSource,
+        sources,
+        overrides.receiptReads ?? new ConnectReceiptReads({ receiptsUrl: config.receiptsUrl, outbound: runtime.auth.outbound }),
+      ),
       logger,
       metrics: runtime.metrics,
       readiness: runtime.readiness,

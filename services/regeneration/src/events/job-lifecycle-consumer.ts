@@ -16,6 +16,7 @@ import {
   type RunningConsumer,
 } from "@provenance/shared";
 import { LIFECYCLE_CONSUMER, type TrackJobProgress } from "../app/track-job-progress.js";
+import type { TrackReproduction } from "../app/track-reproduction.js";
 import type { ReceiptObservation, ReceiptStatusName } from "../domain/job-progress.js";
 
 /** What the consumer needs. */
@@ -24,6 +25,8 @@ export interface JobLifecycleOptions {
   nc: EventConnection;
   namespace: string;
   track: TrackJobProgress;
+  /** Reproductions: receipts with a reproduction_of_receipt_id are applied to these instead of to jobs. */
+  reproductions?: TrackReproduction;
   logger: Logger;
   concurrency?: number;
 }
@@ -65,6 +68,11 @@ export async function startJobLifecycle(opts: JobLifecycleOptions): Promise<Runn
       const event = msg.event as ReceiptCreated | ReceiptCompleted | undefined;
       const found = observationOf(event?.receipt);
       if (!found) return;
+      if (opts.reproductions && event?.receipt?.reproductionOfReceiptId) {
+        const applied = await opts.reproductions.apply(found.jobId, found.seen, event.receipt.outputHash, msg.eventId);
+        if (typeof applied === "object") log.info({ jobId: found.jobId, ...applied, receiptId: found.seen.receiptId }, "reproduction progressed");
+        return;
+      }
       const result = await opts.track.apply(found.jobId, found.seen, msg.eventId);
       if (result === "unknown_job") log.debug({ jobId: found.jobId }, "receipt names a job this service does not know; ignored");
       else if (typeof result === "object") log.info({ jobId: found.jobId, status: result.status, receiptId: found.seen.receiptId }, "job progressed");

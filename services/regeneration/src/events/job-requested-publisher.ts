@@ -2,6 +2,7 @@
 import type { EntityManager } from "typeorm";
 import { EVENT_MESSAGES, JOB_REQUESTED, enqueueEvents } from "@provenance/shared";
 import type { NewJob } from "../domain/regeneration-records.js";
+import type { NewReproduction } from "../domain/reproduction.js";
 import { REGENERATION_SCHEMA } from "../persistence/migrations/index.js";
 
 /** The batch the jobs belong to, as the pipeline is told. */
@@ -35,5 +36,34 @@ export async function enqueueJobsRequested(m: EntityManager, batch: RequestedBat
       expectedInputsHash: plan.expectedInputsHash,
       requestedBy: batch.requestedBy,
     })),
+  });
+}
+
+/**
+ * Writes the GenerationJobRequested of a reproduction to the outbox in the caller's transaction: the receipt's inputs
+ * unchanged, with reproduction_of_receipt_id and reproduction_of_segment_id, and no batch and no old segment, so the
+ * pipeline's receipt supersedes nothing.
+ */
+export async function enqueueReproductionRequested(m: EntityManager, r: NewReproduction, requestId?: string): Promise<void> {
+  await enqueueEvents(m, {
+    schema: REGENERATION_SCHEMA,
+    subject: JOB_REQUESTED,
+    eventSchema: EVENT_MESSAGES[JOB_REQUESTED],
+    requestId,
+    events: [
+      {
+        jobId: r.jobId,
+        projectId: r.projectId,
+        sceneId: r.sceneId,
+        characterName: r.characterName,
+        sequenceIndex: r.sequenceIndex,
+        newSegmentId: r.newSegmentId,
+        inputs: r.inputs,
+        expectedInputsHash: r.expectedInputsHash,
+        requestedBy: r.requestedBy,
+        reproductionOfReceiptId: r.receiptId,
+        reproductionOfSegmentId: r.segmentId,
+      },
+    ],
   });
 }

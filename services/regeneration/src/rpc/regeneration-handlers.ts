@@ -3,24 +3,32 @@
  * regeneration-rules.ts (enforced by the validation interceptor before a handler runs).
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
+  GetReproductionResponseSchema,
   ListRegenerationJobsResponseSchema,
+  ListReproductionsResponseSchema,
   PlanRegenerationResponseSchema,
+  ReproduceSegmentResponseSchema,
   projectFilter,
   requestIdKey,
   type GetRegenerationBatchRequest,
+  type GetReproductionRequest,
   type ListRegenerationJobsRequest,
+  type ListReproductionsRequest,
   type PlanRegenerationRequest,
   type RegenerationService,
+  type ReproduceSegmentRequest,
   type SubmitRegenerationRequest,
   type SubmitRegenerationResponse,
 } from "@provenance/shared";
 import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { PlanRegeneration } from "../app/plan-regeneration.js";
 import type { ReadBatches } from "../app/read-batches.js";
+import type { Reproductions } from "../app/reproduce-segment.js";
 import type { SubmitCommand, SubmitRegeneration } from "../app/submit-regeneration.js";
 import { jobStatusFromProto, toBatchResponse, toJobMessage, toSubmitResponse } from "../domain/regeneration-records.js";
+import { toReproductionMessage } from "../domain/reproduction.js";
 import { selectionOf } from "../domain/selection.js";
 
 /** The use cases RegenerationService serves. */
@@ -28,6 +36,7 @@ export interface RegenerationUseCases {
   plan: PlanRegeneration;
   submit: SubmitRegeneration;
   read: ReadBatches;
+  reproductions: Reproductions;
 }
 
 /**
@@ -70,13 +79,26 @@ export class RegenerationHandlers implements ServiceImpl<typeof RegenerationServ
     return create(ListRegenerationJobsResponseSchema, { jobs: page.jobs.map(toJobMessage), nextPageToken: page.nextPageToken });
   }
 
-  // --- UNLANDED: placeholders while reproduction lands (replaced by the feature; none may remain) ---
-  async reproduceSegment(): Promise<never> { throw unlanded("ReproduceSegment"); }
-  async getReproduction(): Promise<never> { throw unlanded("GetReproduction"); }
-  async listReproductions(): Promise<never> { throw unlanded("ListReproductions"); }
-}
+  async reproduceSegment(req: ReproduceSegmentRequest, ctx: HandlerContext) {
+    const { reproduction, created } = await this.useCases.reproductions.reproduce({
+      target: { projectId: req.projectId, receiptId: req.receiptId.toLowerCase(), segmentId: req.segmentId },
+      idempotencyKey: req.idempotencyKey,
+      caller: callerOf(ctx),
+      requestId: ctx.values.get(requestIdKey),
+    });
+    return create(ReproduceSegmentResponseSchema, { reproduction: toReproductionMessage(reproduction), created });
+  }
 
-/** UNLANDED placeholder answer (removed with the last placeholder). */
-function unlanded(rpc: string): ConnectError {
-  return new ConnectError(`${rpc} is not available yet`, Code.Unimplemented);
+  async getReproduction(req: GetReproductionRequest) {
+    return create(GetReproductionResponseSchema, { reproduction: toReproductionMessage(await this.useCases.reproductions.get(req.jobId)) });
+  }
+
+  async listReproductions(req: ListReproductionsRequest) {
+    const page = await this.useCases.reproductions.list(
+      { projectId: req.projectId, receiptId: req.receiptId.toLowerCase() || undefined, segmentId: req.segmentId || undefined },
+      req.pageSize,
+      req.pageToken,
+    );
+    return create(ListReproductionsResponseSchema, { reproductions: page.reproductions.map(toReproductionMessage), nextPageToken: page.nextPageToken });
+  }
 }

@@ -1,8 +1,11 @@
 /** The input rules of every RegenerationService request, declared once; enforced by the validation interceptor. */
 import {
   GetRegenerationBatchRequestSchema,
+  GetReproductionRequestSchema,
   ListRegenerationJobsRequestSchema,
+  ListReproductionsRequestSchema,
   PlanRegenerationRequestSchema,
+  ReproduceSegmentRequestSchema,
   SubmitRegenerationRequestSchema,
   defineRules,
   each,
@@ -37,6 +40,24 @@ export const regenerationRules: readonly RuleTable[] = [
     requested_by: text({ max: 200, allowEmpty: true, singleLine: true }),
   }),
   defineRules(GetRegenerationBatchRequestSchema, { batch_id: id() }),
+  defineRules(
+    ReproduceSegmentRequestSchema,
+    { project_id: id(), receipt_id: optionalId(), segment_id: optionalId(), idempotency_key: id({ max: 255 }) },
+    {
+      refine: (req) =>
+        (req.receiptId === "") === (req.segmentId === "")
+          ? { field: "receipt_id", message: "give exactly one of receipt_id and segment_id: the receipt to reproduce, or a segment whose current receipt is" }
+          : undefined,
+    },
+  ),
+  defineRules(GetReproductionRequestSchema, { job_id: id() }),
+  defineRules(ListReproductionsRequestSchema, {
+    project_id: id(),
+    receipt_id: optionalId(),
+    segment_id: optionalId(),
+    page_size: pageSize(),
+    page_token: pageToken(),
+  }),
   defineRules(
     ListRegenerationJobsRequestSchema,
     {

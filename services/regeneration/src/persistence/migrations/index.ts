@@ -1,6 +1,7 @@
 import { outboxAttemptsMigration, outboxDeletesRelayedMigration, outboxGrantsMigration, outboxMigration } from "@provenance/shared";
 import { REGENERATION_APP_ROLE, RegenerationSchema1732400000000 } from "./1732400000000-regeneration-schema.js";
 import { OneOpenJobPerSegment1732400000005 } from "./1732400000005-one-open-job-per-segment.js";
+import { Reproductions1732400000010 } from "./1732400000010-reproductions.js";
 
 export { REGENERATION_APP_ROLE };
 
@@ -15,4 +16,5 @@ export const regenerationMigrations = [
   outboxDeletesRelayedMigration(REGENERATION_SCHEMA, REGENERATION_APP_ROLE, "RegenerationOutboxDeletesRelayed1732400000002"),
   outboxAttemptsMigration(REGENERATION_SCHEMA, REGENERATION_APP_ROLE, "RegenerationOutboxAttempts1732400000004"),
   OneOpenJobPerSegment1732400000005,
+  Reproductions1732400000010,
 ];
