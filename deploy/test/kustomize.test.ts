@@ -375,6 +375,23 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
+  it("mounts the receipt log's signing key into the receipts pods only, read-only from the Secret receipt-log-signing-key", () => {
+    const keyFile = "/etc/provenance/receipt-log/signing-key.pem";
+    const pod = podSpecOf(find(objects, "Deployment", "receipts"));
+    expect(pod.volumes).toContainEqual({
+      name: "receipt-log-signing-key",
+      secret: { secretName: "receipt-log-signing-key", defaultMode: 0o440, items: [{ key: "signing-key.pem", path: "signing-key.pem" }] },
+    });
+    const c = pod.containers[0];
+    expect(c.volumeMounts).toContainEqual({ name: "receipt-log-signing-key", mountPath: "/etc/provenance/receipt-log", readOnly: true });
+    expect(c.env).toContainEqual({ name: "RECEIPT_LOG_SIGNING_KEY", value: keyFile });
+    expect(objects.filter((o) => o.kind === "Secret" && o.metadata.name.startsWith("receipt-log")), "the key is never committed").toEqual([]);
+    const others = [...SERVICE_NAMES.filter((s) => s !== "receipts").map((s) => find(objects, "Deployment", s)), find(objects, "Deployment", "console"), find(objects, "Job", "provenance-migrate")];
+    for (const obj of others) {
+      expect(JSON.stringify(podSpecOf(obj)), `${obj.kind} ${obj.metadata.name} has no access to the key`).not.toContain("receipt-log-signing-key");
+    }
+  });
+
   it("runs every schema's migrations in one Job, in order, with --migrate-only", () => {
     const job = find(objects, "Job", "provenance-migrate");
     const pod = podSpecOf(job);

@@ -154,6 +154,11 @@ export const LOCK_RECEIPTS_SQL = `
    WHERE r.receipt_id = ANY($1::uuid[])
    ORDER BY r.receipt_id FOR UPDATE OF r`;
 
+/** The receipts with these ids ($1), with their segments, not locked (the receipt log's integrator and auditor). */
+export const RECEIPTS_BY_IDS_SQL = `
+  SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}
+   WHERE r.receipt_id = ANY($1::uuid[])`;
+
 /** FindReceiptsByInputsHash, first page: $1 inputs hash, $2 page size; newest first. */
 export const RECEIPTS_BY_INPUTS_HASH_SQL = `
   SELECT ${RECEIPT_COLUMNS}${RECEIPTS_FROM}

@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { DataSource } from "typeorm";
 import { callerOf, type Caller } from "@provenance/shared/auth";
+import type { NoteVerifier } from "@provenance/shared/receipt-log";
 import {
   CompareReceiptsResponseSchema,
   CompleteReceiptResponseSchema,
@@ -15,7 +16,10 @@ import {
   CreateReceiptsResponseSchema,
   FindReceiptsByInputsHashResponseSchema,
   GetAssetUsageResponseSchema,
+  GetCheckpointResponseSchema,
+  GetConsistencyProofResponseSchema,
   GetGenerationDurationsResponseSchema,
+  GetReceiptProofResponseSchema,
   GetReceiptResponseSchema,
   GetSegmentProvenanceResponseSchema,
   ListProjectsResponseSchema,
@@ -29,7 +33,9 @@ import {
   type CreateReceiptsRequest,
   type FindReceiptsByInputsHashRequest,
   type GetAssetUsageRequest,
+  type GetConsistencyProofRequest,
   type GetGenerationDurationsRequest,
+  type GetReceiptProofRequest,
   type GetReceiptRequest,
   type GetSegmentProvenanceRequest,
   type ListProjectsRequest,
@@ -43,6 +49,7 @@ import { getGenerationDurations } from "../app/generation-durations.js";
 import { listProjects } from "../app/list-projects.js";
 import { listSegments } from "../app/list-segments.js";
 import { findReceiptsByInputsHash, getReceipt, getSegmentProvenance } from "../app/read-provenance.js";
+import { getCheckpoint, getConsistencyProof, getReceiptProof } from "../app/receipt-log-proofs.js";
 import { recordReceipt, recordReceipts } from "../app/record-receipts.js";
 import type { AssetVersionLookup } from "../clients/asset-versions.js";
 import { toAssetUsageMessage } from "../domain/asset-usage.js";
@@ -57,6 +64,8 @@ import { toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js"
 export interface ReceiptHandlerDeps {
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
+  /** The receipt log's published key (GetCheckpoint's verifier_key). */
+  receiptLogVerifier: NoteVerifier;
 }
 
 /** Who records a receipt: the decided caller's `sub`, with the request's id for the events. */
@@ -68,10 +77,12 @@ function recorder(ctx: HandlerContext) {
 export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   private readonly ds: DataSource;
   private readonly assetVersions: AssetVersionLookup;
+  private readonly receiptLogVerifier: NoteVerifier;
 
   constructor(deps: ReceiptHandlerDeps) {
     this.ds = deps.dataSource;
     this.assetVersions = deps.assetVersions;
+    this.receiptLogVerifier = deps.receiptLogVerifier;
   }
 
   async createReceipt(req: CreateReceiptRequest, ctx: HandlerContext) {
@@ -159,9 +170,18 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
     return create(GetGenerationDurationsResponseSchema, { durations: keys.map((k, i) => toGenerationDurationsMessage(k, stats[i])) });
   }
   // receipt log
-  async getCheckpoint(): Promise<never> { throw unlanded("GetCheckpoint"); }
-  async getReceiptProof(): Promise<never> { throw unlanded("GetReceiptProof"); }
-  async getConsistencyProof(): Promise<never> { throw unlanded("GetConsistencyProof"); }
+  async getCheckpoint() {
+    return create(GetCheckpointResponseSchema, await getCheckpoint(this.ds, this.receiptLogVerifier));
+  }
+
+  async getReceiptProof(req: GetReceiptProofRequest) {
+    const { checkpoint, entries } = await getReceiptProof(this.ds, req.receiptId, req.treeSize);
+    return create(GetReceiptProofResponseSchema, { checkpoint, entries: entries.map((e) => ({ ...e, leafIndex: BigInt(e.leafIndex) })) });
+  }
+
+  async getConsistencyProof(req: GetConsistencyProofRequest) {
+    return create(GetConsistencyProofResponseSchema, { path: await getConsistencyProof(this.ds, req.firstSize, req.secondSize) });
+  }
 }
 
 /** UNLANDED placeholder answer (removed with the last placeholder). */

@@ -4,6 +4,7 @@ import { ReceiptsFillfactor1732200000100 } from "./1732200000100-receipts-fillfa
 import { SegmentsListingIndex1732200000300 } from "./1732200000300-segments-listing-index.js";
 import { ReceiptsAuthorshipAndInputsGuard1732200000500 } from "./1732200000500-receipts-authorship-and-inputs-guard.js";
 import { ReceiptReproductions1732200000700 } from "./1732200000700-receipt-reproductions.js";
+import { ReceiptLog1732200000900 } from "./1732200000900-receipt-log.js";
 
 export { RECEIPTS_APP_ROLE };
 
@@ -18,4 +19,5 @@ export const receiptsMigrations = [
   outboxAttemptsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxAttempts1732200000400"),
   ReceiptsAuthorshipAndInputsGuard1732200000500,
   ReceiptReproductions1732200000700,
+  ReceiptLog1732200000900,
 ];
