@@ -3,6 +3,7 @@
  * check, a token file the services present on their own calls, and the token the benchmark's clients carry — so the
  * numbers include checking every call, as in production.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ export const BENCH_SERVICES = "bench:services";
 
 /** What the services and the clients of one run are given. */
 export interface BenchAccess {
-  /** AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_POLICY and SERVICE_TOKEN_FILE for every service process. */
+  /** AUTH_JWKS, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_POLICY, SERVICE_TOKEN_FILE and RECEIPT_LOG_SIGNING_KEY for every service process. */
   readonly serviceEnv: Readonly<Record<string, string>>;
   /** For the clients' transports: every call carries the benchmark client's token. */
   readonly interceptors: Interceptor[];
@@ -38,8 +39,11 @@ export async function createBenchAccess(hours = 24): Promise<BenchAccess> {
     const serviceTokenFile = join(dir, "services.token");
     await issuer.writeTokenFile(serviceTokenFile, { subject: BENCH_SERVICES, ttlSeconds });
     const token = await issuer.mintToken({ subject: BENCH_CLIENT, ttlSeconds });
+    // The receipt log's signing key (RECEIPT_LOG_SIGNING_KEY; only receipts reads it).
+    const receiptLogKey = join(dir, "receipt-log-signing-key.pem");
+    await writeFile(receiptLogKey, generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
     return {
-      serviceEnv: { ...issuer.env(), SERVICE_TOKEN_FILE: serviceTokenFile },
+      serviceEnv: { ...issuer.env(), SERVICE_TOKEN_FILE: serviceTokenFile, RECEIPT_LOG_SIGNING_KEY: receiptLogKey },
       interceptors: [createOutboundAuthInterceptor({ serviceToken: staticTokenSource(token) })],
       close: () => rm(dir, { recursive: true, force: true }),
     };

@@ -3,6 +3,7 @@
  * run what it needs on every project (the services' own subjects nothing, as in production), token files for the
  * services and the pipeline simulator (`SERVICE_TOKEN_FILE`), and tokens for the load generator.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ANY_PROJECT, ensureLocalIssuer, type Role } from "@provenance/shared/auth";
@@ -25,7 +26,7 @@ export function serviceSubject(service: ServiceName): string {
 
 /** What the run's processes and clients are given. */
 export interface ChaosAuth {
-  /** `AUTH_JWKS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_POLICY` for every service. */
+  /** `AUTH_JWKS`, `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_POLICY` and `RECEIPT_LOG_SIGNING_KEY` for every service. */
   readonly serviceEnv: Record<string, string>;
   /** The `SERVICE_TOKEN_FILE` of a service, or of the simulator. */
   tokenFile(who: ServiceName | "pipeline-simulator"): string;
@@ -45,8 +46,11 @@ export async function setUpChaosAuth(dir: string): Promise<ChaosAuth> {
   const tokenFile = (who: ServiceName | "pipeline-simulator") => join(dir, `${who}.token`);
   for (const s of services) await issuer.writeTokenFile(tokenFile(s), { subject: serviceSubject(s) });
   await issuer.writeTokenFile(tokenFile("pipeline-simulator"), { subject: CHAOS_PRINCIPALS.simulator.subject });
+  // The receipt log's signing key, one for every receipts replica (RECEIPT_LOG_SIGNING_KEY; only receipts reads it).
+  const receiptLogKey = join(dir, "receipt-log-signing-key.pem");
+  await writeFile(receiptLogKey, generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
   return {
-    serviceEnv: issuer.env(),
+    serviceEnv: { ...issuer.env(), RECEIPT_LOG_SIGNING_KEY: receiptLogKey },
     tokenFile,
     tokens: {
       setup: await issuer.mintToken({ subject: CHAOS_PRINCIPALS.setup.subject }),

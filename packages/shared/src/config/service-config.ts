@@ -78,7 +78,26 @@ export interface ServiceConfig {
    * `IDLE_TIMEOUT_MS`); pass them to the server as `limits` (it reads the same variables itself when not given).
    */
   readonly limits: ServerLimits;
+  /** The receipts service's receipt log (`RECEIPT_LOG_*`); read for every service, used by receipts only. */
+  readonly receiptLog: ReceiptLogConfig;
 }
+
+/** The receipt log's settings (ARCHITECTURE.md, "The receipt log"). */
+export interface ReceiptLogConfig {
+  /**
+   * `RECEIPT_LOG_SIGNING_KEY`: the file holding the Ed25519 key checkpoints are signed with (PKCS#8 PEM, or the note
+   * key form `PRIVATE+KEY+<name>+<id>+<data>`). Never from the database. Required by the receipts service at start
+   * (undefined here when unset, so the other services need none).
+   */
+  readonly signingKeyFile: string | undefined;
+  /** `RECEIPT_LOG_ORIGIN`: the checkpoints' origin line (and the key name of a PEM key); default `provenance.local/receipt-log`. */
+  readonly origin: string;
+  /** `RECEIPT_LOG_AUDIT_INTERVAL_SECONDS`: seconds between the auditor's rescans of every stored receipt; default 3600. */
+  readonly auditIntervalSeconds: number;
+}
+
+/** The receipt log's origin when `RECEIPT_LOG_ORIGIN` is unset. */
+export const DEFAULT_RECEIPT_LOG_ORIGIN = "provenance.local/receipt-log";
 
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -140,6 +159,20 @@ function readCompressMinBytes(env: Env): number {
   return Number(raw);
 }
 
+function readReceiptLog(env: Env): ReceiptLogConfig {
+  const file = env.RECEIPT_LOG_SIGNING_KEY?.trim() || undefined;
+  const origin = env.RECEIPT_LOG_ORIGIN?.trim() || DEFAULT_RECEIPT_LOG_ORIGIN;
+  // A note key name: non-empty, no space, no plus sign, no control character.
+  if (!/^[^\s+\p{Cc}]{1,256}$/u.test(origin)) {
+    throw new ConfigError("RECEIPT_LOG_ORIGIN", `must be 1-256 characters without spaces, "+" or control characters, got "${origin}"`);
+  }
+  const rawInterval = env.RECEIPT_LOG_AUDIT_INTERVAL_SECONDS?.trim() || "3600";
+  if (!/^\d{1,7}$/.test(rawInterval) || Number(rawInterval) < 1) {
+    throw new ConfigError("RECEIPT_LOG_AUDIT_INTERVAL_SECONDS", `must be a whole number of seconds from 1, got "${rawInterval}"`);
+  }
+  return { signingKeyFile: file, origin, auditIntervalSeconds: Number(rawInterval) };
+}
+
 /**
  * Reads the configuration of `service` from `env` (default `process.env`), the identity-and-access variables included
  * (required). Throws {@link ConfigError} naming the variable.
@@ -172,5 +205,6 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     compressMinBytes: readCompressMinBytes(env),
     limits: readServerLimits(env),
     auth: loadAuthConfig(env),
+    receiptLog: readReceiptLog(env),
   };
 }

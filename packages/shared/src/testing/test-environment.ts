@@ -4,7 +4,7 @@
  * tokens for any principal, the env and config of any service, and the services themselves — started from the start
  * functions the test passes in (shared knows no service) on port 0 — with clients that carry a token.
  */
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -263,6 +263,10 @@ async function environment(p: Parts): Promise<TestEnvironment> {
     serviceTokenFiles.set(service, await tokenFile({ subject: testServiceSubject(service) }));
   }
 
+  // The receipt log's signing key (RECEIPT_LOG_SIGNING_KEY), a fresh Ed25519 key per environment.
+  const receiptLogKeyFile = join(dir, "receipt-log-signing-key.pem");
+  await writeFile(receiptLogKeyFile, generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+
   const startOne = async <R extends { readonly url: string } & Stoppable>(service: ServiceName, start: StartService<R>, extra?: Readonly<Record<string, string>>) => {
     const running = await start(loadConfig(service, env(service, extra)), logger(service));
     urls[service] = running.url;
@@ -280,6 +284,7 @@ async function environment(p: Parts): Promise<TestEnvironment> {
     LOG_LEVEL: level,
     ...issuer.env(),
     SERVICE_TOKEN_FILE: serviceTokenFiles.get(service)!,
+    ...(service === "receipts" ? { RECEIPT_LOG_SIGNING_KEY: receiptLogKeyFile } : {}),
     ...(urls.receipts ? { RECEIPTS_URL: urls.receipts } : {}),
     ...(urls.staleness ? { STALENESS_URL: urls.staleness } : {}),
     ...(urls.regeneration ? { REGENERATION_URL: urls.regeneration } : {}),

@@ -16,6 +16,7 @@ import {
   RECEIPT_INPUTS_SQL,
   RECEIPT_PROJECTS_SQL,
   RECEIPTS_BY_IDEMPOTENCY_KEYS_SQL,
+  RECEIPTS_BY_IDS_SQL,
   RECEIPTS_BY_INPUTS_HASH_AFTER_SQL,
   RECEIPTS_BY_INPUTS_HASH_SQL,
   SEGMENT_HISTORY_SQL,
@@ -86,6 +87,12 @@ export async function insertInputs(m: EntityManager, inputs: readonly NewInputRo
 export async function receiptsByIdempotencyKeys(m: EntityManager, keys: readonly string[]): Promise<ReceiptRecord[]> {
   if (keys.length === 0) return [];
   return withInputs(m, await m.query(RECEIPTS_BY_IDEMPOTENCY_KEYS_SQL, [keys]));
+}
+
+/** The stored receipts with these ids (UUIDs), in no particular order, without locking them. */
+export async function receiptsByIds(m: EntityManager, receiptIds: readonly string[]): Promise<ReceiptRecord[]> {
+  if (receiptIds.length === 0) return [];
+  return withInputs(m, await m.query(RECEIPTS_BY_IDS_SQL, [receiptIds]));
 }
 
 /** The stored receipts with these ids, locked for update (in id order) until the transaction ends. */

@@ -1,0 +1,134 @@
+/**
+ * The receipt log's integrator: every ≤ 250 ms, one writer across replicas (a transaction-level advisory lock) takes
+ * the queued receipt events of transactions that have all ended (xid below the snapshot's xmin, oldest first —
+ * docs/decisions/0007-receipt-log-order.md), builds their leaves from the receipts as stored and served, appends them
+ * in one batch (leaves, tree nodes), signs a checkpoint and enqueues provenance.log.checkpoint, all in one transaction.
+ */
+import type { DataSource } from "typeorm";
+import type { Logger } from "@provenance/shared";
+import { appendToStore, hashLeaf, signCheckpoint, type NoteSigner } from "@provenance/shared/receipt-log";
+import { leafOfReceipt } from "../domain/receipt-log.js";
+import type { ReceiptRecord } from "../domain/receipt-record.js";
+import { enqueueCheckpointSigned } from "../events/receipt-log-events.js";
+import {
+  PgTreeNodeStore,
+  deleteQueuedLeaves,
+  insertCheckpoint,
+  insertLeaves,
+  latestCheckpoint,
+  takeQueuedLeaves,
+  tryLockIntegrator,
+  type NewLeaf,
+  type StoredCheckpoint,
+} from "../persistence/receipt-log-repository.js";
+import { receiptsByIds } from "../persistence/receipt-repository.js";
+
+/** How often the integrator looks at the queue. */
+export const INTEGRATE_INTERVAL_MS = 250;
+/** Most leaves one batch appends (a backlog drains over several ticks, still in order). */
+export const MAX_BATCH_LEAVES = 20_000;
+
+/** A batch just appended: its first index, its leaves (with the receipts they were built from) and the new checkpoint. */
+export interface AppendedBatch {
+  from: number;
+  leaves: (NewLeaf & { record: ReceiptRecord })[];
+  leafHashes: Uint8Array[];
+  checkpoint: StoredCheckpoint;
+}
+
+export interface IntegratorDeps {
+  dataSource: DataSource;
+  signer: NoteSigner;
+  origin: string;
+  logger: Logger;
+  /** Told of every batch this integrator committed (the auditor follows the log from it). */
+  onAppended?: (batch: AppendedBatch) => void;
+}
+
+/** The integrator of one process; only one of all processes appends at a time. */
+export class ReceiptLogIntegrator {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private lastError = "";
+
+  constructor(private readonly deps: IntegratorDeps) {}
+
+  /** Starts the loop (the first tick at once). */
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops the loop and waits for a tick in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.integrate()
+        .then((batch) => {
+          this.lastError = "";
+          // A full batch means a backlog: go on at once.
+          this.schedule(batch && batch.leaves.length >= MAX_BATCH_LEAVES ? 0 : INTEGRATE_INTERVAL_MS);
+        })
+        .catch((err: unknown) => {
+          const message = (err as Error).message;
+          if (message !== this.lastError) this.deps.logger.error({ err }, "receipt log: integration failed; retrying");
+          this.lastError = message;
+          this.schedule(INTEGRATE_INTERVAL_MS * 4);
+        });
+    }, delay);
+    this.timer.unref();
+  }
+
+  /**
+   * One integration: appends what is queued (a first, empty checkpoint when there is none yet). Undefined when another
+   * process holds the writer's lock or there was nothing to do.
+   */
+  async integrate(): Promise<AppendedBatch | undefined> {
+    const { dataSource, signer, origin, logger } = this.deps;
+    const batch = await dataSource.transaction(async (m): Promise<AppendedBatch | undefined> => {
+      if (!(await tryLockIntegrator(m))) return undefined;
+      const head = await latestCheckpoint(m);
+      const queued = await takeQueuedLeaves(m, MAX_BATCH_LEAVES);
+      if (head && queued.length === 0) return undefined;
+      const size = head?.treeSize ?? 0;
+      const records = new Map((await receiptsByIds(m, [...new Set(queued.map((q) => q.receiptId))])).map((r) => [r.receiptId, r]));
+      const leaves: AppendedBatch["leaves"] = [];
+      for (const q of queued) {
+        const record = records.get(q.receiptId);
+        if (!record) {
+          // Only a receipt removed behind the service's back (triggers off) leaves its queued event without a row.
+          logger.warn({ receiptId: q.receiptId, event: q.event }, "receipt log: a queued receipt is not stored; its leaf is skipped");
+          continue;
+        }
+        let leaf: string;
+        try {
+          leaf = leafOfReceipt(record, q.event);
+        } catch (err) {
+          // A stored receipt the leaf format cannot describe: skipped (and so reported by the rescan), never blocking the log.
+          logger.error({ err, receiptId: q.receiptId, event: q.event }, "receipt log: no leaf can be built for a stored receipt; skipped");
+          continue;
+        }
+        leaves.push({ receiptId: q.receiptId, event: q.event, leaf, record });
+      }
+      const leafHashes = leaves.map((l) => hashLeaf(l.leaf));
+      const appended = await appendToStore(new PgTreeNodeStore(m), size, leafHashes);
+      await insertLeaves(m, size, leaves);
+      await deleteQueuedLeaves(m, queued.map((q) => q.id));
+      if (head && appended.size === head.treeSize) return undefined;
+      const rootHash = Buffer.from(appended.root);
+      const checkpoint = { treeSize: appended.size, rootHash, note: signCheckpoint({ origin, size: appended.size, rootHash }, signer) };
+      await insertCheckpoint(m, checkpoint);
+      await enqueueCheckpointSigned(m, checkpoint);
+      return { from: size, leaves, leafHashes, checkpoint };
+    });
+    if (batch) this.deps.onAppended?.(batch);
+    return batch;
+  }
+}
