@@ -47,5 +47,5 @@ export {
   receiptLeafHash,
 } from "./receipt-leaves.js";
 export type { LeafInput, ReceiptCompletedDocument, ReceiptCreatedDocument, ReceiptLeafEvent } from "./receipt-leaves.js";
-export { expectedLeafEvents, recomputeInputsHash, verifyReceiptInLog } from "./receipt-verify.js";
+export { expectedLeafEvents, receiptFromServedJson, recomputeInputsHash, verifyReceiptInLog } from "./receipt-verify.js";
 export type { ReceiptLogCheck, ReceiptLogClaim, ReceiptLogFinding, ReceiptLogVerification, ServedLogEntry } from "./receipt-verify.js";

@@ -5,9 +5,10 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ReceiptSchema, type Receipt } from "../gen/provenance/v1/common_pb.js";
+import { DomainError } from "../errors/domain-error.js";
 import { readSpecJson } from "../testing/spec-files.js";
 import { openCheckpoint, type Checkpoint } from "./checkpoint.js";
-import { verifyReceiptInLog, type ServedLogEntry } from "./receipt-verify.js";
+import { receiptFromServedJson, verifyReceiptInLog, type ServedLogEntry } from "./receipt-verify.js";
 import { parseVerifierKey } from "./signed-note.js";
 import { hashLeaf, hashToHex } from "./tree-hash.js";
 import { MemoryTreeStore, appendToStore, inclusionProof } from "./tree-store.js";
@@ -114,5 +115,19 @@ describe("verifyReceiptInLog", () => {
     receipt.recordedBy = "";
     const unknown = verifyReceiptInLog({ receipt, entries, checkpoint: checkpointAt(7) });
     expect(unknown.findings).toEqual([expect.objectContaining({ check: "leaf", event: "receipt.created", reason: expect.stringContaining("recorded_by") })]);
+  });
+
+  it("reads a receipt from its served proto JSON, ignoring fields it does not know, refusing what is not one", () => {
+    const json = vectors.receipts[0]!.receipt as { [k: string]: JsonValue };
+    expect(receiptFromServedJson({ ...json, aFieldOfALaterVersion: 1 })).toEqual(fromJson(ReceiptSchema, json));
+    const err = (() => {
+      try {
+        receiptFromServedJson({ seed: "not a number" });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).field).toBe("receipt");
   });
 });

@@ -5,8 +5,9 @@
  * (its signature, and its consistency with any earlier one). Pure: no I/O, never throws for bad data — every problem
  * is a finding with a reason.
  */
-import { DomainError } from "../errors/domain-error.js";
-import { ReceiptStatus, type Receipt } from "../gen/provenance/v1/common_pb.js";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { DomainError, invalidArgument } from "../errors/domain-error.js";
+import { ReceiptSchema, ReceiptStatus, type Receipt } from "../gen/provenance/v1/common_pb.js";
 import { computeInputsHash, InputsHashError } from "../hash/inputs-hash.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { verifyInclusion } from "./proof-verify.js";
@@ -80,6 +81,18 @@ export function recomputeInputsHash(receipt: Receipt): string {
     height: receipt.resolutionHeight,
     params: receipt.additionalParams ?? {},
   });
+}
+
+/**
+ * A receipt from its proto JSON as the API serves it (Connect JSON, REST), for verifiers that hold only that; fields
+ * this version does not know are ignored. Anything else is INVALID_ARGUMENT `receipt`.
+ */
+export function receiptFromServedJson(json: JsonValue): Receipt {
+  try {
+    return fromJson(ReceiptSchema, json, { ignoreUnknownFields: true });
+  } catch (err) {
+    throw invalidArgument("receipt", `is not a receipt as served: ${(err as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** Which leaves a served receipt must have in the log: created always, completed once it succeeded or failed. */
