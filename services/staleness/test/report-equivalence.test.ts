@@ -13,7 +13,9 @@ import { groupOrder, oracleDetectedChanges, oracleReport, oracleStaleSegments, r
  * SQL allows (every active input joined to its asset's current version) and against the TypeScript oracle
  * (staleness-oracle.ts), on a projection with every awkward case: the same LoRA twice in one
  * receipt, several unregistered hashes of one registered asset, unregistered assets, an asset registered without a
- * version, superseded segments, three projects. The projection is filled with SQL, as the consumer would leave it.
+ * version, superseded segments, three projects, and pins of every kind (a scene's, listed segments', overlapping,
+ * expired, unpinned, lapsed, one naming another project's scene). The projection and the pins are filled with SQL, as
+ * the consumer and PinSegments would leave them.
  */
 describe("the report and the stale list match the rule on a varied projection", () => {
   let h: StalenessHarness;
@@ -70,25 +72,57 @@ describe("the report and the stale list match the rule on a varied projection", 
            AS u(s, r, pos, a, hash, p, sc, act)`,
       [0, 1, 2, 3, 4, 5, 6, 7].map((k) => inputs.map((r) => r[k])),
     );
+    // Pins of every kind: held (a scene's, listed segments', one with a future expiry, one overlapping a later one),
+    // expired, unpinned, lapsed (the asset moved past the accepted version), and one naming another project's scene.
+    const pin = (id: string, project: string, scene: string | null, asset: string, version: number, accepted: number, extra: string, n: number) =>
+      h.sql.query(
+        `INSERT INTO staleness.pins (pin_id, project_id, scene_id, asset_id, version, content_hash, accepted_version, reason, pinned_by,
+                                     expires_at, unpinned_at, created_at)
+         SELECT $1, $2, $3, $4, $5, v.content_hash, $6, 'on purpose', 'eq-tester', ${extra}, now() - make_interval(mins => $7::int)
+           FROM staleness.asset_versions v WHERE v.asset_id = $4 AND v.version = $5`,
+        [id, project, scene, asset, version, accepted, 100 - n],
+      );
+    await pin("pin-a-scene", "eq-a", "eq-a-scene-1", "eq-lora", 1, 2, "NULL, NULL", 1);
+    await pin("pin-a-scene-later", "eq-a", "eq-a-scene-1", "eq-lora", 1, 2, "now() + interval '1 day', NULL", 2);
+    await pin("pin-a-scene-v3", "eq-a", "eq-a-scene-2", "eq-lora", 3, 2, "now() + interval '1 day', NULL", 3);
+    await pin("pin-a-segments", "eq-a", null, "eq-model", 1, 3, "NULL, NULL", 4);
+    await pin("pin-b-expired", "eq-b", "eq-b-scene-2", "eq-model", 2, 3, "now() - interval '1 minute', NULL", 5);
+    await pin("pin-b-unpinned", "eq-b", "eq-b-scene-3", "eq-model", 2, 3, "NULL, now()", 6);
+    await pin("pin-b-segments-v2", "eq-b", null, "eq-model", 2, 3, "NULL, NULL", 7);
+    await pin("pin-c-lapsed", "eq-c", "eq-c-scene-4", "eq-model", 1, 2, "NULL, NULL", 8);
+    await pin("pin-c-scene", "eq-c", "eq-c-scene-5", "eq-lora-b", 2, 1, "now() + interval '1 day', NULL", 9);
+    await pin("pin-c-other-project", "eq-c", "eq-a-scene-3", "eq-lora", 1, 2, "NULL, NULL", 10);
+    const listed = (id: string, ids: string[]) =>
+      h.sql.query(`INSERT INTO staleness.pin_segments (pin_id, segment_id) SELECT $1, unnest($2::text[])`, [id, ids]);
+    await listed("pin-a-segments", segments.map((r) => r[0] as string).filter((id) => id.startsWith("eq-a-")).slice(0, 60));
+    await listed("pin-b-segments-v2", segments.map((r) => r[0] as string).filter((id) => id.startsWith("eq-b-")).slice(20, 90));
     await h.sql.query(`ANALYZE staleness.segments; ANALYZE staleness.segment_inputs`);
   }, 60_000);
   afterAll(async () => {
     await h?.close();
   });
 
-  /** Every stale input, the rule as written: an active input whose registered asset's current version has another hash. */
-  const STALE_INPUTS = `
-    SELECT i.project_id, i.scene_id, i.segment_id, i.asset_id, a.name, COALESCE(rv.version, 0) AS receipt_version, cv.version AS current_version
+  /** An open pin holds input `i` while its asset is on `cv`: its project, asset, hash, and its scene or listed segment. */
+  const HELD = `EXISTS (SELECT 1 FROM staleness.pins p
+     WHERE p.project_id = i.project_id AND p.asset_id = i.asset_id AND p.content_hash = i.content_hash AND p.accepted_version = cv.version
+       AND p.unpinned_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())
+       AND (p.scene_id = i.scene_id OR i.segment_id IN (SELECT ps.segment_id FROM staleness.pin_segments ps WHERE ps.pin_id = p.pin_id)))`;
+  /** Every differing input: an active input whose registered asset's current version has another hash. */
+  const DIFFERING_INPUTS = `
+    SELECT i.project_id, i.scene_id, i.segment_id, i.asset_id, a.name, COALESCE(rv.version, 0) AS receipt_version, cv.version AS current_version,
+           ${HELD} AS held
       FROM staleness.segment_inputs i
       JOIN staleness.assets a ON a.asset_id = i.asset_id
       JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current AND cv.content_hash <> i.content_hash
       LEFT JOIN staleness.asset_versions rv ON rv.asset_id = i.asset_id AND rv.content_hash = i.content_hash
      WHERE i.active`;
+  /** Every stale input, the rule as written: a differing input no open pin holds. */
+  const STALE_INPUTS = `SELECT * FROM (${DIFFERING_INPUTS}) d WHERE NOT d.held`;
 
   async function expectedReport(projectId: string | undefined) {
     const scoped = projectId === undefined ? "" : `AND i.project_id = $1`;
     const params = projectId === undefined ? [] : [projectId];
-    const stale = `${STALE_INPUTS} ${scoped}`;
+    const stale = `${STALE_INPUTS} ${scoped.replace("i.", "d.")}`;
     const totals = await h.sql.query(
       `SELECT (SELECT count(DISTINCT segment_id) FROM (${stale}) s)::int AS stale,
               (SELECT count(*) FROM (SELECT DISTINCT project_id, scene_id FROM (${stale}) s) x)::int AS scenes,
@@ -105,7 +139,13 @@ describe("the report and the stale list match the rule on a varied projection", 
         ORDER BY project_id, count(DISTINCT segment_id) DESC, asset_id, receipt_version`,
       params,
     );
-    return { totals: totals.rows[0], groups: groups.rows };
+    const pinned = await h.sql.query(
+      `SELECT d.project_id, d.segment_id, d.asset_id, min(d.receipt_version) AS version
+         FROM (${DIFFERING_INPUTS}) d WHERE d.held ${scoped.replace("i.", "d.")}
+        GROUP BY d.project_id, d.segment_id, d.asset_id ORDER BY d.project_id, d.segment_id, d.asset_id`,
+      params,
+    );
+    return { totals: totals.rows[0], groups: groups.rows, pinned: pinned.rows };
   }
 
   for (const projectId of [...projects, undefined]) {
@@ -130,6 +170,9 @@ describe("the report and the stale list match the rule on a varied projection", 
           scenes: g.affectedScenes,
         })),
       ).toEqual(want.groups);
+      expect(got.pinned.map((p) => ({ project_id: p.projectId, segment_id: p.segmentId, asset_id: p.assetId, version: p.version }))).toEqual(want.pinned);
+      expect(got.pinnedSegments).toBe(new Set(want.pinned.map((p) => p.segment_id)).size);
+      expect(got.pinnedSegments).toBeGreaterThan(0);
     });
   }
 
@@ -171,7 +214,12 @@ describe("the report and the stale list match the rule on a varied projection", 
       const want = oracleReport(tables, projectId);
       expect(want.groups.some((g) => g.receiptVersion === 0)).toBe(true);
       const got = await h.report.getStalenessReport({ projectId: projectId ?? "" });
-      const { groups, ...totals } = want;
+      const { groups, pinned, pinnedSegments: _pinnedSegments, ...totals } = want;
+      expect(pinned.length).toBeGreaterThan(0);
+      expect(got.pinnedSegments).toBe(want.pinnedSegments);
+      expect(got.pinned.map((p) => ({ projectId: p.projectId, segmentId: p.segmentId, assetId: p.assetId, version: p.version, pinId: p.pinId }))).toEqual(
+        pinned,
+      );
       expect({
         totalActiveSegments: got.totalActiveSegments,
         totalStaleSegments: got.totalStaleSegments,
@@ -229,7 +277,7 @@ describe("the report and the stale list match the rule on a varied projection", 
             const detected = detectedChange(change, projectId, await readProjectInputs(ds.manager, projectId, change));
             if (detected) got.push(detected);
           }
-          const want = oracleDetectedChanges(change, affected);
+          const want = oracleDetectedChanges(change, affected, tables);
           expect(got).toEqual(want);
           events += want.length;
         }

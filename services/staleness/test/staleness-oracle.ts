@@ -6,6 +6,11 @@
  * hash differs from the input's; each stale input is one reason, a segment with one is stale; an input of an
  * unregistered asset is untracked. Detection judges against the change's own current version, and an input that has
  * the change's current hash, when the change moved to it from another, was made fresh by it.
+ *
+ * Pins: a differing input is waived (not stale, listed as pinned) while an open pin holds it — a pin of its project,
+ * asset and hash, naming its scene or its segment, not unpinned, not expired at `now`, whose accepted version is the
+ * asset's current one. At a change, an input such a pin waives for the change's current version is not stale, and
+ * counts as made fresh when the change moved from another hash.
  */
 import type pg from "pg";
 import type { AssetKindName } from "../src/domain/asset-kinds.js";
@@ -15,8 +20,26 @@ import { detectedChange, type CurrentChange, type DetectedChange } from "../src/
 export interface OracleTables {
   assets: { assetId: string; name: string; kind: AssetKindName }[];
   versions: { assetId: string; version: number; contentHash: string; isCurrent: boolean }[];
-  segments: { segmentId: string; projectId: string; active: boolean }[];
+  /** `legacy`: not superseded, with a LEGACY receipt and no current one. */
+  segments: { segmentId: string; projectId: string; active: boolean; legacy: boolean }[];
   inputs: { segmentId: string; projectId: string; sceneId: string; assetId: string; contentHash: string; active: boolean }[];
+  pins: OraclePin[];
+  /** The database's now(), which expiry is judged against. */
+  now: Date;
+}
+
+/** A row of staleness.pins with its listed segments (none for a scene's pin). */
+export interface OraclePin {
+  pinId: string;
+  projectId: string;
+  sceneId: string | null;
+  segmentIds: string[];
+  assetId: string;
+  contentHash: string;
+  acceptedVersion: number;
+  unpinned: boolean;
+  expiresAt: Date | null;
+  createdAt: Date;
 }
 
 /** Reads every row the rule looks at, with no staleness logic at all. */
@@ -24,13 +47,32 @@ export async function readOracleTables(sql: pg.Client): Promise<OracleTables> {
   const assets = await sql.query(`SELECT asset_id, name, kind FROM staleness.assets`);
   const versions = await sql.query(`SELECT asset_id, version, content_hash, is_current FROM staleness.asset_versions`);
   const segments = await sql.query(
-    `SELECT segment_id, project_id, superseded_by_segment_id IS NULL AND current_receipt_id IS NOT NULL AS active FROM staleness.segments`,
+    `SELECT segment_id, project_id, superseded_by_segment_id IS NULL AND current_receipt_id IS NOT NULL AS active,
+            legacy AND superseded_by_segment_id IS NULL AND current_receipt_id IS NULL AS legacy FROM staleness.segments`,
   );
   const inputs = await sql.query(`SELECT segment_id, project_id, scene_id, asset_id, content_hash, active FROM staleness.segment_inputs`);
+  const pins = await sql.query(
+    `SELECT pin_id, project_id, scene_id, asset_id, content_hash, accepted_version, unpinned_at IS NOT NULL AS unpinned, expires_at, created_at FROM staleness.pins`,
+  );
+  const pinSegments = await sql.query(`SELECT pin_id, segment_id FROM staleness.pin_segments`);
+  const [clock] = (await sql.query(`SELECT now() AS now`)).rows;
   return {
+    pins: pins.rows.map((r) => ({
+      pinId: r.pin_id,
+      projectId: r.project_id,
+      sceneId: r.scene_id,
+      segmentIds: pinSegments.rows.filter((x) => x.pin_id === r.pin_id).map((x) => x.segment_id),
+      assetId: r.asset_id,
+      contentHash: r.content_hash,
+      acceptedVersion: r.accepted_version,
+      unpinned: r.unpinned,
+      expiresAt: r.expires_at,
+      createdAt: r.created_at,
+    })),
+    now: clock.now,
     assets: assets.rows.map((r) => ({ assetId: r.asset_id, name: r.name, kind: r.kind })),
     versions: versions.rows.map((r) => ({ assetId: r.asset_id, version: r.version, contentHash: r.content_hash, isCurrent: r.is_current })),
-    segments: segments.rows.map((r) => ({ segmentId: r.segment_id, projectId: r.project_id, active: r.active })),
+    segments: segments.rows.map((r) => ({ segmentId: r.segment_id, projectId: r.project_id, active: r.active, legacy: r.legacy })),
     inputs: inputs.rows.map((r) => ({
       segmentId: r.segment_id,
       projectId: r.project_id,
@@ -53,16 +95,40 @@ export interface OracleStaleInput {
   currentVersion: number;
 }
 
-/** Every stale input of the tables, by the rule. */
-export function staleInputs(t: OracleTables): OracleStaleInput[] {
+/** The earliest open pin that waives input `i` while its asset is on `currentVersion`; undefined when none does. */
+export function waivingPin(
+  t: Pick<OracleTables, "pins" | "now">,
+  i: { projectId: string; sceneId: string; segmentId: string; assetId: string; contentHash: string },
+  currentVersion: number,
+): OraclePin | undefined {
+  return t.pins
+    .filter(
+      (p) =>
+        p.projectId === i.projectId &&
+        p.assetId === i.assetId &&
+        p.contentHash === i.contentHash &&
+        !p.unpinned &&
+        p.acceptedVersion === currentVersion &&
+        (p.expiresAt === null || p.expiresAt > t.now) &&
+        (p.sceneId !== null ? p.sceneId === i.sceneId : p.segmentIds.includes(i.segmentId)),
+    )
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compare(a.pinId, b.pinId))[0];
+}
+
+/** An input the rule would call stale, waived by a pin. */
+export type OraclePinnedInput = OracleStaleInput & { pinId: string };
+
+/** Every differing input of the tables, split by the rule into stale ones and those a pin waives. */
+function differingInputs(t: OracleTables): { stale: OracleStaleInput[]; pinned: OraclePinnedInput[] } {
   const names = new Map(t.assets.map((a) => [a.assetId, a.name]));
   const out: OracleStaleInput[] = [];
+  const pinned: OraclePinnedInput[] = [];
   for (const i of t.inputs) {
     if (!i.active || !names.has(i.assetId)) continue;
     const current = t.versions.find((v) => v.assetId === i.assetId && v.isCurrent);
     if (!current || current.contentHash === i.contentHash) continue;
     const used = t.versions.find((v) => v.assetId === i.assetId && v.contentHash === i.contentHash);
-    out.push({
+    const differing: OracleStaleInput = {
       projectId: i.projectId,
       sceneId: i.sceneId,
       segmentId: i.segmentId,
@@ -70,9 +136,22 @@ export function staleInputs(t: OracleTables): OracleStaleInput[] {
       assetName: names.get(i.assetId)!,
       receiptVersion: used?.version ?? 0,
       currentVersion: current.version,
-    });
+    };
+    const pin = waivingPin(t, i, current.version);
+    if (pin) pinned.push({ ...differing, pinId: pin.pinId });
+    else out.push(differing);
   }
-  return out;
+  return { stale: out, pinned };
+}
+
+/** Every stale input of the tables, by the rule. */
+export function staleInputs(t: OracleTables): OracleStaleInput[] {
+  return differingInputs(t).stale;
+}
+
+/** Every input a pin waives, by the rule. */
+export function pinnedInputs(t: OracleTables): OraclePinnedInput[] {
+  return differingInputs(t).pinned;
 }
 
 /** A report group as the oracle computes it. */
@@ -103,8 +182,20 @@ export function oracleReport(t: OracleTables, projectId: string | undefined) {
     g.segments.add(i.segmentId);
     g.scenes.add(i.sceneId);
   }
+  // One entry per waived (segment, asset): the lowest pinned version's, with its earliest pin.
+  const pinned = new Map<string, OraclePinnedInput>();
+  for (const i of pinnedInputs(t).filter((x) => inScope(x.projectId))) {
+    const key = JSON.stringify([i.segmentId, i.assetId]);
+    const had = pinned.get(key);
+    if (!had || i.receiptVersion < had.receiptVersion) pinned.set(key, i);
+  }
   return {
+    pinnedSegments: new Set([...pinned.values()].map((i) => i.segmentId)).size,
+    pinned: [...pinned.values()]
+      .sort((a, b) => compare(a.projectId, b.projectId) || compare(a.segmentId, b.segmentId) || compare(a.assetId, b.assetId))
+      .map((i) => ({ projectId: i.projectId, segmentId: i.segmentId, assetId: i.assetId, version: i.receiptVersion, pinId: i.pinId })),
     totalActiveSegments: t.segments.filter((s) => s.active && inScope(s.projectId)).length,
+    legacySegments: t.segments.filter((s) => s.legacy && inScope(s.projectId)).length,
     totalStaleSegments: new Set(stale.map((i) => i.segmentId)).size,
     totalStaleScenes: new Set(stale.map((i) => JSON.stringify([i.projectId, i.sceneId]))).size,
     untrackedInputs: t.inputs.filter((i) => i.active && inScope(i.projectId) && !registered.has(i.assetId)).length,
@@ -147,19 +238,26 @@ export interface AffectedInput {
  * not the change's current one, and made fresh when it is and the change moved from another hash. Projects with
  * neither are left out; the message is built by the service's own domain/detected-change.ts.
  */
-export function oracleDetectedChanges(change: CurrentChange, inputs: readonly AffectedInput[]): DetectedChange[] {
+export function oracleDetectedChanges(
+  change: CurrentChange,
+  inputs: readonly AffectedInput[],
+  pins: Pick<OracleTables, "pins" | "now"> = { pins: [], now: new Date() },
+): DetectedChange[] {
   const projects = [...new Set(inputs.map((i) => i.projectId))].sort((a, b) => a.localeCompare(b));
   const out: DetectedChange[] = [];
   for (const projectId of projects) {
     const verdicts = inputs
       .filter((i) => i.projectId === projectId)
-      .map((i) => ({
-        sceneId: i.sceneId,
-        segmentId: i.segmentId,
-        receiptVersion: i.receiptVersion,
-        stale: i.contentHash !== change.currentContentHash,
-        fresh: change.previousContentHash !== change.currentContentHash && i.contentHash === change.currentContentHash,
-      }));
+      .map((i) => {
+        const waived = waivingPin(pins, { ...i, assetId: change.assetId }, change.currentVersion) !== undefined;
+        return {
+          sceneId: i.sceneId,
+          segmentId: i.segmentId,
+          receiptVersion: i.receiptVersion,
+          stale: i.contentHash !== change.currentContentHash && !waived,
+          fresh: change.previousContentHash !== change.currentContentHash && (i.contentHash === change.currentContentHash || waived),
+        };
+      });
     const detected = detectedChange(change, projectId, verdicts);
     if (detected) out.push(detected);
   }

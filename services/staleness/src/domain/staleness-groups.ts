@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { AssetStalenessSchema, type AssetStaleness } from "@provenance/shared";
 import { assetKindOf, type AssetKindName } from "./asset-kinds.js";
+import type { PinnedSegmentRow } from "./pins.js";
 
 /** One group of a report as the query returns it: segments of one project that used one asset version that is not current. */
 export interface StalenessGroupRow {
@@ -28,7 +29,13 @@ export interface StalenessReport {
   totalStaleSegments: number;
   totalStaleScenes: number;
   untrackedInputs: number;
+  /** Active segments with only LEGACY receipts (made before receipts were recorded): neither stale nor fresh. */
+  legacySegments: number;
   groups: StalenessGroupRow[];
+  /** Distinct segments with an input a pin waives. */
+  pinnedSegments: number;
+  /** The waived inputs, one per (segment, asset). */
+  pinned: PinnedSegmentRow[];
 }
 
 /** `ids` without adjacent repeats (the order is kept, so a sorted list comes out distinct); `ids` itself when it has none. */

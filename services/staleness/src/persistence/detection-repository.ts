@@ -153,7 +153,13 @@ export class DetectionSession {
 
 /** One project's active inputs of the changed asset, each with the rule's verdict against the change (`PROJECT_DETECTION_SQL`). */
 export async function readProjectInputs(m: EntityManager, projectId: string, change: CurrentChange): Promise<DetectionInput[]> {
-  const rows = rowsOf(await m.query(PROJECT_DETECTION_SQL, [projectId, change.assetId, change.currentContentHash, change.previousContentHash]));
+  const rows = rowsOf(await m.query(PROJECT_DETECTION_SQL, [
+    projectId,
+    change.assetId,
+    change.currentContentHash,
+    change.previousContentHash,
+    change.currentVersion,
+  ]));
   return rows.map((r) => ({
     sceneId: (r.scene_id as string | null) ?? "",
     segmentId: r.segment_id as string,

@@ -1,15 +1,20 @@
 /** Reads staleness with the rule's statements (statements.ts), in the caller's transaction: rows in, records out. */
 import type { EntityManager } from "typeorm";
 import { rowsOf } from "@provenance/shared";
+import type { PinnedSegmentRow } from "../domain/pins.js";
 import type { StaleReasonRecord, StaleSegmentRecord } from "../domain/stale-segments.js";
 import type { StaleGroupWithScenes } from "../domain/staleness-groups.js";
-import { REPORT_SETTINGS_SQL, reportSql, staleSegmentsSql, type StaleSegmentsFilter } from "./statements.js";
+import { REPORT_SETTINGS_SQL, legacySegmentsSql, reportSql, staleSegmentsSql, type StaleSegmentsFilter } from "./statements.js";
 
 /** The report statement's row: two counts and the groups as the statement returns them. */
 export interface ReportRow {
   totalActiveSegments: number;
   untrackedInputs: number;
+  /** Active segments with only LEGACY receipts: neither stale nor fresh. */
+  legacySegments: number;
   groups: StaleGroupWithScenes[];
+  /** The inputs pins waive, one per (segment, asset). */
+  pinned: PinnedSegmentRow[];
 }
 
 /**
@@ -19,10 +24,13 @@ export interface ReportRow {
 export async function readReport(m: EntityManager, projectId: string | undefined): Promise<ReportRow> {
   await m.query(REPORT_SETTINGS_SQL);
   const [row] = rowsOf(await m.query(reportSql(projectId !== undefined), projectId === undefined ? [] : [projectId]));
+  const [legacy] = rowsOf(await m.query(legacySegmentsSql(projectId !== undefined), projectId === undefined ? [] : [projectId]));
   return {
     totalActiveSegments: row!.total_active_segments as number,
     untrackedInputs: row!.untracked_inputs as number,
+    legacySegments: legacy!.legacy_segments as number,
     groups: row!.groups as StaleGroupWithScenes[],
+    pinned: row!.pinned as PinnedSegmentRow[],
   };
 }
 
@@ -37,9 +45,16 @@ export async function readReports(m: EntityManager, projects: readonly string[])
   return rows;
 }
 
-/** Up to `limit` stale segments of the filter, in segment id order, each with its reasons. */
+/**
+ * Up to `limit` stale segments of the filter, in segment id order, each with its reasons. Run with JIT compilation
+ * off, as the report is: the pin probes raise the planner's estimate past JIT's optimisation threshold, and compiling
+ * (seconds) never pays for itself on index ranges.
+ */
 export async function readStaleSegments(m: EntityManager, filter: StaleSegmentsFilter, limit: number): Promise<StaleSegmentRecord[]> {
-  const rows = rowsOf(await m.query(...staleSegmentsSql(filter, limit)));
+  const rows = await m.transaction(async (t) => {
+    await t.query(`SET LOCAL jit = off`);
+    return rowsOf(await t.query(...staleSegmentsSql(filter, limit)));
+  });
   return rows.map((r) => ({
     segmentId: r.segment_id as string,
     sceneId: r.scene_id as string,

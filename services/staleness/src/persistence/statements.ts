@@ -4,10 +4,16 @@
  *
  * **The rule.** An active input (an input of a segment's current receipt, the segment not superseded) is stale when
  * its asset is registered, has a current version, and that version's content hash differs from the input's. Each
- * stale input is one reason; a segment with at least one is stale. An input whose asset is not registered is
+ * stale input is one reason; a segment with at least one is stale — unless a pin waives it (below). An input whose asset is not registered is
  * untracked: counted, never stale. Detection compares with the change's own current version (the detection task's),
  * not with whatever is current when the task runs, so each change is reported by its own task, in commit order; an
  * input that now has the change's current hash, when the change moved away from another hash, was made fresh by it.
+ *
+ * **Pins.** A differing input is waived (not stale; the report lists it as pinned) while an open pin holds it: a pin of
+ * the input's project that names its asset and its hash (the pinned version's), and its scene or its segment, whose
+ * accepted version (the asset's current version when pinned) is the asset's current version, not unpinned and not
+ * expired (`expires_at` after the statement's transaction began). So a pin lapses by itself when the asset moves past
+ * the accepted version (and holds again should the asset return to it), when it expires, or when it is unpinned.
  *
  * **Why SQL is the rule and TypeScript the oracle.** The statements read only what is stale, one index range per
  * stale (project, asset, hash) instead of one row per input, and the database compares ids in its own collation;
@@ -22,6 +28,34 @@
 /** `AND <column> = $1` when the query is for one project, so the planner sees a plain equality it can use an index for. */
 function projectFilter(column: string, scoped: boolean): string {
   return scoped ? `AND ${column} = $1` : "";
+}
+
+/**
+ * The pin part of the rule: whether an open pin waives input `i` (columns project_id, scene_id, segment_id, asset_id,
+ * content_hash) while its asset's current version is `currentVersion` (an SQL expression). Pins are probed through
+ * pins_open_idx, one (project, asset, hash) range, usually empty.
+ */
+function waivedSql(i: string, currentVersion: string): string {
+  return `EXISTS (SELECT 1 FROM staleness.pins pin
+     WHERE pin.project_id = ${i}.project_id AND pin.asset_id = ${i}.asset_id AND pin.content_hash = ${i}.content_hash
+       AND pin.unpinned_at IS NULL AND pin.accepted_version = ${currentVersion} AND (pin.expires_at IS NULL OR pin.expires_at > now())
+       AND (pin.scene_id = ${i}.scene_id
+            OR (pin.scene_id IS NULL AND EXISTS (SELECT 1 FROM staleness.pin_segments ps WHERE ps.pin_id = pin.pin_id AND ps.segment_id = ${i}.segment_id))))`;
+}
+
+/**
+ * Whether some open pin of the triple (project, asset, hash) `u` (SQL expressions) could waive its inputs while the asset is on
+ * `currentVersion`: when not, the triple's ranges are read without a probe per input.
+ */
+function triplePinnedSql(u: { project: string; asset: string; hash: string }, currentVersion: string): string {
+  return `EXISTS (SELECT 1 FROM staleness.pins pin
+     WHERE pin.project_id = ${u.project} AND pin.asset_id = ${u.asset} AND pin.content_hash = ${u.hash}
+       AND pin.unpinned_at IS NULL AND pin.accepted_version = ${currentVersion} AND (pin.expires_at IS NULL OR pin.expires_at > now()))`;
+}
+
+/** The filter of a stale triple's range (`s`, with `pinned` and `current_version`) that leaves out the waived inputs `i`. */
+function notWaivedInRange(s: string, i: string): string {
+  return `AND CASE WHEN ${s}.pinned THEN NOT ${waivedSql(i, `${s}.current_version`)} ELSE true END`;
 }
 
 /**
@@ -46,10 +80,12 @@ function usedTriplesCte(project?: string, asset?: string): string {
 
 /**
  * `stale`: the rule applied to the triples of `used`: those whose asset is registered (it has a current version) and
- * whose hash is not its current version's, with both versions (0: the hash is not a version of the asset).
+ * whose hash is not its current version's, with both versions (0: the hash is not a version of the asset), and
+ * whether an open pin may waive some of its inputs (`pinned`).
  */
-const STALE_TRIPLES_CTE = `stale AS (
-    SELECT u.project_id, u.asset_id, u.content_hash, COALESCE(rv.version, 0) AS receipt_version, cv.version AS current_version
+const STALE_TRIPLES_CTE: string = `stale AS (
+    SELECT u.project_id, u.asset_id, u.content_hash, COALESCE(rv.version, 0) AS receipt_version, cv.version AS current_version,
+           ${triplePinnedSql({ project: "u.project_id", asset: "u.asset_id", hash: "u.content_hash" }, "cv.version")} AS pinned
       FROM used u
       JOIN staleness.asset_versions cv ON cv.asset_id = u.asset_id AND cv.is_current AND cv.content_hash <> u.content_hash
       LEFT JOIN staleness.asset_versions rv ON rv.asset_id = u.asset_id AND rv.content_hash = u.content_hash
@@ -75,7 +111,9 @@ export const REPORT_SETTINGS_SQL = `SET LOCAL work_mem = '64MB'; SET LOCAL jit =
  * Untracked inputs are counted per pair of an unregistered asset, active segments index-only from
  * segments_active_project_idx. It returns those two counts and the groups, each with every stale segment id and its
  * distinct scenes; the stale totals are counted from the groups. Without a project, the same runs over every
- * project's triples. Run it at {@link REPORT_ISOLATION} after {@link REPORT_SETTINGS_SQL}.
+ * project's triples. Inputs an open pin waives are left out of the ranges (probed only in triples some open pin
+ * names) and returned as `pinned`, one row per (segment, asset) with the earliest such pin. Run it at
+ * {@link REPORT_ISOLATION} after {@link REPORT_SETTINGS_SQL}.
  */
 export function reportSql(scoped: boolean): string {
   return `
@@ -87,7 +125,25 @@ export function reportSql(scoped: boolean): string {
         SELECT array_agg(d.segment_id) AS segment_ids, array_agg(DISTINCT d.scene_id) AS scene_ids
           FROM (SELECT i.segment_id, i.scene_id FROM staleness.segment_inputs i
                  WHERE i.project_id = s.project_id AND i.asset_id = s.asset_id AND i.content_hash = s.content_hash AND i.active
+                       ${notWaivedInRange("s", "i")}
                  ORDER BY i.segment_id) d) r
+     WHERE r.segment_ids IS NOT NULL
+  ), pinned AS (
+    SELECT DISTINCT ON (i.segment_id, s.asset_id)
+           i.project_id, i.segment_id, i.scene_id, s.asset_id, s.receipt_version, s.current_version,
+           p.pin_id, p.reason, p.pinned_by, p.expires_at
+      FROM stale s
+      JOIN staleness.segment_inputs i
+        ON i.project_id = s.project_id AND i.asset_id = s.asset_id AND i.content_hash = s.content_hash AND i.active
+      CROSS JOIN LATERAL (
+        SELECT p.pin_id, p.reason, p.pinned_by, p.expires_at FROM staleness.pins p
+         WHERE p.project_id = i.project_id AND p.asset_id = i.asset_id AND p.content_hash = i.content_hash
+           AND p.unpinned_at IS NULL AND p.accepted_version = s.current_version AND (p.expires_at IS NULL OR p.expires_at > now())
+           AND (p.scene_id = i.scene_id
+                OR (p.scene_id IS NULL AND EXISTS (SELECT 1 FROM staleness.pin_segments ps WHERE ps.pin_id = p.pin_id AND ps.segment_id = i.segment_id)))
+         ORDER BY p.created_at, p.pin_id LIMIT 1) p
+     WHERE s.pinned
+     ORDER BY i.segment_id, s.asset_id, s.receipt_version
   ), grouped AS (
     SELECT g.project_id, g.asset_id, g.receipt_version, g.current_version,
            CASE WHEN g.ranges = 1 THEN g.segment_ids
@@ -114,7 +170,13 @@ export function reportSql(scoped: boolean): string {
                      'receiptVersion', g.receipt_version, 'currentVersion', g.current_version,
                      'segmentIds', g.segment_ids, 'sceneIds', g.scene_ids)
                      ORDER BY g.project_id, g.asset_id, g.receipt_version)
-                     FROM grouped g JOIN staleness.assets a ON a.asset_id = g.asset_id), '[]'::json) AS groups`;
+                     FROM grouped g JOIN staleness.assets a ON a.asset_id = g.asset_id), '[]'::json) AS groups,
+         COALESCE((SELECT json_agg(json_build_object(
+                     'projectId', p.project_id, 'segmentId', p.segment_id, 'sceneId', p.scene_id, 'assetId', p.asset_id,
+                     'assetName', a.name, 'version', p.receipt_version, 'currentVersion', p.current_version, 'pinId', p.pin_id,
+                     'reason', p.reason, 'pinnedBy', p.pinned_by, 'expiresAt', p.expires_at)
+                     ORDER BY p.project_id, p.segment_id, p.asset_id)
+                     FROM pinned p JOIN staleness.assets a ON a.asset_id = p.asset_id), '[]'::json) AS pinned`;
 }
 
 /** Which stale segments ListStaleSegments pages through: a project's, an asset's, both, or every project's; after a segment id. */
@@ -141,6 +203,7 @@ export interface StaleSegmentsFilter {
  * - for neither: by walking segment_inputs in segment_id order and checking each input against its asset's current
  *   version, which stops as soon as a page is found (slow only where almost nothing is stale).
  * Without a project, `filter.projects` keeps only those projects: in the projects using the asset, or in the walk.
+ * Inputs an open pin waives are neither reasons nor make a segment stale.
  */
 export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [string, unknown[]] {
   const params: unknown[] = [];
@@ -153,6 +216,7 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
     SELECT DISTINCT c.segment_id FROM stale s CROSS JOIN LATERAL (
       SELECT DISTINCT i.segment_id FROM staleness.segment_inputs i
        WHERE i.project_id = s.project_id AND i.asset_id = s.asset_id AND i.content_hash = s.content_hash AND i.active ${after}
+             ${notWaivedInRange("s", "i")}
        ORDER BY i.segment_id LIMIT ${limit}) c
      ORDER BY c.segment_id
      LIMIT ${limit}
@@ -176,7 +240,8 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
       SELECT i.project_id FROM staleness.segment_inputs i
        WHERE i.asset_id = ${asset} AND i.active AND i.project_id > p.project_id ORDER BY i.project_id LIMIT 1) n
   ), stale AS (
-    SELECT p.project_id, cv.asset_id, h.content_hash
+    SELECT p.project_id, cv.asset_id, h.content_hash, cv.version AS current_version,
+           ${triplePinnedSql({ project: "p.project_id", asset: "cv.asset_id", hash: "h.content_hash" }, "cv.version")} AS pinned
       FROM staleness.asset_versions cv
       JOIN hashes h ON h.content_hash <> cv.content_hash
       CROSS JOIN projects p
@@ -189,6 +254,7 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
       FROM staleness.segment_inputs i
       JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current AND cv.content_hash <> i.content_hash
      WHERE i.active ${after}${viewable ? ` AND i.project_id = ANY(${viewable})` : ""}
+       AND NOT ${waivedSql("i", "cv.version")}
      ORDER BY i.segment_id
      LIMIT ${limit}
   )`;
@@ -207,6 +273,7 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
     JOIN staleness.asset_versions cv ON cv.asset_id = i.asset_id AND cv.is_current AND cv.content_hash <> i.content_hash
     JOIN staleness.assets a ON a.asset_id = i.asset_id
     LEFT JOIN staleness.asset_versions rv ON rv.asset_id = i.asset_id AND rv.content_hash = i.content_hash
+   WHERE NOT ${waivedSql("i", "cv.version")}
    GROUP BY s.segment_id
    ORDER BY s.segment_id`;
   return [sql, params];
@@ -215,14 +282,28 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
 /**
  * Detection's per-project step: one project's active inputs of the changed asset, index-only from
  * segment_inputs_active_project_asset_idx, each with the rule's verdict against the change. `$1` project id, `$2`
- * asset id, `$3` the change's current content hash, `$4` its previous one ('' when the asset had no current version).
+ * asset id, `$3` the change's current content hash, `$4` its previous one ('' when the asset had no current version),
+ * `$5` its current version.
  * Columns: `scene_id`, `segment_id`, `receipt_version` (the version with the input's hash, 0 when none), `stale` (the
- * input's hash is not the change's current one) and `fresh` (the change moved to the input's hash from another).
+ * input's hash is not the change's current one and no open pin waives it while the asset is on the change's current
+ * version `$5`) and `fresh` (the change moved from another hash to the input's, or to the version a pin waiting for
+ * it accepted).
  */
 export const PROJECT_DETECTION_SQL = `
   SELECT i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
-         i.content_hash <> $3::text AS stale,
-         ($4::text <> $3::text AND i.content_hash = $3::text) AS fresh
+         i.content_hash <> $3::text AND NOT ${waivedSql("i", "$5::int")} AS stale,
+         ($4::text <> $3::text AND (i.content_hash = $3::text OR ${waivedSql("i", "$5::int")})) AS fresh
     FROM staleness.segment_inputs i
     LEFT JOIN staleness.asset_versions v ON v.asset_id = i.asset_id AND v.content_hash = i.content_hash
    WHERE i.project_id = $1 AND i.asset_id = $2 AND i.active`;
+
+/**
+ * The report's legacy_segments: active segments (not superseded) with a LEGACY receipt and no current one — made
+ * before receipts were recorded, never stale nor fresh (`$1`: the project, when `scoped`). Index-only from
+ * segments_legacy_project_idx. Run in the report's transaction, so it counts the report's snapshot.
+ */
+export function legacySegmentsSql(scoped: boolean): string {
+  return `
+  SELECT count(*)::int AS legacy_segments FROM staleness.segments s
+   WHERE s.legacy AND s.superseded_by_segment_id IS NULL AND s.current_receipt_id IS NULL ${projectFilter("s.project_id", scoped)}`;
+}

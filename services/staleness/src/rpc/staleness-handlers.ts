@@ -21,6 +21,7 @@ import { listStaleSegments } from "../app/list-stale-segments.js";
 import { stalenessReport } from "../app/staleness-report.js";
 import { watchStaleness } from "../app/watch-staleness.js";
 import { assetKindOf, inputRoleOf } from "../domain/asset-kinds.js";
+import { toPinnedSegmentMessage } from "../domain/pins.js";
 import type { StaleSegmentRecord } from "../domain/stale-segments.js";
 import { toAssetStaleness } from "../domain/staleness-groups.js";
 import { WatchLimitReached } from "../domain/watch-bounds.js";
@@ -76,6 +77,9 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
       totalStaleScenes: r.totalStaleScenes,
       untrackedInputs: r.untrackedInputs,
       byAsset: r.groups.map(toAssetStaleness),
+      legacySegments: r.legacySegments,
+      pinnedSegments: r.pinnedSegments,
+      pinned: r.pinned.map(toPinnedSegmentMessage),
     });
   }
 
