@@ -39,7 +39,8 @@ async function startReceiptLog(runtime: ServiceRuntime, config: ServiceConfig, l
     rescanIntervalSeconds: config.receiptLog.auditIntervalSeconds,
   });
   const integrator = new ReceiptLogIntegrator({ dataSource: runtime.dataSource, signer, origin, logger, onAppended: (b) => auditor.observeAppend(b) });
-  await integrator.integrate();
+  // The first checkpoint before listening; a log that cannot be appended to is logged (the auditor reports why), not fatal.
+  await integrator.integrate().catch((err: unknown) => logger.error({ err }, "receipt log: integration failed; retrying"));
   await auditor.start();
   integrator.start();
   runtime.onStop(async () => {
