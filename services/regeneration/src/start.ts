@@ -43,7 +43,7 @@ function useCasesOf(dataSource: DataSource, sources: PlanSources, receiptReads: 
   const jobs = new JobRepository(dataSource);
   const read = new ReadBatches(new BatchRepository(dataSource), jobs);
   const estimator = new EstimateGpuTime(receiptReads);
-  const plan = new PlanRegeneration(sources, jobs);
+  const plan = new PlanRegeneration(sources, jobs, estimator);
   return {
     plan,
     read,

@@ -30,17 +30,18 @@ let refs: InputRefs;
 /** Two SUCCEEDED receipts whose output hash is what the deterministic simulator gives for their inputs. */
 const originals: Receipt[] = [];
 
+/** A receipt's generation fields, as CreateReceipt takes them. */
+function sameInputsAs(r: Receipt) {
+  const { $typeName: _inputs, ...fields } = inputsOfReceipt(r);
+  return { ...fields, sourceImage: r.sourceImage, variantImage: r.variantImage, workflow: r.workflow, model: r.model, loras: r.loras };
+}
+
 /** A generation recorded with the output a deterministic pipeline gives for its inputs, taking `ms`. */
 async function deterministicGeneration(project: string, segmentId: string, sequenceIndex: number, ms = 60_000): Promise<Receipt> {
   const recorded = await recordGeneration(h, { projectId: project, sceneId: "scene-1", segmentId, sequenceIndex }, refs);
   // recordGeneration completed it with a label's hash; record the same inputs again, as the deterministic pipeline would.
   const { receipt } = await h.receiptClient.createReceipt({
-    ...inputsOfReceipt(recorded),
-    sourceImage: recorded.sourceImage,
-    variantImage: recorded.variantImage,
-    workflow: recorded.workflow,
-    model: recorded.model,
-    loras: recorded.loras,
+    ...sameInputsAs(recorded),
     segmentId,
     sceneId: "scene-1",
     projectId: project,
@@ -189,11 +190,7 @@ describe("ReproduceSegment", () => {
     expect([unknown.code, unknown.rawMessage]).toEqual([Code.NotFound, `segment "seg-nope" not found`]);
 
     const { receipt: running } = await h.receiptClient.createReceipt({
-      ...inputsOfReceipt(originals[0]!),
-      sourceImage: originals[0]!.sourceImage,
-      workflow: originals[0]!.workflow,
-      model: originals[0]!.model,
-      loras: originals[0]!.loras,
+      ...sameInputsAs(originals[0]!),
       segmentId: "seg-running",
       sceneId: "scene-2",
       projectId: PROJECT,

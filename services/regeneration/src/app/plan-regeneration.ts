@@ -1,15 +1,17 @@
 /**
  * PlanRegeneration: the jobs a selection would submit. Reads the stale segments (StalenessService), the jobs already
  * holding them (this schema), the assets' current versions (AssetService) and each segment's current receipt
- * (ReceiptService); the rules of domain/ turn them into jobs. Writes nothing. SubmitRegeneration plans through this too.
+ * (ReceiptService); the rules of domain/ turn them into jobs, each with its GPU-time estimate (past durations from
+ * ReceiptService, one read per plan). Writes nothing. SubmitRegeneration plans through this too.
  */
-import type { PlannedJob } from "@provenance/shared";
+import { isDomainError, type PlannedJob } from "@provenance/shared";
 import type { Caller } from "@provenance/shared/auth";
 import type { PlanSources } from "../clients/plan-sources.js";
 import { holdersBySegment, type SegmentJob } from "../domain/open-jobs.js";
 import { buildPlannedJob, compareJobs, currentVersionsOf } from "../domain/planned-job.js";
 import { selectedStale, type Selection } from "../domain/selection.js";
 import type { JobRepository } from "../persistence/job-repository.js";
+import type { EstimateGpuTime } from "./estimate-gpu-time.js";
 
 /** A plan: the jobs to submit, and the selected stale segments left out because a job already holds them. */
 export interface RegenerationPlan {
@@ -22,6 +24,8 @@ export class PlanRegeneration {
   constructor(
     private readonly sources: PlanSources,
     private readonly jobs: JobRepository,
+    /** Fills each job's gpu_estimate (one read of past durations per plan); none without it. */
+    private readonly estimator?: EstimateGpuTime,
   ) {}
 
   /**
@@ -46,6 +50,15 @@ export class PlanRegeneration {
       const job = buildPlannedJob(segment, p.currentReceipt, current);
       if (job) jobs.push(job);
     });
+    if (this.estimator && jobs.length > 0) {
+      // An estimate is advice: when the past durations cannot be read now, the plan goes without (its jobs count as
+      // jobs without an estimate) rather than failing.
+      const estimates = await this.estimator.estimate(jobs.map((j) => j.inputs!), caller).catch((err: unknown) => {
+        if (isDomainError(err, "unavailable")) return [];
+        throw err;
+      });
+      jobs.forEach((job, i) => (job.gpuEstimate = estimates[i]));
+    }
     return { jobs: jobs.sort(compareJobs), held: [...holders.values()] };
   }
 }

@@ -14,6 +14,7 @@ import {
   type RegenerationJob,
   type SubmitRegenerationResponse,
 } from "@provenance/shared";
+import { estimateTotals } from "./gpu-estimate.js";
 import { JOB_STATUSES, type JobProgress, type JobStatusName } from "./job-progress.js";
 import type { Selection } from "./selection.js";
 
@@ -138,5 +139,7 @@ export function toSubmitResponse(submitted: SubmittedBatch): SubmitRegenerationR
     batch: toBatchMessage(submitted.batch),
     jobs: submitted.jobs.map(toJobMessage),
     created: submitted.created,
+    // The estimates as planned (stored with each job's plan); a job planned before estimates has none.
+    ...estimateTotals(submitted.jobs.map((j) => j.plan.gpuEstimate)),
   });
 }

@@ -28,6 +28,7 @@ import type { ReadBatches } from "../app/read-batches.js";
 import type { Reproductions } from "../app/reproduce-segment.js";
 import type { SubmitCommand, SubmitRegeneration } from "../app/submit-regeneration.js";
 import { jobStatusFromProto, toBatchResponse, toJobMessage, toSubmitResponse } from "../domain/regeneration-records.js";
+import { estimateTotals } from "../domain/gpu-estimate.js";
 import { toReproductionMessage } from "../domain/reproduction.js";
 import { selectionOf } from "../domain/selection.js";
 
@@ -53,7 +54,7 @@ export class RegenerationHandlers implements ServiceImpl<typeof RegenerationServ
 
   async planRegeneration(req: PlanRegenerationRequest, ctx: HandlerContext) {
     const { jobs } = await this.useCases.plan.plan(selectionOf(req), callerOf(ctx));
-    return create(PlanRegenerationResponseSchema, { jobs });
+    return create(PlanRegenerationResponseSchema, { jobs, ...estimateTotals(jobs.map((j) => j.gpuEstimate)) });
   }
 
   async submitRegeneration(req: SubmitRegenerationRequest, ctx: HandlerContext): Promise<SubmitRegenerationResponse> {
