@@ -92,11 +92,13 @@ interface Seeded {
   receipt: Record<"own" | "other", string>;
   inputsHash: Record<"own" | "other", string>;
   batch: Record<"own" | "other", string>;
+  reproduction: Record<"own" | "other", string>;
 }
 const seeded = {} as Seeded;
 const SEGMENT = { own: "ma-seg-1", other: "mb-seg-1" } as const;
 const ASSET = { own: "ma-lora", other: "mb-lora", shared: "m-shared-model" } as const;
 const BATCH_KEY = { own: "matrix-batch-a", other: "matrix-batch-b" } as const;
+const REPRODUCTION_KEY = { own: "matrix-repro-a", other: "matrix-repro-b" } as const;
 
 interface Clients {
   receipts: Client<typeof ReceiptService>;
@@ -153,6 +155,22 @@ const OPERATIONS: Operation[] = [
   },
   { rpc: "ReceiptService/ListProjects", role: "viewer", kind: "list", targets: ["shared"], call: (c) => c.receipts.listProjects({}) },
   { rpc: "ReceiptService/ListSegments", role: "viewer", kind: "named", targets: ["own", "other"], call: (c, t) => c.receipts.listSegments({ projectId: projectOf(t)! }) },
+  {
+    rpc: "ReceiptService/GetGenerationDurations",
+    role: "viewer",
+    kind: "list",
+    targets: ["shared"],
+    call: (c) => c.receipts.getGenerationDurations({ keys: [{ modelAssetId: ASSET.shared }, {}] }),
+  },
+  { rpc: "ReceiptService/GetCheckpoint", role: "viewer", kind: "list", targets: ["shared"], call: (c) => c.receipts.getCheckpoint({}) },
+  {
+    rpc: "ReceiptService/GetReceiptProof",
+    role: "viewer",
+    kind: "item-read",
+    targets: ["own", "other"],
+    call: (c, t) => c.receipts.getReceiptProof({ receiptId: seeded.receipt[own(t)] }),
+  },
+  { rpc: "ReceiptService/GetConsistencyProof", role: "viewer", kind: "list", targets: ["shared"], call: (c) => c.receipts.getConsistencyProof({ firstSize: 1n, secondSize: 2n }) },
 
   {
     rpc: "AssetService/RegisterAsset",
@@ -234,6 +252,27 @@ const OPERATIONS: Operation[] = [
     kind: "named",
     targets: ["own", "other"],
     call: (c, t) => c.regeneration.listRegenerationJobs({ projectId: projectOf(t)! }),
+  },
+  {
+    rpc: "RegenerationService/ReproduceSegment",
+    role: "creator",
+    kind: "named",
+    targets: ["own", "other"],
+    call: (c, t) => c.regeneration.reproduceSegment({ projectId: projectOf(t)!, receiptId: seeded.receipt[own(t)], idempotencyKey: REPRODUCTION_KEY[own(t)] }),
+  },
+  {
+    rpc: "RegenerationService/GetReproduction",
+    role: "viewer",
+    kind: "item-read",
+    targets: ["own", "other"],
+    call: (c, t) => c.regeneration.getReproduction({ jobId: seeded.reproduction[own(t)] }),
+  },
+  {
+    rpc: "RegenerationService/ListReproductions",
+    role: "viewer",
+    kind: "named",
+    targets: ["own", "other"],
+    call: (c, t) => c.regeneration.listReproductions({ projectId: projectOf(t)! }),
   },
 ];
 
@@ -342,6 +381,7 @@ async function written(): Promise<unknown> {
            (SELECT count(*) FROM staleness.detection_tasks)::int AS detection_tasks,
            (SELECT count(*) FROM regeneration.batches)::int AS batches,
            (SELECT md5(string_agg(concat_ws('|', job_id, status), ',' ORDER BY job_id)) FROM regeneration.jobs) AS jobs_md5,
+           (SELECT count(*) FROM regeneration.reproductions)::int AS reproductions,
            coalesce(pg_sequence_last_value('receipts.outbox_seq_seq'), 0)::int AS receipts_outbox,
            coalesce(pg_sequence_last_value('staleness.outbox_seq_seq'), 0)::int AS staleness_outbox,
            coalesce(pg_sequence_last_value('regeneration.outbox_seq_seq'), 0)::int AS regeneration_outbox`);
@@ -428,7 +468,10 @@ beforeAll(async () => {
   for (const t of ["own", "other"] as const) {
     const { batch } = await admin.regeneration.submitRegeneration({ projectId: projectOf(t)!, idempotencyKey: BATCH_KEY[t] });
     seeded.batch = { ...seeded.batch, [t]: batch!.batchId };
+    const { reproduction } = await admin.regeneration.reproduceSegment({ projectId: projectOf(t)!, receiptId: seeded.receipt[t], idempotencyKey: REPRODUCTION_KEY[t] });
+    seeded.reproduction = { ...seeded.reproduction, [t]: reproduction!.jobId };
   }
+  await until("the receipt log to take every receipt event", async () => (await env.sql.query(`SELECT count(*)::int AS n FROM receipts.receipt_log_queue`)).rows[0].n === 0);
   await until("every outbox to be relayed", settled);
 });
 afterAll(async () => {
