@@ -1,23 +1,30 @@
 /**
  * CompareReceipts, ImportLegacySegments and GetCoverage on a real receipts service (PostgreSQL, JetStream, tokens):
- * field-level differences of two stored receipts (also as REST), hidden receipts NOT_FOUND like missing ones.
+ * field-level differences of two stored receipts (also as REST), hidden receipts NOT_FOUND like missing ones; LEGACY
+ * receipts that say what they do not know, imported all or none and once per segment content.
  */
+import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InputRole, ReceiptService, ReceiptStatus } from "@provenance/shared";
-import { DEFAULT_TEST_GRANTS, failureOf } from "@provenance/shared/testing";
-import { receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
+import { InputRole, LegacySegmentSchema, RECEIPT_CREATED, ReceiptCreatedSchema, ReceiptService, ReceiptStatus, type LegacySegment } from "@provenance/shared";
+import { DEFAULT_TEST_GRANTS, collectMessages, failureOf } from "@provenance/shared/testing";
+import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 const A = "cmp-a";
 const B = "cmp-b";
+const L = "legacy-p";
 
 let h: ReceiptsHarness;
 let viewerA: Client<typeof ReceiptService>;
 
 beforeAll(async () => {
   h = await startReceiptsHarness();
-  await h.env.setGrants([...DEFAULT_TEST_GRANTS, { subject: "viewer-a@example.com", project: A, role: "viewer" }]);
+  await h.env.setGrants([
+    ...DEFAULT_TEST_GRANTS,
+    { subject: "viewer-a@example.com", project: A, role: "viewer" },
+    { subject: "creator-l@example.com", project: L, role: "creator" },
+  ]);
   viewerA = h.env.client(ReceiptService, h.running.url, { subject: "viewer-a@example.com" });
 });
 afterAll(async () => {
@@ -105,5 +112,150 @@ describe("CompareReceipts", () => {
     const err = await failureOf(h.client.compareReceipts({ leftReceiptId: left, rightReceiptId: "" }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("right_receipt_id");
+  });
+});
+
+type LegacyInit = Exclude<MessageInitShape<typeof LegacySegmentSchema>, LegacySegment>;
+
+/** A legacy segment of project L with everything known but the output hash; override any field. */
+function legacy(segmentId: string, overrides: Partial<LegacyInit> = {}): LegacyInit {
+  const r = receiptRequest();
+  return {
+    segmentId,
+    sceneId: "old-scene",
+    projectId: L,
+    characterName: "anna",
+    sequenceIndex: 1,
+    sourceImage: r.sourceImage,
+    variantImage: r.variantImage,
+    workflow: r.workflow,
+    model: r.model,
+    loras: r.loras,
+    workflowVersion: r.workflowVersion,
+    promptText: r.promptText,
+    negativePrompt: r.negativePrompt,
+    cfgScale: r.cfgScale,
+    seed: r.seed,
+    steps: r.steps,
+    sampler: r.sampler,
+    resolutionWidth: r.resolutionWidth,
+    resolutionHeight: r.resolutionHeight,
+    additionalParams: {},
+    generatedAt: timestampFromDate(new Date("2024-03-01T12:00:00Z")),
+    ...overrides,
+  };
+}
+
+describe("ImportLegacySegments", () => {
+  it("stores LEGACY receipts listing what is missing; a fully known one gets the inputs hash CreateReceipt would give", async () => {
+    const before = await countRows(h.sql, "generation_receipts");
+    const { results } = await h.client.importLegacySegments({
+      segments: [
+        legacy("old-1"),
+        legacy("old-2", {
+          sourceImage: { assetId: "src-anna", contentHash: "", version: 0 },
+          variantImage: undefined,
+          loras: [],
+          model: undefined,
+          seed: undefined,
+          steps: undefined,
+          resolutionWidth: undefined,
+          resolutionHeight: undefined,
+          additionalParams: undefined,
+          workflowVersion: "",
+          outputHash: sha("old 2 file").toUpperCase(),
+        }),
+        legacy("old-3", { noVariantImage: true, variantImage: undefined, noLoras: true, loras: [] }),
+      ],
+    });
+    expect(results.map((r) => r.created)).toEqual([true, true, true]);
+    const [full, partial, none] = results.map((r) => r.receipt!);
+    expect(full!.status).toBe(ReceiptStatus.LEGACY);
+    expect(full!.missingFields).toEqual(["output_hash"]);
+    expect(full!.inputsHash).toBe((await h.client.createReceipt(receiptRequest({ projectId: "cmp-hash", segmentId: "cmp-hash-1" }))).receipt!.inputsHash);
+    expect(full!.idempotencyKey).toBe("legacy:old-1");
+    expect(full!.recordedBy).toBe("test:admin");
+    expect(partial!.missingFields).toEqual([
+      "source_image.content_hash", "variant_image", "model", "loras", "workflow_version", "seed", "steps",
+      "resolution_width", "resolution_height", "additional_params", "inputs_hash",
+    ]);
+    expect(partial).toMatchObject({ inputsHash: "", steps: 0, seed: 0n, outputHash: sha("old 2 file") });
+    expect([partial!.variantImage, partial!.model]).toEqual([undefined, undefined]);
+    expect(partial!.sourceImage).toMatchObject({ assetId: "src-anna", contentHash: "" });
+    expect(none!.missingFields).toEqual(["output_hash"]);
+    expect(none!.variantImage).toBeUndefined();
+    expect(full!.generationStartedAt).toEqual(timestampFromDate(new Date("2024-03-01T12:00:00Z")));
+    expect(full!.generationCompletedAt).toEqual(full!.generationStartedAt);
+    expect(await countRows(h.sql, "generation_receipts")).toBe(before + 4);
+
+    // As stored: GetReceipt and GetSegmentProvenance serve the same; a LEGACY receipt is never current.
+    expect((await h.client.getReceipt({ receiptId: partial!.receiptId })).receipt).toEqual(partial);
+    const provenance = await h.client.getSegmentProvenance({ segmentId: "old-2" });
+    expect(provenance.currentReceipt).toBeUndefined();
+    expect(provenance.history.map((r) => r.receiptId)).toEqual([partial!.receiptId]);
+    // Its asset still finds it, with no hash.
+    const usage = await h.client.getAssetUsage({ assetId: "src-anna" });
+    expect(usage.usages.find((u) => u.receiptId === partial!.receiptId)).toMatchObject({ status: ReceiptStatus.LEGACY, contentHash: "" });
+    // Its receipt.created event says what it does not know.
+    const nats = { js: h.nats.js, jsm: h.nats.jsm, namespace: h.nats.namespace, stream: "PROVENANCE" as const, timeoutMs: 10_000 };
+    const events = (await collectMessages({ ...nats, subject: RECEIPT_CREATED, atLeast: 1 })).map((m) => fromBinary(ReceiptCreatedSchema, m.data));
+    const event = events.find((e) => e.receipt!.receiptId === partial!.receiptId);
+    expect(event!.receipt).toMatchObject({ status: ReceiptStatus.LEGACY, missingFields: partial!.missingFields });
+    // Compared with a receipt, what it does not know reads unknown.
+    const cmp = await h.client.compareReceipts({ leftReceiptId: partial!.receiptId, rightReceiptId: full!.receiptId });
+    expect(cmp.fields.find((f) => f.field === "seed")).toMatchObject({ left: "unknown", changed: true });
+  });
+
+  it("returns the stored receipt for the same content again, ALREADY_EXISTS for other content, and is all or none", async () => {
+    const first = (await h.client.importLegacySegments({ segments: [legacy("old-again")] })).results[0]!.receipt!;
+    const before = await countRows(h.sql, "generation_receipts");
+    const again = await h.client.importLegacySegments({ segments: [legacy("old-again")] });
+    expect(again.results[0]).toMatchObject({ created: false });
+    expect(again.results[0]!.receipt).toEqual(first);
+    const other = await failureOf(h.client.importLegacySegments({ segments: [legacy("old-new"), legacy("old-again", { seed: 1n })] }));
+    expect(other.code).toBe(Code.AlreadyExists);
+    expect(other.rawMessage).toBe(`segments[1].segment_id: segment "old-again" was already imported as receipt ${first.receiptId} with different content`);
+    expect(await countRows(h.sql, "generation_receipts")).toBe(before);
+    expect((await h.sql.query(`SELECT 1 FROM receipts.segments WHERE segment_id = 'old-new'`)).rowCount).toBe(0);
+  });
+
+  it("refuses a segment the pipeline recorded receipts for, a segment moving, and completing a LEGACY receipt", async () => {
+    await h.client.createReceipt(receiptRequest({ projectId: L, sceneId: "old-scene", segmentId: "recorded-1" }));
+    const recorded = await failureOf(h.client.importLegacySegments({ segments: [legacy("recorded-1")] }));
+    expect(recorded.code).toBe(Code.FailedPrecondition);
+    expect(recorded.rawMessage).toContain(`segments[0].segment_id: segment "recorded-1" already has receipts recorded by the pipeline`);
+    const moved = await failureOf(h.client.importLegacySegments({ segments: [legacy("recorded-1", { sceneId: "elsewhere" })] }));
+    expect([moved.code, moved.rawMessage]).toEqual([Code.FailedPrecondition, `segments[0].scene_id: segment "recorded-1" belongs to scene "old-scene"; a segment cannot move to another scene`]);
+
+    const receipt = (await h.client.importLegacySegments({ segments: [legacy("old-complete")] })).results[0]!.receipt!;
+    const completion = await failureOf(
+      h.client.completeReceipt({ receiptId: receipt.receiptId, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date()) }),
+    );
+    expect(completion.code).toBe(Code.FailedPrecondition);
+    expect(completion.rawMessage).toContain("is a LEGACY receipt");
+    // The database keeps it so too, whoever writes.
+    await expect(h.sql.query(`UPDATE receipts.generation_receipts SET missing_fields = '{}' WHERE receipt_id = $1`, [receipt.receiptId])).rejects.toThrow(/immutable|already completed/);
+    await expect(h.sql.query(`UPDATE receipts.generation_receipts SET status = 'SUCCEEDED' WHERE receipt_id = $1`, [receipt.receiptId])).rejects.toThrow(/immutable|completed/);
+  });
+
+  it("names the field of bad input and writes nothing; needs admin", async () => {
+    const before = await countRows(h.sql, "generation_receipts");
+    const cases: [LegacyInit[], string][] = [
+      [[legacy("bad-1", { generatedAt: undefined })], "segments[0].generated_at"],
+      [[legacy("bad-1"), legacy("bad-2", { noLoras: true })], "segments[1].no_loras"],
+      [[legacy("bad-1", { noVariantImage: true })], "segments[0].no_variant_image"],
+      [[legacy("bad-1"), legacy("bad-1")], "segments[1].segment_id"],
+      [[legacy("bad-1", { steps: 0 })], "segments[0].steps"],
+      [[legacy("bad-1", { sampler: "" })], "segments[0].sampler"],
+      [[legacy("bad-1", { model: { assetId: "m", contentHash: "nothex", version: 0 } })], "segments[0].model.content_hash"],
+      [[], "segments"],
+    ];
+    for (const [segments, field] of cases) {
+      const err = await failureOf(h.client.importLegacySegments({ segments: segments.map((s) => create(LegacySegmentSchema, s)) }));
+      expect([err.code, err.rawMessage.split(":")[0]]).toEqual([Code.InvalidArgument, field]);
+    }
+    const creator = h.env.client(ReceiptService, h.running.url, { subject: "creator-l@example.com" });
+    expect((await failureOf(creator.importLegacySegments({ segments: [legacy("bad-1")] }))).code).toBe(Code.PermissionDenied);
+    expect(await countRows(h.sql, "generation_receipts")).toBe(before);
   });
 });

@@ -225,6 +225,7 @@ describe("the report and the stale list match the rule on a varied projection", 
         totalStaleSegments: got.totalStaleSegments,
         totalStaleScenes: got.totalStaleScenes,
         untrackedInputs: got.untrackedInputs,
+        legacySegments: got.legacySegments,
       }).toEqual(totals);
       const gotGroups = got.byAsset.map(
         (g): OracleGroup => ({

@@ -56,9 +56,15 @@ function differences(stored: ReceiptRecord, c: Completion): string[] {
  * derived from its start (INVALID_ARGUMENT on `generation_completed_at` when the completion is before the start).
  * A completed receipt is immutable: the identical completion again (same status, same completed-at to the
  * millisecond, same output hash) is a retry of one whose reply was lost and gets the stored receipt unchanged; any
- * other is FAILED_PRECONDITION naming what differs. `entry` prefixes fields and messages.
+ * other is FAILED_PRECONDITION naming what differs. A LEGACY receipt is never completed: FAILED_PRECONDITION. `entry`
+ * prefixes fields and messages.
  */
 export function applyCompletion(stored: ReceiptRecord, c: Completion, entry: string): CompletionOutcome {
+  if (stored.status === "LEGACY") {
+    throw failedPrecondition(
+      `${entry}receipt ${c.receiptId} is a LEGACY receipt (a segment made before receipts were recorded): it was never running and cannot be completed`,
+    );
+  }
   if (stored.status === "RUNNING") {
     const durationMs = withFieldPrefix(entry, () => generationDurationMs(stored.generationStartedAt, c.completedAt));
     return {

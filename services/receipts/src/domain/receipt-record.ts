@@ -14,7 +14,7 @@ import {
 import type { InputRow, InputRoleName, ReceiptDraft } from "./new-receipt.js";
 
 /** Receipt statuses as stored. */
-export type ReceiptStatusName = "RUNNING" | "SUCCEEDED" | "FAILED";
+export type ReceiptStatusName = "RUNNING" | "SUCCEEDED" | "FAILED" | "LEGACY";
 
 /** A segment as stored. */
 export interface SegmentRecord {
@@ -42,6 +42,8 @@ export interface ReceiptRecord extends Omit<ReceiptDraft, "segment"> {
   recordedBy: string | null;
   /** The `sub` of the token that completed it; null while running (and for completions before identities were). */
   completedBy: string | null;
+  /** A LEGACY receipt's unknown fields, as field paths; empty for every other receipt. */
+  missingFields: string[];
 }
 
 /** What storage assigns to a receipt when it inserts it. */
@@ -67,6 +69,7 @@ export function newReceiptRecord(draft: ReceiptDraft, stored: StoredReceiptKey, 
     outputHash: null,
     recordedBy,
     completedBy: null,
+    missingFields: [],
   };
 }
 
@@ -74,6 +77,7 @@ const STATUS: Record<ReceiptStatusName, ReceiptStatus> = {
   RUNNING: ReceiptStatus.RUNNING,
   SUCCEEDED: ReceiptStatus.SUCCEEDED,
   FAILED: ReceiptStatus.FAILED,
+  LEGACY: ReceiptStatus.LEGACY,
 };
 
 const ROLE: Record<InputRoleName, InputRole> = {
@@ -96,6 +100,11 @@ export function receiptStatusOf(status: ReceiptStatusName): ReceiptStatus {
 
 function ref(input: InputRow): AssetRef {
   return create(AssetRefSchema, { assetId: input.assetId, contentHash: input.contentHash, version: input.version ?? 0 });
+}
+
+/** A single input's reference; absent only where a LEGACY receipt does not know it. */
+function refOrNone(input: InputRow | undefined): AssetRef | undefined {
+  return input ? ref(input) : undefined;
 }
 
 /** Maps a stored segment to the API message. */
@@ -139,10 +148,10 @@ function buildReceiptMessage(r: ReceiptRecord): Receipt {
     projectId: r.segment.projectId,
     characterName: r.segment.characterName,
     sequenceIndex: r.segment.sequenceIndex,
-    sourceImage: ref(single("source_image")!),
+    sourceImage: refOrNone(single("source_image")),
     variantImage: variant ? ref(variant) : undefined,
-    workflow: ref(single("workflow")!),
-    model: ref(single("model")!),
+    workflow: refOrNone(single("workflow")),
+    model: refOrNone(single("model")),
     loras: r.inputs
       .filter((i) => i.role === "lora")
       .sort((a, b) => a.position - b.position)
@@ -169,6 +178,7 @@ function buildReceiptMessage(r: ReceiptRecord): Receipt {
     createdAt: timestampFromDate(r.createdAt),
     recordedBy: r.recordedBy ?? "",
     completedBy: r.completedBy ?? "",
+    missingFields: r.missingFields,
     reproductionOfReceiptId: r.reproductionOfReceiptId ?? "",
   });
 }

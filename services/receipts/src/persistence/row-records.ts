@@ -26,7 +26,8 @@ export function inputOf(row: Row): InputRow {
     role: row.role as InputRoleName,
     position: row.position as number,
     assetId: row.asset_id as string,
-    contentHash: row.content_hash as string,
+    // NULL only for an input of a LEGACY receipt that does not know it.
+    contentHash: (row.content_hash as string | null) ?? "",
     version: (row.version as number | null) ?? null,
     weight: (row.weight as number | null) ?? null,
   };
@@ -48,7 +49,7 @@ export function receiptOf(row: Row, inputs: InputRow[]): ReceiptRecord {
     resolutionWidth: row.resolution_width as number,
     resolutionHeight: row.resolution_height as number,
     additionalParams: row.additional_params as JsonObject,
-    inputsHash: row.inputs_hash as string,
+    inputsHash: (row.inputs_hash as string | null) ?? "",
     status: row.status as ReceiptStatusName,
     generationStartedAt: row.generation_started_at as Date,
     generationCompletedAt: (row.generation_completed_at as Date | null) ?? null,
@@ -61,6 +62,7 @@ export function receiptOf(row: Row, inputs: InputRow[]): ReceiptRecord {
     createdAt: row.created_at as Date,
     recordedBy: (row.recorded_by as string | null) ?? null,
     completedBy: (row.completed_by as string | null) ?? null,
+    missingFields: (row.missing_fields as string[] | null) ?? [],
     reproductionOfReceiptId: (row.reproduction_of_receipt_id as string | null) ?? null,
     inputs,
   };
@@ -73,7 +75,7 @@ export function usageOf(row: Row): UsageRecord {
     receiptId: row.receipt_id as string,
     role: row.role as InputRoleName,
     position: row.position as number,
-    contentHash: row.content_hash as string,
+    contentHash: (row.content_hash as string | null) ?? "",
     version: (row.version as number | null) ?? null,
     weight: (row.weight as number | null) ?? null,
     status: row.status as ReceiptStatusName,

@@ -8,7 +8,7 @@
 const RECEIPT_COLUMNS = `
   r.receipt_id, r.seq, r.workflow_version, r.prompt_text, r.negative_prompt, r.cfg_scale, r.seed::text AS seed,
   r.steps, r.sampler, r.resolution_width, r.resolution_height, r.additional_params, r.inputs_hash, r.status,
-  r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash,
+  r.generation_started_at, r.generation_completed_at, r.generation_duration_ms, r.output_hash, r.missing_fields,
   r.regeneration_job_id, r.supersedes_segment_id AS r_supersedes_segment_id, r.idempotency_key,
   r.request_fingerprint, r.created_at, r.recorded_by, r.completed_by, r.reproduction_of_receipt_id,
   s.segment_id, s.scene_id, s.project_id, s.character_name, s.sequence_index, s.supersedes_segment_id,
@@ -287,3 +287,34 @@ export function listSegmentsSql(shape: SegmentListingQueryShape): string {
         FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) r
    ORDER BY s.scene_id, s.sequence_index, s.segment_id`;
 }
+
+/**
+ * New LEGACY receipts (ImportLegacySegments), one multi-row INSERT from arrays in array order: born complete
+ * (status LEGACY, completed when generated), what is unknown stored as zero values, an unknown inputs hash as NULL
+ * ($13 ''). $1 ids, $2 segments, $3–$12 the parameters as in INSERT_RECEIPTS_SQL, $14 when each was generated,
+ * $15 idempotency keys, $16 fingerprints, $17 output hashes (NULL unknown), $18 each one's missing fields as a JSON
+ * array of text, $19 who imported them. A receipt whose idempotency key is taken is skipped.
+ */
+export const INSERT_LEGACY_RECEIPTS_SQL = `
+  INSERT INTO receipts.generation_receipts (
+    receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps, sampler,
+    resolution_width, resolution_height, additional_params, inputs_hash, generation_started_at, idempotency_key,
+    request_fingerprint, status, generation_completed_at, output_hash, missing_fields, recorded_by)
+  SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
+         d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
+         NULLIF(d.inputs_hash, ''), d.generated_at, d.idempotency_key, d.request_fingerprint, 'LEGACY', d.generated_at,
+         d.output_hash, ARRAY(SELECT jsonb_array_elements_text(d.missing_fields::jsonb)), $19::text
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
+                $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
+                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[])
+         WITH ORDINALITY AS d(receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale,
+           seed, steps, sampler, resolution_width, resolution_height, additional_params, inputs_hash, generated_at,
+           idempotency_key, request_fingerprint, output_hash, missing_fields, n)
+   ORDER BY d.n
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING receipt_id, seq, created_at`;
+
+/** Which of the segments $1 have receipts other than LEGACY ones (recorded by the pipeline). */
+export const RECORDED_SEGMENTS_SQL = `
+  SELECT DISTINCT r.segment_id FROM receipts.generation_receipts r
+   WHERE r.segment_id = ANY($1::text[]) AND r.status <> 'LEGACY'`;

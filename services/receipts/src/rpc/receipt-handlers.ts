@@ -22,6 +22,7 @@ import {
   GetReceiptProofResponseSchema,
   GetReceiptResponseSchema,
   GetSegmentProvenanceResponseSchema,
+  ImportLegacySegmentsResponseSchema,
   ListProjectsResponseSchema,
   ListSegmentsResponseSchema,
   requestIdKey,
@@ -38,6 +39,7 @@ import {
   type GetReceiptProofRequest,
   type GetReceiptRequest,
   type GetSegmentProvenanceRequest,
+  type ImportLegacySegmentsRequest,
   type ListProjectsRequest,
   type ListSegmentsRequest,
   type ReceiptService,
@@ -45,6 +47,7 @@ import {
 import { getAssetUsage } from "../app/asset-usage.js";
 import { compareReceipts } from "../app/compare-receipts.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
+import { draftLegacySegments, importLegacySegments } from "../app/import-legacy-segments.js";
 import { getGenerationDurations } from "../app/generation-durations.js";
 import { listProjects } from "../app/list-projects.js";
 import { listSegments } from "../app/list-segments.js";
@@ -161,7 +164,12 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
     const { left, right, fields, changedFields } = await compareReceipts(this.ds, req.leftReceiptId, req.rightReceiptId);
     return create(CompareReceiptsResponseSchema, { left, right, fields, changedFields });
   }
-  async importLegacySegments(): Promise<never> { throw unlanded("ImportLegacySegments"); }
+  async importLegacySegments(req: ImportLegacySegmentsRequest, ctx: HandlerContext) {
+    const results = await importLegacySegments(this.ds, draftLegacySegments(req.segments), recorder(ctx));
+    return create(ImportLegacySegmentsResponseSchema, {
+      results: results.map(({ receipt, created }) => ({ receipt: toReceiptMessage(receipt), created })),
+    });
+  }
   async getCoverage(): Promise<never> { throw unlanded("GetCoverage"); }
   // GPU-time estimates
   async getGenerationDurations(req: GetGenerationDurationsRequest, ctx: HandlerContext) {

@@ -1,6 +1,9 @@
 /** The input rules of every ReceiptService request, declared once; enforced by the validation interceptor. */
 import {
   CompareReceiptsRequestSchema,
+  GetCoverageRequestSchema,
+  ImportLegacySegmentsRequestSchema,
+  LegacySegmentSchema,
   CompleteReceiptRequestSchema,
   CompleteReceiptsRequestSchema,
   CreateReceiptRequestSchema,
@@ -81,6 +84,34 @@ const completeReceiptRules = defineRules(CompleteReceiptRequestSchema, {
   output_hash: optionalSha256(),
 });
 
+/** A reference a LEGACY receipt knows: its asset, maybe its version, maybe not its content hash. */
+const legacyAssetRef = () => message({ asset_id: id(), content_hash: optionalSha256(), version: int({ min: 0, max: MAX_ASSET_VERSION }) });
+
+/** What is known of a segment made before receipts were recorded: the CreateReceipt bounds, every parameter optional. */
+const legacySegmentRules = defineRules(LegacySegmentSchema, {
+  segment_id: id(),
+  scene_id: id(),
+  project_id: id(),
+  character_name: text({ max: 200, singleLine: true }),
+  sequence_index: int({ min: 0, max: 1_000_000 }),
+  source_image: optional(legacyAssetRef()),
+  variant_image: optional(legacyAssetRef()),
+  workflow: optional(legacyAssetRef()),
+  model: optional(legacyAssetRef()),
+  loras: each(message({ asset: required(legacyAssetRef()), weight: finite({ min: -100, max: 100 }) }), { max: MAX_LORAS }),
+  workflow_version: text({ max: 200, singleLine: true }),
+  prompt_text: optional(text({ max: 100_000 })),
+  negative_prompt: optional(text({ max: 100_000 })),
+  cfg_scale: optional(finite({ min: 0, max: 1000 })),
+  steps: optional(int({ min: 1, max: 100_000 })),
+  sampler: optional(text({ max: 100, allowEmpty: false, singleLine: true })),
+  resolution_width: optional(int({ min: 1, max: 65_536 })),
+  resolution_height: optional(int({ min: 1, max: 65_536 })),
+  additional_params: struct({ maxBytes: 64 * 1024 }),
+  generated_at: timestamp({ required: true }),
+  output_hash: optionalSha256(),
+});
+
 /**
  * Page tokens of the list RPCs hold ids (up to 200 characters, any script): up to ~2,200 base64 characters, above the
  * shared 1,024 default.
@@ -135,4 +166,6 @@ export const receiptRules: readonly RuleTable[] = [
     page_token: pageToken({ max: LIST_PAGE_TOKEN_MAX }),
   }),
   defineRules(CompareReceiptsRequestSchema, { left_receipt_id: id(), right_receipt_id: id() }),
+  defineRules(ImportLegacySegmentsRequestSchema, { segments: each(message(legacySegmentRules), { min: 1, max: MAX_BATCH }) }),
+  defineRules(GetCoverageRequestSchema, { project_id: optionalId() }),
 ];

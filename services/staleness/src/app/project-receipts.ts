@@ -11,6 +11,7 @@ import {
   deleteSegmentInputs,
   insertSegmentInputs,
   markEventsProcessed,
+  markLegacySegments,
   upsertSegments,
   useKeyedPlansForBatch,
 } from "../persistence/projection-repository.js";
@@ -48,6 +49,9 @@ export class ProjectReceipts {
       const succeeded = receipts.filter((r) => r.succeeded);
 
       const promoted = await upsertSegments(m, segments, succeeded);
+      // Segments with a LEGACY receipt: their rows are this transaction's (written or locked by the upsert).
+      const legacy = receipts.filter((r) => r.legacy).map((r) => r.segmentId);
+      if (legacy.length > 0) await markLegacySegments(m, legacy);
       let result = outcomes;
       if (promoted.length > 0) {
         const current = receiptsMadeCurrent(succeeded, promoted.map((p) => p.receiptId));

@@ -26,6 +26,8 @@ export interface ProjectedReceipt {
   inputs: ProjectedInput[];
   /** The segment this receipt's success replaced ("" when none). */
   supersedesSegmentId: string;
+  /** A LEGACY receipt (an imported segment made before receipts were recorded): never current, marks its segment legacy. */
+  legacy?: boolean;
 }
 
 /** A Timestamp as RFC 3339 text keeping microseconds (PostgreSQL's precision), which a Date would round to milliseconds. */
@@ -69,5 +71,6 @@ export function projectReceipt(r: Receipt, supersededSegmentId = ""): ProjectedR
     succeeded,
     inputs: inputsOf(r),
     supersedesSegmentId: supersededSegmentId !== "" ? supersededSegmentId : succeeded ? r.supersedesSegmentId : "",
+    legacy: r.status === ReceiptStatus.LEGACY,
   };
 }

@@ -99,6 +99,11 @@ export async function upsertSegments(
   return rows.map((r) => ({ segmentId: r.segment_id as string, receiptId: r.receipt_id as string }));
 }
 
+/** Marks these segments as having a LEGACY receipt (once; never cleared). */
+export async function markLegacySegments(m: EntityManager, segmentIds: readonly string[]): Promise<void> {
+  await m.query(`UPDATE staleness.segments SET legacy = true WHERE segment_id = ANY($1::text[]) AND NOT legacy`, [segmentIds]);
+}
+
 /**
  * Deletes the inputs of these segments. A statement of its own, after {@link upsertSegments}: its snapshot must
  * include the inputs a concurrent batch committed while this one waited for the segments' locks, which the upsert's

@@ -3,6 +3,7 @@ import { RECEIPTS_APP_ROLE, ReceiptsSchema1732200000000 } from "./1732200000000-
 import { ReceiptsFillfactor1732200000100 } from "./1732200000100-receipts-fillfactor.js";
 import { SegmentsListingIndex1732200000300 } from "./1732200000300-segments-listing-index.js";
 import { ReceiptsAuthorshipAndInputsGuard1732200000500 } from "./1732200000500-receipts-authorship-and-inputs-guard.js";
+import { LegacyReceipts1732200000600 } from "./1732200000600-legacy-receipts.js";
 import { ReceiptReproductions1732200000700 } from "./1732200000700-receipt-reproductions.js";
 import { ReceiptLog1732200000900 } from "./1732200000900-receipt-log.js";
 
@@ -18,6 +19,7 @@ export const receiptsMigrations = [
   SegmentsListingIndex1732200000300,
   outboxAttemptsMigration("receipts", RECEIPTS_APP_ROLE, "ReceiptsOutboxAttempts1732200000400"),
   ReceiptsAuthorshipAndInputsGuard1732200000500,
+  LegacyReceipts1732200000600,
   ReceiptReproductions1732200000700,
   ReceiptLog1732200000900,
 ];
