@@ -142,6 +142,7 @@ export async function startFuzzSystem(extraEnv: Readonly<Record<string, string>>
 
     const pending = `SELECT (SELECT count(*) FROM receipts.outbox) + (SELECT count(*) FROM staleness.outbox)
         + (SELECT count(*) FROM regeneration.outbox)
+        + (SELECT count(*) FROM receipts.receipt_log_queue)
         + (SELECT count(*) FROM staleness.detection_tasks WHERE finished_at IS NULL) AS n`;
     const settle = async (timeoutMs = 20_000): Promise<Snapshot> => {
       const deadline = Date.now() + timeoutMs;
