@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 #
 # The web console: the Vite build of apps/console served by its server (apps/console/server, built to
-# server/dist; Node built-ins plus oauth4webapi, which has no dependencies of its own), which signs people in
+# server/dist; Node built-ins plus oauth4webapi, which has no dependencies of its own, and for the receipt log check
+# the shared receipt-log core with @bufbuild/protobuf and canonicalize), which signs people in
 # (CONSOLE_OIDC_*) and proxies the browser's calls to the services named by RECEIPTS_URL, STALENESS_URL and
 # REGENERATION_URL.
 #   docker build -f deploy/images/console.Dockerfile -t provenance-console .
@@ -24,6 +25,11 @@ COPY --from=build /src/apps/console/package.json ./package.json
 COPY --from=build /src/apps/console/serve.mjs ./serve.mjs
 COPY --from=build /src/apps/console/server/dist ./server/dist
 COPY --from=build /src/node_modules/oauth4webapi ./node_modules/oauth4webapi
+# The receipt panel's log check verifies with the shared receipt-log core (packages/shared/dist) and what it imports.
+COPY --from=build /src/packages/shared/package.json ./node_modules/@provenance/shared/package.json
+COPY --from=build /src/packages/shared/dist ./node_modules/@provenance/shared/dist
+COPY --from=build /src/node_modules/@bufbuild/protobuf ./node_modules/@bufbuild/protobuf
+COPY --from=build /src/node_modules/canonicalize ./node_modules/canonicalize
 COPY --from=build /src/apps/console/dist ./dist
 RUN groupadd --system --gid 10001 provenance \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin provenance

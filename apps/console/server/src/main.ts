@@ -2,7 +2,8 @@
  * `node apps/console/server/dist/main.js` (or `node apps/console/serve.mjs`): the console's server on its own, from
  * env — CONSOLE_PORT (default 7100), HOST, RECEIPTS_URL, STALENESS_URL, REGENERATION_URL, CONSOLE_PROXY=0, and the
  * sign-in: CONSOLE_OIDC_* for an OpenID Connect provider, else the local issuer of npm start's data dir
- * (PROVENANCE_DATA_DIR, default the repository's .data) when there is one.
+ * (PROVENANCE_DATA_DIR, default the repository's .data) when there is one; CONSOLE_RECEIPT_LOG_KEY, the receipt log's
+ * verifier key the receipt panel's badge trusts (else the first one the receipts service serves).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ try {
     host: env.HOST ?? "127.0.0.1",
     proxy: env.CONSOLE_PROXY !== "0",
     signIn,
+    receiptLogKey: env.CONSOLE_RECEIPT_LOG_KEY?.trim() || undefined,
     servicesConfig: {
       receipts: env.RECEIPTS_URL ?? "http://127.0.0.1:7101",
       staleness: env.STALENESS_URL ?? "http://127.0.0.1:7102",

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sendConnectError, sendJson, sendText } from "./http-replies.js";
+import { ReceiptLogChecker } from "./receipt-log-check.js";
 import { proxyCall } from "./service-proxy.js";
 import { SignInRoutes } from "./sign-in-routes.js";
 import type { ConsoleSignIn } from "./sign-in-settings.js";
@@ -42,6 +43,11 @@ export interface ServeConsoleOptions {
   proxy?: boolean;
   /** How people sign in: as the local issuer's user, or through OpenID Connect; without it, nobody can (proxy: 401). */
   signIn?: ConsoleSignIn;
+  /**
+   * The receipt log's verifier key (`<name>+<id>+<key>`, CONSOLE_RECEIPT_LOG_KEY) that `/verify/receipts/<id>` trusts;
+   * without it, the first key the receipts service serves is kept for the life of the server.
+   */
+  receiptLogKey?: string;
 }
 
 /** A running console server. */
@@ -74,6 +80,7 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
   const browserConfig = services ? Object.fromEntries(SERVICE_NAMES.map((n) => [n, useProxy ? `/svc/${n}` : services[n]])) : undefined;
   const httpsRedirect = options.signIn?.mode === "oidc" && new URL(options.signIn.redirectUri).protocol === "https:";
   const signIn = new SignInRoutes(options.signIn, (req) => httpsRedirect || req.headers["x-forwarded-proto"] === "https");
+  const logChecker = services ? new ReceiptLogChecker(services.receipts, options.receiptLogKey) : undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://console.invalid");
@@ -95,6 +102,20 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
       return proxyCall(req, res, services[name], (svc[2] ?? "/") + url.search, name, token);
     }
     if (path.startsWith("/auth/") && (await signIn.handle(req, res, url))) return;
+    // The receipt panel's log badge: verified here with the user's token (see receipt-log-check.ts).
+    const verify = /^\/verify\/receipts\/([^/]+)$/.exec(path);
+    if (verify && logChecker && req.method === "GET") {
+      if (crossOrigin(req)) return sendText(res, 403, "cross-origin requests are not allowed");
+      const token = await signIn.tokenOf(req);
+      if (token === undefined) return sendConnectError(res, 401, "unauthenticated", "not signed in to the console: sign in first");
+      let receiptId: string;
+      try {
+        receiptId = decodeURIComponent(verify[1]!);
+      } catch {
+        return sendConnectError(res, 400, "invalid_argument", "receipt_id: is not a valid URL path segment");
+      }
+      return sendJson(res, 200, await logChecker.check(receiptId, token));
+    }
     if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 405, "method not allowed");
     if (path === "/config.json" && browserConfig) return sendJson(res, 200, browserConfig);
     return serveFile(req, res, distDir, path);

@@ -6,6 +6,7 @@ import { AssetService } from "@gen/assets_pb.js";
 import { ReceiptService } from "@gen/receipts_pb.js";
 import { RegenerationService } from "@gen/regeneration_pb.js";
 import { StalenessService } from "@gen/staleness_pb.js";
+import { checkReceiptLog, type ReceiptLogCheck } from "./receipt-log.js";
 import type { ServiceUrls } from "./service-urls.js";
 
 /** One client per service the console calls. */
@@ -16,6 +17,8 @@ export interface Clients {
   regeneration: Client<typeof RegenerationService>;
   /** Where each service is, for error messages. */
   urls: ServiceUrls;
+  /** Verifies a receipt against the receipt log (through the console's server); absent: no badge. */
+  receiptLog?: ReceiptLogCheck;
 }
 
 /** What the clients tell the page. */
@@ -50,6 +53,7 @@ export function createClients(urls: ServiceUrls, opts: ClientOptions = {}): Clie
     staleness: createClient(StalenessService, stalenessTransport),
     regeneration: createClient(RegenerationService, transport(urls.regeneration)),
     urls,
+    receiptLog: checkReceiptLog,
   };
 }
 

@@ -6,6 +6,7 @@ import { formatDuration, formatTime, receiptStatusLabel } from "../lib/format.js
 import { additionalParams } from "../lib/receipt-fields.js";
 import { AssetRefView } from "./asset-ref-view.js";
 import { HashText } from "./hash-text.js";
+import { LogBadge } from "./log-badge.js";
 
 function Section({ title, children, open = true }: { title: string; children: ReactNode; open?: boolean }) {
   return (
@@ -33,6 +34,7 @@ export function ReceiptPanel({ receipt, staleReasons = [] }: { receipt: Receipt;
   const paramKeys = Object.keys(params).sort();
   return (
     <section className="receipt-panel" aria-label="Generation receipt">
+      <LogBadge receiptId={receipt.receiptId} />
       <Section title="Images">
         <dl>
           <Row label="Source image">
