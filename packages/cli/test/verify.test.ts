@@ -12,7 +12,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DEFAULT_RECEIPT_LOG_ORIGIN, ReceiptStatus } from "@provenance/shared";
 import { generateSigningKey, hashLeaf, parseSigningKey, signCheckpoint, signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiptRequest, recordSegment, startSystem, type SystemHarness } from "./system-harness.js";
+import { receiptRequest, recordSegment, sha, startSystem, type SystemHarness } from "./system-harness.js";
 
 let h: SystemHarness;
 const dir = mkdtempSync(join(tmpdir(), "provenance-cli-verify-"));
@@ -69,9 +69,13 @@ describe("provenance verify", () => {
 
     // The log grows after the checkpoint was saved; the later one must be consistent with it.
     ids.push(await recordSegment(h, receiptRequest("seg-v6", "scene-v", 1, 6)));
-    const run = await h.cli(["verify", "--receipt", ids[0]!, "--receipt", ids.at(-1)!, "--checkpoint", file]);
+    const run = await h.cli(["verify", "--receipt", ids[0]!, "--receipt", ids.at(-1)!, "--checkpoint", file, "--save-checkpoint", file]);
     expect(run).toMatchObject({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(new RegExp(`^2 of 2 receipts hold — receipt log \\S+ at checkpoint \\d+, consistent with ${file} \\(size ${size}\\), key \\S+ from checkpoint file\\n$`));
+    // --save-checkpoint moved the file on to the checkpoint just verified, which holds the new receipt's leaves.
+    const later = Number(JSON.parse(readFileSync(file, "utf8")).checkpoint.split("\n")[1]);
+    expect(later).toBeGreaterThanOrEqual(size + 2);
+    expect((await h.cli(["verify", "--receipt", ids.at(-1)!, "--checkpoint", file])).code).toBe(0);
   });
 
   it("a checkpoint file of an inconsistent log, of a rolled-back log, or signed by another key: exit 9 saying why", async () => {
@@ -139,6 +143,48 @@ describe("provenance verify", () => {
     const json = JSON.parse((await h.cli(["verify", "--receipt", victim, "--json"])).stdout);
     expect(json.holds).toBe(false);
     expect(json.receipts[0].findings).toEqual([expect.objectContaining({ check: "inputs_hash" })]);
+  });
+
+  it("every other way of tampering in the database is named: an extra inputs row, a receipt deleted and re-inserted, a log row rewritten to match", async () => {
+    const p2 = (seg: string, i: number) => ({ ...receiptRequest(seg, "scene-t", 1, i), projectId: "p2" });
+    const [injected, reinserted, relogged] = [await recordSegment(h, p2("seg-t1", 1)), await recordSegment(h, p2("seg-t2", 2)), await recordSegment(h, p2("seg-t3", 3))];
+    expect((await h.cli(["verify", "--project", "p2"])).code).toBe(0);
+    const owner = async (statements: [string, unknown[]?][]) => {
+      await h.test.sql.query("BEGIN");
+      await h.test.sql.query("SET LOCAL session_replication_role = replica");
+      for (const [text, values] of statements) await h.test.sql.query(text, values);
+      await h.test.sql.query("COMMIT");
+    };
+    await owner([
+      [
+        `INSERT INTO receipts.receipt_inputs (receipt_id, receipt_seq, role, position, asset_id, content_hash, version, weight)
+         SELECT receipt_id, receipt_seq, 'lora', 2, 'lora-injected', repeat('f', 64), NULL, 0.5 FROM receipts.receipt_inputs WHERE receipt_id = $1 LIMIT 1`,
+        [injected],
+      ],
+      ["CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT * FROM receipts.generation_receipts WHERE receipt_id = $1", [reinserted]],
+      ["DELETE FROM receipts.generation_receipts WHERE receipt_id = $1", [reinserted]],
+      ["UPDATE moved SET seed = 7"],
+      ["INSERT INTO receipts.generation_receipts OVERRIDING SYSTEM VALUE SELECT * FROM moved"],
+      // The receipt and its logged leaf changed alike, so leaf and receipt agree: the tree does not.
+      ["UPDATE receipts.generation_receipts SET output_hash = repeat('0', 64) WHERE receipt_id = $1", [relogged]],
+      [
+        `UPDATE receipts.receipt_log_leaves SET leaf = replace(leaf, '"output_hash":"' || $2 || '"', '"output_hash":"' || repeat('0', 64) || '"')
+         WHERE receipt_id = $1 AND event = 'receipt.completed'`,
+        [relogged, sha("output seg-t3")],
+      ],
+    ]);
+    const run = await h.cli(["verify", "--project", "p2", "--json"]);
+    expect(run.code).toBe(9);
+    const report = JSON.parse(run.stdout);
+    const checks = (id: string) => report.receipts.find((r: { receiptId: string }) => r.receiptId === id).findings.map((f: { check: string; event?: string }) => `${f.check} ${f.event ?? ""}`.trim());
+    expect(checks(injected)).toEqual(["inputs_hash", "leaf receipt.created"]);
+    expect(checks(reinserted)).toEqual(["inputs_hash"]);
+    expect(checks(relogged)).toEqual(["inclusion receipt.completed"]);
+    const human = await h.cli(["verify", "--project", "p2"]);
+    expect(human.stdout).toContain(`receipt ${injected} (segment seg-t1, project p2) does not hold: `);
+    expect(human.stdout).toContain("the receipt.created leaf rebuilt from the served receipt differs from the logged one in inputs (served");
+    expect(human.stdout).toContain(`receipt ${relogged} (segment seg-t3, project p2) does not hold: the inclusion path of the receipt.completed leaf`);
+    expect(human.stdout).toMatch(/\n0 of 3 receipts hold — /);
   });
 
   it("usage errors and unknown receipts keep their own exit codes", async () => {

@@ -58,7 +58,7 @@ export interface ReceiptOutcome {
 /** Everything `provenance verify` found. */
 export interface VerifyReport {
   readonly origin: string;
-  /** The checkpoint the receipts were verified against: the latest one served, once verified. */
+  /** The largest checkpoint the receipts were verified against: signed, and consistent with the latest one served first. */
   readonly checkpoint?: { readonly size: number; readonly rootHash: string; readonly note: string };
   readonly verifierKey: string;
   readonly keySource: KeySource;
@@ -161,12 +161,22 @@ async function projectReceiptIds(ctx: CommandContext, projectId: string): Promis
 /** The log as verified so far: the trusted key, the reference checkpoint, and the consistency of every other one seen. */
 class VerifiedLog {
   private readonly consistency = new Map<string, Promise<string | undefined>>();
+  /** The largest checkpoint verified so far (signed, consistent with the reference) and its note. */
+  largest: { checkpoint: Checkpoint; note: string };
 
   constructor(
     private readonly ctx: CommandContext,
     readonly verifier: NoteVerifier,
     readonly reference: Checkpoint,
-  ) {}
+    referenceNote: string,
+  ) {
+    this.largest = { checkpoint: reference, note: referenceNote };
+  }
+
+  /** Notes a checkpoint found consistent with the reference. */
+  verified(checkpoint: Checkpoint, note: string): void {
+    if (checkpoint.size > this.largest.checkpoint.size) this.largest = { checkpoint, note };
+  }
 
   /** Undefined when `a` and `b` are views of one append-only log (the smaller a prefix of the larger), else why not. */
   consistent(a: Checkpoint, b: Checkpoint): Promise<string | undefined> {
@@ -239,6 +249,7 @@ async function verifyReceipt(ctx: CommandContext, log: VerifiedLog, receiptId: s
         } else {
           const problem = await log.consistent(log.reference, served);
           if (problem !== undefined) reasons.push(problem);
+          else log.verified(served, latest.note);
           proof = latest;
           checkpoint = served;
         }
@@ -271,7 +282,7 @@ export async function verifyReceiptLog(ctx: CommandContext, options: VerifyOptio
     return { ...base, origin: "", problems: [problem], receipts: [], holds: false };
   }
   const checkpoint = { size: reference.size, rootHash: hashToHex(reference.rootHash), note: served.checkpoint };
-  const log = new VerifiedLog(ctx, verifier, reference);
+  const log = new VerifiedLog(ctx, verifier, reference, served.checkpoint);
   const problems: string[] = [];
   let pinned: VerifyReport["pinned"];
   if (options.pinned) {
@@ -292,7 +303,11 @@ export async function verifyReceiptLog(ctx: CommandContext, options: VerifyOptio
 
   const ids = "project" in options.target ? await projectReceiptIds(ctx, options.target.project) : [...new Set(options.target.receiptIds)];
   const receipts = await mapPool(ids, CONCURRENCY, (id) => verifyReceipt(ctx, log, id, options.logWaitMs ?? LOG_WAIT_MS));
-  return { ...base, origin: reference.origin, checkpoint, pinned, problems, receipts, holds: receipts.every((r) => r.holds) };
+  // The summary names (and --save-checkpoint keeps) the largest checkpoint verified: receipts recorded during the run
+  // were proven against a later one than the reference, found consistent with it.
+  const largest = log.largest;
+  const final = { size: largest.checkpoint.size, rootHash: hashToHex(largest.checkpoint.rootHash), note: largest.note };
+  return { ...base, origin: reference.origin, checkpoint: final, pinned, problems, receipts, holds: receipts.every((r) => r.holds) };
 }
 
 /** The human lines of a report: one per receipt that does not hold, then the summary. */
