@@ -38,3 +38,15 @@ export function readWatchLimits(env: Env = process.env): WatchLimits {
     maxStreams: readCount(env, v.maxStreams, d.maxStreams),
   };
 }
+
+/** How often the expiry timer looks for pins whose expiry has passed (PIN_EXPIRY_CHECK_MS), by default. */
+export const DEFAULT_PIN_EXPIRY_CHECK_MS = 5_000;
+
+/** Reads `PIN_EXPIRY_CHECK_MS` (milliseconds, 10 to 3,600,000; default 5,000). Throws ConfigError when it cannot be used. */
+export function readPinExpiryCheckMs(env: Env = process.env): number {
+  const raw = env.PIN_EXPIRY_CHECK_MS?.trim() ?? "";
+  if (raw === "") return DEFAULT_PIN_EXPIRY_CHECK_MS;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 10 && n <= 3_600_000)) throw new ConfigError("PIN_EXPIRY_CHECK_MS", `must be a whole number of milliseconds from 10 to 3600000, got "${raw}"`);
+  return n;
+}

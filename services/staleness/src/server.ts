@@ -47,6 +47,9 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
       router.rpc(StalenessService.method.watchStaleness, (req, ctx) => staleness.watchStaleness(req, ctx), {
         compressMinBytes: Number.POSITIVE_INFINITY,
       });
+      router.rpc(StalenessService.method.pinSegments, (req, ctx) => staleness.pinSegments(req, ctx));
+      router.rpc(StalenessService.method.unpinSegments, (req, ctx) => staleness.unpinSegments(req, ctx));
+      router.rpc(StalenessService.method.listPins, (req) => staleness.listPins(req));
     },
     ...commonServerOptions(deps, stalenessRules),
     rest: [

@@ -13,8 +13,9 @@ import { callerOf } from "@provenance/shared/auth";
 import { stalenessResolvers } from "./app/item-projects.js";
 import { DetectStaleness, type DetectStalenessOptions } from "./app/detect-staleness.js";
 import { ProjectReceipts } from "./app/project-receipts.js";
-import { readWatchLimits } from "./config.js";
+import { readPinExpiryCheckMs, readWatchLimits } from "./config.js";
 import type { WatchLimits } from "./domain/watch-bounds.js";
+import { PinExpiryTimer } from "./events/pin-expiry-timer.js";
 import { startReceiptProjection } from "./events/receipt-projection.js";
 import { StalenessDetector, type StalenessDetectorOptions } from "./events/staleness-detector.js";
 import { StalenessHub, type WatchCaller } from "./events/staleness-hub.js";
@@ -49,6 +50,8 @@ export interface StalenessOptions {
   watchCaller?: WatchCaller;
   /** How long a stream whose reader fell behind may take to read its RESOURCE_EXHAUSTED before it is reset (default 5 s). */
   watchCutOffGraceMs?: number;
+  /** How often the expiry timer looks for expired pins, in ms; default: `PIN_EXPIRY_CHECK_MS` from the environment (5,000). */
+  pinExpiryCheckMs?: number;
 }
 
 /** The default WatchStaleness caller: the subject of the stream's (already decided) bearer token. */
@@ -61,6 +64,7 @@ export async function startStaleness(
   options: StalenessOptions = {},
 ): Promise<RunningStaleness> {
   const watchLimits = options.watchLimits ?? readWatchLimits();
+  const pinExpiryCheckMs = options.pinExpiryCheckMs ?? readPinExpiryCheckMs();
   const runtime = await startServiceRuntime(runtimeOptions(config, logger));
   try {
     const hub = new StalenessHub({
@@ -111,6 +115,9 @@ export async function startStaleness(
     // drain stays queued for the next start or another replica.
     detector.start();
     runtime.onStop(() => detector.stop());
+    const pinExpiry = new PinExpiryTimer({ dataSource: runtime.dataSource }, logger, pinExpiryCheckMs);
+    pinExpiry.start();
+    runtime.onStop(() => pinExpiry.stop());
     return { ...running, projectionLag: () => projection.lag(), watcherCount: () => hub.watcherCount };
   } catch (err) {
     await runtime.close();

@@ -307,3 +307,21 @@ export function legacySegmentsSql(scoped: boolean): string {
   SELECT count(*)::int AS legacy_segments FROM staleness.segments s
    WHERE s.legacy AND s.superseded_by_segment_id IS NULL AND s.current_receipt_id IS NULL ${projectFilter("s.project_id", scoped)}`;
 }
+
+/**
+ * A pin change's verdicts (PinSegments, UnpinSegments, a pin's expiry): the active inputs pin `$1` names (its
+ * project, asset and pinned hash, in its scene or among its segments), each with the rule's verdict now, against the
+ * asset's current version: `stale` (no open pin waives it), `fresh` (one does: the rule would call it stale and a pin
+ * holds it). Columns as {@link PROJECT_DETECTION_SQL}'s, plus the change's asset columns.
+ */
+export const PIN_DETECTION_SQL = `
+  SELECT i.scene_id, i.segment_id, p.version AS receipt_version,
+         NOT ${waivedSql("i", "cv.version")} AS stale,
+         ${waivedSql("i", "cv.version")} AS fresh
+    FROM staleness.pins p
+    JOIN staleness.asset_versions cv ON cv.asset_id = p.asset_id AND cv.is_current AND cv.content_hash <> p.content_hash
+    JOIN staleness.segment_inputs i
+      ON i.project_id = p.project_id AND i.asset_id = p.asset_id AND i.content_hash = p.content_hash AND i.active
+     AND (p.scene_id = i.scene_id
+          OR (p.scene_id IS NULL AND EXISTS (SELECT 1 FROM staleness.pin_segments ps WHERE ps.pin_id = p.pin_id AND ps.segment_id = i.segment_id)))
+   WHERE p.pin_id = $1`;

@@ -1,9 +1,13 @@
 /** StalenessService: validated requests in (see staleness-rules.ts), mapped to a use case in app/, messages out. */
 import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   GetStalenessReportResponseSchema,
+  ListPinsResponseSchema,
   ListStaleSegmentsResponseSchema,
+  PinSegmentsResponseSchema,
+  UnpinSegmentsResponseSchema,
   StaleSegmentSchema,
   StalenessReasonSchema,
   decodePageToken,
@@ -11,17 +15,21 @@ import {
   pageSizeOf,
   projectFilter,
   type GetStalenessReportRequest,
+  type ListPinsRequest,
   type ListStaleSegmentsRequest,
+  type PinSegmentsRequest,
+  type UnpinSegmentsRequest,
   type StalenessService,
   type WatchStalenessRequest,
 } from "@provenance/shared";
 import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { AppDeps } from "../app/deps.js";
 import { listStaleSegments } from "../app/list-stale-segments.js";
+import { listPins, pinSegments, unpinSegments } from "../app/pins.js";
 import { stalenessReport } from "../app/staleness-report.js";
 import { watchStaleness } from "../app/watch-staleness.js";
 import { assetKindOf, inputRoleOf } from "../domain/asset-kinds.js";
-import { toPinnedSegmentMessage } from "../domain/pins.js";
+import { toPinMessage, toPinnedSegmentMessage } from "../domain/pins.js";
 import type { StaleSegmentRecord } from "../domain/stale-segments.js";
 import { toAssetStaleness } from "../domain/staleness-groups.js";
 import { WatchLimitReached } from "../domain/watch-bounds.js";
@@ -110,8 +118,35 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
     }
   }
 
-  // --- UNLANDED: placeholders while pins land (replaced by the feature; none may remain) ---
-  async pinSegments(): Promise<never> { throw new ConnectError("PinSegments is not available yet", Code.Unimplemented); }
-  async unpinSegments(): Promise<never> { throw new ConnectError("UnpinSegments is not available yet", Code.Unimplemented); }
-  async listPins(): Promise<never> { throw new ConnectError("ListPins is not available yet", Code.Unimplemented); }
+  /** PinSegments: who pinned is the caller's token subject. */
+  async pinSegments(req: PinSegmentsRequest, ctx: HandlerContext) {
+    const r = await pinSegments(this.deps, {
+      projectId: req.projectId,
+      sceneId: given(req.sceneId),
+      segmentIds: req.segmentIds,
+      assetId: req.assetId,
+      version: req.version,
+      reason: req.reason,
+      expiresAt: req.expiresAt ? timestampDate(req.expiresAt) : undefined,
+      pinnedBy: callerOf(ctx).principal.subject,
+    });
+    return create(PinSegmentsResponseSchema, { pin: toPinMessage(r.pin, r.now), pinnedSegments: r.pinnedSegments, created: r.created });
+  }
+
+  async unpinSegments(req: UnpinSegmentsRequest, ctx: HandlerContext) {
+    const r = await unpinSegments(this.deps, { projectId: req.projectId, pinId: req.pinId, by: callerOf(ctx).principal.subject });
+    return create(UnpinSegmentsResponseSchema, { pin: toPinMessage(r.pin, r.now) });
+  }
+
+  async listPins(req: ListPinsRequest) {
+    const page = await listPins(
+      this.deps,
+      { projectId: req.projectId, includeEnded: req.includeEnded, before: decodePageToken(req.pageToken) },
+      pageSizeOf(req.pageSize),
+    );
+    return create(ListPinsResponseSchema, {
+      pins: page.pins.map((p) => toPinMessage(p, page.now)),
+      nextPageToken: page.nextBefore === undefined ? "" : encodePageToken(page.nextBefore),
+    });
+  }
 }

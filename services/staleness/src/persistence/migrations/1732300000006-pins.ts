@@ -37,8 +37,8 @@ export class Pins1732300000006 implements MigrationInterface {
       );
       -- The rule's probe: the open pins of one (project, asset, hash).
       CREATE INDEX pins_open_idx ON staleness.pins (project_id, asset_id, content_hash) WHERE unpinned_at IS NULL;
-      -- ListPins, newest first.
-      CREATE INDEX pins_project_idx ON staleness.pins (project_id, created_at DESC, pin_id);
+      -- ListPins, newest first (pin ids start with their creation time).
+      CREATE INDEX pins_project_idx ON staleness.pins (project_id, pin_id);
       -- The expiry timer's queue.
       CREATE INDEX pins_expiry_idx ON staleness.pins (expires_at)
         WHERE unpinned_at IS NULL AND expiry_detected_at IS NULL AND expires_at IS NOT NULL;
