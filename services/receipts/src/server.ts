@@ -4,6 +4,8 @@ import type { DataSource } from "typeorm";
 import {
   CompareReceiptsRequestSchema,
   CompareReceiptsResponseSchema,
+  GetCoverageRequestSchema,
+  GetCoverageResponseSchema,
   commonServerOptions,
   decidedRestRoute,
   type CommonServerDeps,
@@ -19,7 +21,9 @@ import {
 } from "@provenance/shared";
 import type { ServiceAuth } from "@provenance/shared/auth";
 import type { NoteVerifier } from "@provenance/shared/receipt-log";
+import { CoverageMetric, getCoverage, type CoverageDeps } from "./app/get-coverage.js";
 import type { AssetVersionLookup } from "./clients/asset-versions.js";
+import { DEFAULT_RUNNING_LIMIT_SECONDS } from "./config.js";
 import { ReceiptHandlers } from "./rpc/receipt-handlers.js";
 import { receiptRules } from "./rpc/receipt-rules.js";
 
@@ -29,6 +33,8 @@ export interface ReceiptsServerDeps extends CommonServerDeps {
   auth: ServiceAuth;
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
+  /** RECEIPT_RUNNING_LIMIT_SECONDS (default {@link DEFAULT_RUNNING_LIMIT_SECONDS}). */
+  runningLimitSeconds?: number;
   /** The receipt log's published key (GetCheckpoint). */
   receiptLogVerifier: NoteVerifier;
 }
@@ -42,7 +48,12 @@ function uint(query: URLSearchParams, name: string): number {
 
 /** Creates the receipts server. */
 export function createServer(deps: ReceiptsServerDeps): ServiceServer {
-  const handlers = new ReceiptHandlers(deps);
+  const coverage: Omit<CoverageDeps, "dataSource"> = { runningLimitSeconds: deps.runningLimitSeconds ?? DEFAULT_RUNNING_LIMIT_SECONDS };
+  if (deps.metrics) {
+    const everyProject = { ...coverage, dataSource: deps.dataSource };
+    coverage.metric = new CoverageMetric(deps.metrics, () => getCoverage(everyProject, undefined, { all: true }));
+  }
+  const handlers = new ReceiptHandlers({ ...deps, coverage });
   return createServiceServer({
     name: "receipts",
     services: [ReceiptService.typeName],
@@ -81,6 +92,24 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
         handle: async (req) => {
           validate(CompareReceiptsRequestSchema, req, receiptRules);
           return toJson(CompareReceiptsResponseSchema, await handlers.compareReceipts(req));
+        },
+      }),
+      decidedRestRoute(deps.auth, {
+        method: "GET",
+        path: "/api/coverage",
+        request: ({ query }) => create(GetCoverageRequestSchema, { projectId: query.get("project_id") ?? "" }),
+        handle: async (req, caller) => {
+          validate(GetCoverageRequestSchema, req, receiptRules);
+          return toJson(GetCoverageResponseSchema, await handlers.coverage(req, caller));
+        },
+      }),
+      decidedRestRoute(deps.auth, {
+        method: "GET",
+        path: "/api/projects/:id/coverage",
+        request: ({ params }) => create(GetCoverageRequestSchema, { projectId: params.id }),
+        handle: async (req, caller) => {
+          validate(GetCoverageRequestSchema, req, receiptRules);
+          return toJson(GetCoverageResponseSchema, await handlers.coverage(req, caller));
         },
       }),
     ],

@@ -4,6 +4,7 @@ import { receiptsResolvers } from "./app/item-projects.js";
 import { RECEIPTS_APP_ROLE, receiptsMigrations } from "./persistence/migrations/index.js";
 import { AssetServiceVersionLookup, type AssetVersionLookup } from "./clients/asset-versions.js";
 import { RECEIPTS_SCHEMA } from "./persistence/schema.js";
+import { readRunningLimitSeconds } from "./config.js";
 import { createServer } from "./server.js";
 import { ReceiptLogAuditor } from "./app/receipt-log-auditor.js";
 import { ReceiptLogIntegrator } from "./app/receipt-log-integrator.js";
@@ -76,6 +77,7 @@ export async function startReceipts(
       limits: config.limits,
       assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl, undefined, runtime.auth.outbound),
       receiptLogVerifier: signer.verifier,
+      runningLimitSeconds: readRunningLimitSeconds(),
     });
     return await runtime.listen(server);
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * CompareReceipts, ImportLegacySegments and GetCoverage on a real receipts service (PostgreSQL, JetStream, tokens):
  * field-level differences of two stored receipts (also as REST), hidden receipts NOT_FOUND like missing ones; LEGACY
- * receipts that say what they do not know, imported all or none and once per segment content.
+ * receipts that say what they do not know, imported all or none and once per segment content; coverage per project
+ * (complete / legacy / running / running too long / failed) of what the caller may view, and its metric.
  */
 import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -14,6 +15,7 @@ import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarn
 const A = "cmp-a";
 const B = "cmp-b";
 const L = "legacy-p";
+const C = "cov-c";
 
 let h: ReceiptsHarness;
 let viewerA: Client<typeof ReceiptService>;
@@ -24,6 +26,7 @@ beforeAll(async () => {
     ...DEFAULT_TEST_GRANTS,
     { subject: "viewer-a@example.com", project: A, role: "viewer" },
     { subject: "creator-l@example.com", project: L, role: "creator" },
+    { subject: "viewer-c@example.com", project: C, role: "viewer" },
   ]);
   viewerA = h.env.client(ReceiptService, h.running.url, { subject: "viewer-a@example.com" });
 });
@@ -257,5 +260,69 @@ describe("ImportLegacySegments", () => {
     const creator = h.env.client(ReceiptService, h.running.url, { subject: "creator-l@example.com" });
     expect((await failureOf(creator.importLegacySegments({ segments: [legacy("bad-1")] }))).code).toBe(Code.PermissionDenied);
     expect(await countRows(h.sql, "generation_receipts")).toBe(before);
+  });
+});
+
+describe("GetCoverage", () => {
+  beforeAll(async () => {
+    const done = async (segmentId: string, status: ReceiptStatus, extra: Parameters<typeof receiptRequest>[0] = {}) => {
+      const { receipt } = await h.client.createReceipt(receiptRequest({ projectId: C, segmentId, ...extra }));
+      await h.client.completeReceipt({ receiptId: receipt!.receiptId, status, generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:05:00Z")) });
+    };
+    await done("cov-complete", ReceiptStatus.SUCCEEDED);
+    await done("cov-failed", ReceiptStatus.FAILED);
+    // A failed try, then one that succeeded: complete.
+    await done("cov-retried", ReceiptStatus.FAILED);
+    await done("cov-retried", ReceiptStatus.SUCCEEDED);
+    await h.client.createReceipt(receiptRequest({ projectId: C, segmentId: "cov-running", generationStartedAt: timestampFromDate(new Date()) }));
+    // Started on 2026-11-21 (the fixture's start), never completed: running too long.
+    await h.client.createReceipt(receiptRequest({ projectId: C, segmentId: "cov-stuck" }));
+    await h.client.importLegacySegments({ segments: [legacy("cov-legacy", { projectId: C })] });
+    // A superseded segment is not counted; its replacement is.
+    await done("cov-old", ReceiptStatus.SUCCEEDED);
+    await done("cov-new", ReceiptStatus.SUCCEEDED, { supersedesSegmentId: "cov-old" });
+  });
+
+  const expected = { projectId: C, segments: 7, complete: 3, legacy: 1, running: 1, runningTooLong: 1, failed: 1 };
+
+  it("counts each active segment once per project, with the percentage, for a viewer of only that project", async () => {
+    const viewerC = h.env.client(ReceiptService, h.running.url, { subject: "viewer-c@example.com" });
+    const res = await viewerC.getCoverage({});
+    expect(res.runningLimitSeconds).toBe(3600);
+    expect(res.projects).toHaveLength(1);
+    expect(res.projects[0]).toMatchObject(expected);
+    expect(res.projects[0]!.completePercent).toBeCloseTo((3 / 7) * 100, 9);
+    expect(res.total).toMatchObject({ ...expected, projectId: "" });
+    expect((await viewerC.getCoverage({ projectId: C })).projects).toEqual(res.projects);
+    const denied = await failureOf(viewerC.getCoverage({ projectId: A }));
+    expect(denied.code).toBe(Code.PermissionDenied);
+  });
+
+  it("adds up every project for the admin, and answers an empty project with 100%", async () => {
+    const all = await h.client.getCoverage({});
+    const ids = all.projects.map((p) => p.projectId);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toContain(C);
+    expect(all.total!.segments).toBe(all.projects.reduce((n, p) => n + p.segments, 0));
+    expect(all.total!.complete).toBe(all.projects.reduce((n, p) => n + p.complete, 0));
+    const empty = await h.client.getCoverage({ projectId: "no-such-project" });
+    expect(empty.projects).toEqual([]);
+    expect(empty.total).toMatchObject({ segments: 0, completePercent: 100 });
+  });
+
+  it("is served on both REST routes and as a metric", async () => {
+    const headers = await bearer("viewer-c@example.com");
+    for (const path of ["/api/coverage", `/api/coverage?project_id=${C}`, `/api/projects/${C}/coverage`]) {
+      const res = await fetch(`${h.running.url}${path}`, { headers });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { projects: { projectId: string; runningTooLong: number }[] };
+      expect(body.projects).toEqual([expect.objectContaining({ projectId: C, runningTooLong: 1 })]);
+    }
+    expect((await fetch(`${h.running.url}/api/projects/${A}/coverage`, { headers })).status).toBe(403);
+    await h.client.getCoverage({});
+    const metrics = await (await fetch(`${h.running.url}/metrics`)).text();
+    const line = metrics.split("\n").find((l) => l.startsWith("provenance_receipt_coverage_percent{") && l.includes(`project_id="${C}"`));
+    expect(Number(line!.split(" ").at(-1))).toBeCloseTo((3 / 7) * 100, 6);
+    expect(metrics).toMatch(/provenance_receipt_coverage_percent\{[^}]*project_id=""[^}]*\} \d/);
   });
 });

@@ -318,3 +318,32 @@ export const INSERT_LEGACY_RECEIPTS_SQL = `
 export const RECORDED_SEGMENTS_SQL = `
   SELECT DISTINCT r.segment_id FROM receipts.generation_receipts r
    WHERE r.segment_id = ANY($1::text[]) AND r.status <> 'LEGACY'`;
+
+/**
+ * GetCoverage in one statement: each active segment (not superseded) of the projects counted — every project, or
+ * only those in the last parameter, a text array — classed once: complete (a SUCCEEDED receipt), else legacy (a
+ * LEGACY one), else by its newest receipt: running (started less than $1 seconds ago), running too long, or failed;
+ * counted per project, in project id order. One pass over the segments, each one's receipts from
+ * generation_receipts_segment_idx.
+ */
+export function coverageSql(byProjects: boolean): string {
+  return `
+  SELECT s.project_id,
+         count(*)::int AS segments,
+         (count(*) FILTER (WHERE c.class = 'complete'))::int AS complete,
+         (count(*) FILTER (WHERE c.class = 'legacy'))::int AS legacy,
+         (count(*) FILTER (WHERE c.class = 'running'))::int AS running,
+         (count(*) FILTER (WHERE c.class = 'running_too_long'))::int AS running_too_long,
+         (count(*) FILTER (WHERE c.class = 'failed'))::int AS failed
+    FROM receipts.segments s
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN bool_or(g.status = 'SUCCEEDED') THEN 'complete'
+                  WHEN bool_or(g.status = 'LEGACY') THEN 'legacy'
+                  ELSE (array_agg(CASE WHEN g.status = 'RUNNING' AND g.generation_started_at < now() - make_interval(secs => $1::double precision)
+                                       THEN 'running_too_long' ELSE lower(g.status) END ORDER BY g.seq DESC))[1]
+             END AS class
+        FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) c
+   WHERE s.superseded_by_segment_id IS NULL${byProjects ? " AND s.project_id = ANY($2::text[])" : ""}
+   GROUP BY s.project_id
+   ORDER BY s.project_id`;
+}

@@ -4,7 +4,7 @@
  * answer back to a message. Nothing else: no rule, no SQL, no outbound call.
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { DataSource } from "typeorm";
 import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { NoteVerifier } from "@provenance/shared/receipt-log";
@@ -16,6 +16,7 @@ import {
   CreateReceiptsResponseSchema,
   FindReceiptsByInputsHashResponseSchema,
   GetAssetUsageResponseSchema,
+  GetCoverageResponseSchema,
   GetCheckpointResponseSchema,
   GetConsistencyProofResponseSchema,
   GetGenerationDurationsResponseSchema,
@@ -34,6 +35,7 @@ import {
   type CreateReceiptsRequest,
   type FindReceiptsByInputsHashRequest,
   type GetAssetUsageRequest,
+  type GetCoverageRequest,
   type GetConsistencyProofRequest,
   type GetGenerationDurationsRequest,
   type GetReceiptProofRequest,
@@ -47,6 +49,7 @@ import {
 import { getAssetUsage } from "../app/asset-usage.js";
 import { compareReceipts } from "../app/compare-receipts.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
+import { getCoverage, type CoverageDeps } from "../app/get-coverage.js";
 import { draftLegacySegments, importLegacySegments } from "../app/import-legacy-segments.js";
 import { getGenerationDurations } from "../app/generation-durations.js";
 import { listProjects } from "../app/list-projects.js";
@@ -56,6 +59,7 @@ import { getCheckpoint, getConsistencyProof, getReceiptProof } from "../app/rece
 import { recordReceipt, recordReceipts } from "../app/record-receipts.js";
 import type { AssetVersionLookup } from "../clients/asset-versions.js";
 import { toAssetUsageMessage } from "../domain/asset-usage.js";
+import { toCoverageMessage } from "../domain/coverage.js";
 import { batchEntry } from "../domain/batch-entries.js";
 import { completionFromRequest } from "../domain/completion.js";
 import { toProjectSummaryMessage, toSegmentListingMessage } from "../domain/listings.js";
@@ -67,6 +71,8 @@ import { toReceiptMessage, toSegmentMessage } from "../domain/receipt-record.js"
 export interface ReceiptHandlerDeps {
   dataSource: DataSource;
   assetVersions: AssetVersionLookup;
+  /** GetCoverage's running limit and metric. */
+  coverage: Omit<CoverageDeps, "dataSource">;
   /** The receipt log's published key (GetCheckpoint's verifier_key). */
   receiptLogVerifier: NoteVerifier;
 }
@@ -80,11 +86,13 @@ function recorder(ctx: HandlerContext) {
 export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   private readonly ds: DataSource;
   private readonly assetVersions: AssetVersionLookup;
+  private readonly coverageDeps: CoverageDeps;
   private readonly receiptLogVerifier: NoteVerifier;
 
   constructor(deps: ReceiptHandlerDeps) {
     this.ds = deps.dataSource;
     this.assetVersions = deps.assetVersions;
+    this.coverageDeps = { ...deps.coverage, dataSource: deps.dataSource };
     this.receiptLogVerifier = deps.receiptLogVerifier;
   }
 
@@ -158,7 +166,6 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
     return create(ListSegmentsResponseSchema, { segments: segments.map(toSegmentListingMessage), nextPageToken });
   }
 
-  // --- UNLANDED: placeholders while the features land (each block is replaced by its feature; none may remain) ---
   // compare / coverage / legacy
   async compareReceipts(req: CompareReceiptsRequest) {
     const { left, right, fields, changedFields } = await compareReceipts(this.ds, req.leftReceiptId, req.rightReceiptId);
@@ -170,7 +177,19 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
       results: results.map(({ receipt, created }) => ({ receipt: toReceiptMessage(receipt), created })),
     });
   }
-  async getCoverage(): Promise<never> { throw unlanded("GetCoverage"); }
+  async getCoverage(req: GetCoverageRequest, ctx: HandlerContext) {
+    return this.coverage(req, callerOf(ctx));
+  }
+
+  /** GetCoverage for a decided caller (the RPC and its REST routes): one project (decided viewable), or its projects. */
+  async coverage(req: GetCoverageRequest, caller: Caller) {
+    const { total, projects } = await getCoverage(this.coverageDeps, req.projectId === "" ? undefined : req.projectId, caller.viewable);
+    return create(GetCoverageResponseSchema, {
+      total: toCoverageMessage(total),
+      projects: projects.map(toCoverageMessage),
+      runningLimitSeconds: this.coverageDeps.runningLimitSeconds,
+    });
+  }
   // GPU-time estimates
   async getGenerationDurations(req: GetGenerationDurationsRequest, ctx: HandlerContext) {
     const keys = req.keys.map(durationKeyOf);
@@ -190,9 +209,4 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
   async getConsistencyProof(req: GetConsistencyProofRequest) {
     return create(GetConsistencyProofResponseSchema, { path: await getConsistencyProof(this.ds, req.firstSize, req.secondSize) });
   }
-}
-
-/** UNLANDED placeholder answer (removed with the last placeholder). */
-function unlanded(rpc: string): ConnectError {
-  return new ConnectError(`${rpc} is not available yet`, Code.Unimplemented);
 }
