@@ -2,22 +2,40 @@
  * The receipt log's signing key in local mode: made once under the data directory (mode 0600), reused by every later
  * start, never replaced; the operator's RECEIPT_LOG_SIGNING_KEY is used as given.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_RECEIPT_LOG_ORIGIN, ReceiptService } from "@provenance/shared";
+import { createOutboundAuthInterceptor, staticTokenSource } from "@provenance/shared/auth";
+import { signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { createTestDatabase } from "@provenance/shared/testing";
 import { freePort } from "../src/ports.js";
 import { findNatsServer, startPrivateNats } from "../src/private-nats.js";
 import { ensureReceiptLogKey, localReceiptLogKeyFile, receiptLogEnv } from "../src/receipt-log-key.js";
-import { startSystem } from "../src/start-system.js";
+import { startSystem, type RunningSystem } from "../src/start-system.js";
 import { SystemStartError } from "../src/system-start-error.js";
 
 const root = mkdtempSync(join(tmpdir(), "provenance-receipt-log-key-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** The verifier key the receipts service of `system` serves, asked as its local user. */
+async function servedVerifierKey(system: RunningSystem): Promise<string> {
+  const token = await system.issuer!.mintToken();
+  const transport = createGrpcTransport({ baseUrl: system.urls.receipts, interceptors: [createOutboundAuthInterceptor({ serviceToken: staticTokenSource(token) })] });
+  return (await createClient(ReceiptService, transport).getCheckpoint({})).verifierKey;
+}
+
+/** The verifier key of a PKCS#8 PEM Ed25519 key named like the default origin. */
+function verifierKeyOf(pem: string): string {
+  const seed = Buffer.from(createPrivateKey({ key: pem, format: "pem" }).export({ format: "jwk" }).d!, "base64url");
+  return signingKeyFromSeed(DEFAULT_RECEIPT_LOG_ORIGIN, seed).verifierKey;
+}
 
 describe("the launcher's receipt log key", () => {
   it("is made once with mode 0600 in a 0700 directory, then reused as it is", async () => {
@@ -79,15 +97,26 @@ describe("the launcher's receipt log key", () => {
       });
     try {
       const first: string[] = [];
-      await (await start(first)).stop();
-      expect(first).toContain(`receipt log  checkpoints signed with ${file} (a new key, made now)`);
-      expect(mode(file)).toBe(0o600);
+      const one = await start(first);
       const pem = readFileSync(file, "utf8");
+      try {
+        expect(first).toContain(`receipt log  checkpoints signed with ${file} (a new key, made now)`);
+        expect(mode(file)).toBe(0o600);
+        // The receipts service signs with that very key.
+        expect(await servedVerifierKey(one)).toBe(verifierKeyOf(pem));
+      } finally {
+        await one.stop();
+      }
 
       const second: string[] = [];
-      await (await start(second)).stop();
-      expect(second).toContain(`receipt log  checkpoints signed with ${file}`);
-      expect(readFileSync(file, "utf8")).toBe(pem);
+      const two = await start(second);
+      try {
+        expect(second).toContain(`receipt log  checkpoints signed with ${file}`);
+        expect(readFileSync(file, "utf8")).toBe(pem);
+        expect(await servedVerifierKey(two)).toBe(verifierKeyOf(pem));
+      } finally {
+        await two.stop();
+      }
     } finally {
       await nats.stop();
       await db.drop();
