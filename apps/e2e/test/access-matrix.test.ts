@@ -16,6 +16,7 @@ import {
   AssetService,
   CompleteReceiptRequestSchema,
   CreateReceiptRequestSchema,
+  PinSegmentsRequestSchema,
   ReceiptService,
   ReceiptStatus,
   RegenerationService,
@@ -23,6 +24,7 @@ import {
   streamName,
   type CompleteReceiptRequest,
   type CreateReceiptRequest,
+  type PinSegmentsRequest,
 } from "@provenance/shared";
 import type { Grant } from "@provenance/shared/auth";
 import { TEST_ADMIN, createTestEnvironment, failureOf, type TestCredentials, type TestEnvironment, type TestProtocol } from "@provenance/shared/testing";
@@ -93,12 +95,16 @@ interface Seeded {
   inputsHash: Record<"own" | "other", string>;
   batch: Record<"own" | "other", string>;
   reproduction: Record<"own" | "other", string>;
+  /** An open pin (of {@link PIN_ASSET}, which no segment uses) and an unpinned one, per project. */
+  pin: Record<"own" | "other", PinSegmentsRequest>;
+  unpinned: Record<"own" | "other", string>;
 }
 const seeded = {} as Seeded;
 const SEGMENT = { own: "ma-seg-1", other: "mb-seg-1" } as const;
 const ASSET = { own: "ma-lora", other: "mb-lora", shared: "m-shared-model" } as const;
 const BATCH_KEY = { own: "matrix-batch-a", other: "matrix-batch-b" } as const;
 const REPRODUCTION_KEY = { own: "matrix-repro-a", other: "matrix-repro-b" } as const;
+const PIN_ASSET = { own: "ma-pin-lora", other: "mb-pin-lora" } as const;
 
 interface Clients {
   receipts: Client<typeof ReceiptService>;
@@ -230,6 +236,15 @@ const OPERATIONS: Operation[] = [
     targets: ["own", "other", "shared"],
     call: (c, t) => watchOpens(c.staleness, projectOf(t) ?? ""),
   },
+  { rpc: "StalenessService/PinSegments", role: "creator", kind: "named", targets: ["own", "other"], call: (c, t) => c.staleness.pinSegments(seeded.pin[own(t)]) },
+  {
+    rpc: "StalenessService/UnpinSegments",
+    role: "creator",
+    kind: "named",
+    targets: ["own", "other"],
+    call: (c, t) => c.staleness.unpinSegments({ projectId: projectOf(t)!, pinId: seeded.unpinned[own(t)] }),
+  },
+  { rpc: "StalenessService/ListPins", role: "viewer", kind: "named", targets: ["own", "other"], call: (c, t) => c.staleness.listPins({ projectId: projectOf(t)! }) },
 
   { rpc: "RegenerationService/PlanRegeneration", role: "viewer", kind: "named", targets: ["own", "other"], call: (c, t) => c.regeneration.planRegeneration({ projectId: projectOf(t)! }) },
   {
@@ -379,6 +394,8 @@ async function written(): Promise<unknown> {
            (SELECT md5(string_agg(concat_ws('|', asset_id, version, is_current, uploaded_by), ',' ORDER BY asset_id, version))
               FROM staleness.asset_versions) AS versions_md5,
            (SELECT count(*) FROM staleness.detection_tasks)::int AS detection_tasks,
+           (SELECT md5(string_agg(concat_ws('|', pin_id, unpinned_at, unpinned_by), ',' ORDER BY pin_id)) FROM staleness.pins) AS pins_md5,
+           (SELECT count(*) FROM staleness.pin_segments)::int AS pin_segments,
            (SELECT count(*) FROM regeneration.batches)::int AS batches,
            (SELECT md5(string_agg(concat_ws('|', job_id, status), ',' ORDER BY job_id)) FROM regeneration.jobs) AS jobs_md5,
            (SELECT count(*) FROM regeneration.reproductions)::int AS reproductions,
@@ -470,6 +487,17 @@ beforeAll(async () => {
     seeded.batch = { ...seeded.batch, [t]: batch!.batchId };
     const { reproduction } = await admin.regeneration.reproduceSegment({ projectId: projectOf(t)!, receiptId: seeded.receipt[t], idempotencyKey: REPRODUCTION_KEY[t] });
     seeded.reproduction = { ...seeded.reproduction, [t]: reproduction!.jobId };
+  }
+  // Pins of an asset no segment uses, so the world's staleness stays as it is.
+  for (const t of ["own", "other"] as const) {
+    await admin.assets.registerAsset({ assetId: PIN_ASSET[t], kind: AssetKind.LORA, name: PIN_ASSET[t], projectId: projectOf(t)! });
+    for (const v of ["v1", "v2"]) await admin.assets.publishVersion({ assetId: PIN_ASSET[t], contentHash: sha(`${PIN_ASSET[t]} ${v}`) });
+    const pin = create(PinSegmentsRequestSchema, { projectId: projectOf(t)!, sceneId: `${projectOf(t)}-scene-1`, assetId: PIN_ASSET[t], version: 1, reason: "matrix pin" });
+    await admin.staleness.pinSegments(pin);
+    const { pin: ended } = await admin.staleness.pinSegments({ ...pin, reason: "matrix unpinned" });
+    await admin.staleness.unpinSegments({ projectId: projectOf(t)!, pinId: ended!.pinId });
+    seeded.pin = { ...seeded.pin, [t]: pin };
+    seeded.unpinned = { ...seeded.unpinned, [t]: ended!.pinId };
   }
   await until("the receipt log to take every receipt event", async () => (await env.sql.query(`SELECT count(*)::int AS n FROM receipts.receipt_log_queue`)).rows[0].n === 0);
   await until("every outbox to be relayed", settled);
@@ -585,7 +613,7 @@ describe("what a caller sees", () => {
   it("lists, reports and usage of a shared model show only the caller's projects", async () => {
     expect((await viewer.receipts.listProjects({})).projects.map((p) => p.projectId)).toEqual([A]);
     expect((await admin.receipts.listProjects({})).projects.map((p) => p.projectId)).toEqual([A, B]);
-    expect((await viewer.assets.listAssets({})).assets.map((a) => a.assetId).sort()).toEqual([ASSET.own, ASSET.shared].sort());
+    expect((await viewer.assets.listAssets({})).assets.map((a) => a.assetId).sort()).toEqual([ASSET.own, ASSET.shared, PIN_ASSET.own].sort());
     expect((await viewer.receipts.findReceiptsByInputsHash({ inputsHash: seeded.inputsHash.other })).receipts).toEqual([]);
     expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId)).toEqual([A]);
     expect((await admin.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId).sort()).toEqual([A, B]);
