@@ -148,6 +148,15 @@ describe("the web console in Chromium against the real system", () => {
     expect(rows).toEqual(["1 pier-s1-01", "2 pier-s1-02", "3 pier-s1-03"]);
   });
 
+  it("shows the segment's receipt verified in the receipt log by the console's own check", async () => {
+    await page.goto(`${sut.consoleUrl}/segments/pier-s1-01`);
+    const badge = page.locator(".receipt-panel .badge-log-verified");
+    await badge.waitFor();
+    expect(await badge.innerText()).toMatch(/^verified in log at checkpoint \d+$/);
+    expect(await page.locator(".receipt-panel .badge-log-mismatch").count()).toBe(0);
+    await shot("receipt-log-badge");
+  });
+
   it("selects two groups in the staleness report, shows the plan, re-generates, and watches the report empty", async () => {
     await page.goto(`${sut.consoleUrl}/report`);
     await page.getByText("6 segments across 2 scenes used anna_lora v1 — you are on v2").waitFor();
