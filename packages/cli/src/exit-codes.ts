@@ -13,6 +13,8 @@ export const ExitCode = {
   unavailable: 6,
   /** No token, or one the services refuse (UNAUTHENTICATED), or a grant missing (PERMISSION_DENIED). */
   notSignedIn: 7,
+  /** `provenance reproduce --wait`: the reproduction did not give back the receipt (OUTPUT_DIFFERS, INPUTS_DIFFER). */
+  notReproduced: 8,
   /** `provenance verify`: a receipt or the receipt log does not hold (tampered, missing, inconsistent). */
   verificationFailed: 9,
   /** Ctrl-C while waiting (the shell's convention, 128 + SIGINT). */
@@ -32,6 +34,7 @@ export const EXIT_CODE_HELP: readonly (readonly [ExitCodeValue, string])[] = [
   [ExitCode.conflict, "conflict or failed precondition (ALREADY_EXISTS, FAILED_PRECONDITION)"],
   [ExitCode.unavailable, "a service could not be reached or did not answer in time"],
   [ExitCode.notSignedIn, "not signed in (no token, or one the service refuses) or denied (no grant for that project)"],
+  [ExitCode.notReproduced, "not reproduced: the output or the inputs differ from the receipt's (provenance reproduce --wait)"],
   [ExitCode.verificationFailed, "verification failed: a receipt or the receipt log does not hold (provenance verify)"],
   [ExitCode.interrupted, "interrupted by Ctrl-C while waiting (the batch keeps running)"],
 ];

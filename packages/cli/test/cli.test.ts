@@ -158,7 +158,7 @@ describe("provenance against a running system", () => {
     const plan = json(await h.cli(["regen", "plan", "--project", "p1", "--json"]));
     expect(plan.jobs).toHaveLength(3);
     const planTable = await h.cli(["regen", "plan", "--project", "p1", "--scenes", "scene-2"]);
-    expect(planTable.stdout).toMatch(/^OLD SEGMENT\s+SCENE\s+SWAPS\s+EXPECTED INPUTS HASH\nseg-3\s+scene-2\s+lora anna_lora v1 → v2\s+[0-9a-f]{12}\n1 job would be submitted\n$/);
+    expect(planTable.stdout).toMatch(/^OLD SEGMENT\s+SCENE\s+SWAPS\s+EXPECTED INPUTS HASH\nseg-3\s+scene-2\s+lora anna_lora v1 → v2\s+[0-9a-f]{12}\n1 job, about 1 GPU-minute\n$/);
 
     const submit = await h.cli(["regen", "submit", "--project", "p1", "--key", "cli-test-1", "--by", "mia", "--wait", "--json"]);
     expect(submit.code).toBe(0);

@@ -7,6 +7,7 @@ import { additionalParams } from "../lib/receipt-fields.js";
 import { AssetRefView } from "./asset-ref-view.js";
 import { HashText } from "./hash-text.js";
 import { LogBadge } from "./log-badge.js";
+import { ReproduceAction } from "./reproduce-action.js";
 
 function Section({ title, children, open = true }: { title: string; children: ReactNode; open?: boolean }) {
   return (
@@ -35,6 +36,7 @@ export function ReceiptPanel({ receipt, staleReasons = [] }: { receipt: Receipt;
   return (
     <section className="receipt-panel" aria-label="Generation receipt">
       <LogBadge receiptId={receipt.receiptId} />
+      <ReproduceAction receipt={receipt} />
       <Section title="Images">
         <dl>
           <Row label="Source image">
@@ -140,6 +142,11 @@ export function ReceiptPanel({ receipt, staleReasons = [] }: { receipt: Receipt;
           {receipt.regenerationJobId ? (
             <Row label="Regeneration job">
               <HashText hash={receipt.regenerationJobId} label="job id" />
+            </Row>
+          ) : null}
+          {receipt.reproductionOfReceiptId ? (
+            <Row label="Reproduction of">
+              <HashText hash={receipt.reproductionOfReceiptId} label="receipt id" />
             </Row>
           ) : null}
           {receipt.supersedesSegmentId ? (

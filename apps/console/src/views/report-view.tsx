@@ -10,6 +10,7 @@ import { StalenessGroups } from "../components/staleness-groups.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
 import { describeError } from "../lib/describe-error.js";
 import { plural } from "../lib/format.js";
+import { estimateLine, planEstimate } from "../lib/gpu-estimate.js";
 import { buildReportGroups, pruneSelection, selectionByProject } from "../lib/report-groups.js";
 import { useAsync } from "../lib/use-async.js";
 
@@ -90,6 +91,7 @@ export function ReportView() {
     return <ErrorState error={report.error} service="staleness" url={clients.urls.staleness} onRetry={() => report.reload()} />;
   const summary = report.data!.summary;
   const jobCount = flow.step === "planned" ? [...flow.plans.values()].reduce((n, j) => n + j.length, 0) : 0;
+  const estimate = flow.step === "planned" ? planEstimate([...flow.plans.values()].flat()) : undefined;
 
   return (
     <div className="report-view">
@@ -154,6 +156,11 @@ export function ReportView() {
                     <h2 data-testid="plan-summary">
                       {jobCount === 0 ? "Nothing to re-generate" : `This will submit ${plural(jobCount, "job")}`}
                     </h2>
+                    {jobCount > 0 && estimate ? (
+                      <p className="plan-estimate" data-testid="plan-estimate" title="The median generation time of past receipts like each job">
+                        {estimateLine(jobCount, estimate.estimatedGpuMs, estimate.withoutEstimate)}
+                      </p>
+                    ) : null}
                     <p>
                       {jobCount === 0
                         ? "The selected segments are no longer stale."

@@ -6,6 +6,7 @@ import { c2paShow, c2paSign } from "./c2pa.js";
 import { comfyuiReceipt } from "./comfyui.js";
 import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
+import { reproduce, reproductionShow } from "./reproduce.js";
 import { staleList, staleReport } from "./stale.js";
 import { usage } from "./usage.js";
 import { logCheckpoint, verify } from "./verify.js";
@@ -26,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   regenPlan,
   regenSubmit,
   regenStatus,
+  reproduce,
+  reproductionShow,
   watch,
   c2paSign,
   c2paShow,

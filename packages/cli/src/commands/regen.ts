@@ -13,6 +13,7 @@ import { flag, listValue, requiredString, stringValue, type OptionSpecs, type Pa
 import type { Command, CommandContext } from "../command.js";
 import { writeJson } from "../command.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { estimateLine } from "../output/estimate.js";
 import { enumLabel, formatTime, shortHash } from "../output/format.js";
 import { ProgressBar } from "../output/progress.js";
 import { renderFields, renderTable } from "../output/table.js";
@@ -120,7 +121,7 @@ export const regenPlan: Command = {
         `nothing to re-generate in project ${req.projectId}`,
       ),
     );
-    if (res.jobs.length > 0) ctx.io.stdout.write(`${res.jobs.length} job${res.jobs.length === 1 ? "" : "s"} would be submitted\n`);
+    if (res.jobs.length > 0) ctx.io.stdout.write(`${estimateLine(res.jobs.length, res.estimatedGpuMs, res.jobsWithoutEstimate)}\n`);
   },
 };
 
@@ -142,7 +143,7 @@ export const regenSubmit: Command = {
     if (!flag(args, "wait")) {
       if (ctx.json) return writeJson(ctx, SubmitRegenerationResponseSchema, res);
       ctx.io.stdout.write(
-        `${res.created ? "submitted" : "already submitted under this key:"} batch ${batchId} with ${res.batch?.jobCount ?? 0} jobs\n`,
+        `${res.created ? "submitted" : "already submitted under this key:"} batch ${batchId} with ${estimateLine(res.batch?.jobCount ?? 0, res.estimatedGpuMs, res.jobsWithoutEstimate)}\n`,
       );
       return;
     }

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { EstimateBasis, GenerationInputsSchema, GpuTimeEstimateSchema } from "@provenance/shared";
-import { estimateKeyText, estimateKeysOf, estimateLine, estimateOf, estimateTotals, type KeyDurations } from "./gpu-estimate.js";
+import { estimateKeyText, estimateKeysOf, estimateOf, estimateTotals, type KeyDurations } from "./gpu-estimate.js";
 
 const inputs = create(GenerationInputsSchema, {
   workflow: { assetId: "wf", contentHash: "a".repeat(64), version: 1 },
@@ -35,12 +35,5 @@ describe("GPU-time estimates", () => {
       estimatedGpuMs: 90_000n,
       jobsWithoutEstimate: 2,
     });
-  });
-
-  it("says it in one line", () => {
-    expect(estimateLine(12, 480_000n, 0)).toBe("12 jobs, about 8 GPU-minutes");
-    expect(estimateLine(12, 480_000n, 3)).toBe("12 jobs, about 8 GPU-minutes, no history for 3 jobs");
-    expect(estimateLine(1, 20_000n, 0)).toBe("1 job, under a GPU-minute");
-    expect(estimateLine(2, 0n, 2)).toBe("2 jobs, no GPU-time estimate");
   });
 });

@@ -81,11 +81,3 @@ export function estimateTotals(estimates: readonly (GpuTimeEstimate | undefined)
   }
   return { estimatedGpuMs, jobsWithoutEstimate };
 }
-
-/** "12 jobs, about 8 GPU-minutes" (and ", no history for K jobs" when some have none). */
-export function estimateLine(jobs: number, estimatedGpuMs: bigint, jobsWithoutEstimate: number): string {
-  const minutes = Math.round(Number(estimatedGpuMs) / 60_000);
-  const about = estimatedGpuMs === 0n ? "no GPU-time estimate" : minutes === 0 ? "under a GPU-minute" : `about ${minutes} GPU-minute${minutes === 1 ? "" : "s"}`;
-  const none = jobsWithoutEstimate > 0 && estimatedGpuMs > 0n ? `, no history for ${jobsWithoutEstimate} job${jobsWithoutEstimate === 1 ? "" : "s"}` : "";
-  return `${jobs} job${jobs === 1 ? "" : "s"}, ${about}${none}`;
-}
