@@ -84,9 +84,21 @@ async function mismatches(url = running.url): Promise<Record<string, number>> {
 }
 
 describe("the receipt log's auditor", () => {
-  it("finds nothing in an untouched log (several rescans)", async () => {
+  it("finds nothing in an untouched log (several rescans), LEGACY receipts with unknown inputs included", async () => {
     await loggedReceipt();
     await loggedReceipt();
+    const r = receiptRequest();
+    const known = { sceneId: "old-scene", projectId: "project-1", characterName: "anna", sequenceIndex: 1, workflow: r.workflow, workflowVersion: "" };
+    const { results } = await client.importLegacySegments({
+      segments: [
+        { ...known, segmentId: "old-full", sourceImage: r.sourceImage, model: r.model, loras: r.loras, promptText: r.promptText, negativePrompt: "",
+          cfgScale: 7, seed: 42n, steps: 30, sampler: "euler", resolutionWidth: 832, resolutionHeight: 480, generatedAt: timestampFromDate(new Date("2024-03-01T12:00:00Z")) },
+        { ...known, segmentId: "old-partial", generatedAt: timestampFromDate(new Date("2024-03-02T12:00:00Z")) },
+      ],
+    });
+    for (const { receipt } of results) {
+      await expect.poll(async () => (await client.getReceiptProof({ receiptId: receipt!.receiptId })).entries.map((e) => e.event), { timeout: 3000 }).toEqual(["receipt.created"]);
+    }
     await sleep(2500);
     expect(await mismatches()).toEqual({});
     expect(await tampered()).toEqual([]);

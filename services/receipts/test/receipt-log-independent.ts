@@ -50,7 +50,8 @@ export function proof(m: number, leaves: readonly Buffer[]): Buffer[] {
 
 /** A checkpoint note opened by hand: its body lines, and whether its one signature verifies with the vkey. */
 export function openNoteByHand(note: string, vkey: string): { origin: string; size: number; root: Buffer; signatureValid: boolean } {
-  const [name, keyIdHex, keyB64] = vkey.split("+");
+  // <name>+<8 hex>+<base64>: the name has no "+", the base64 may.
+  const [, name, keyIdHex, keyB64] = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(vkey) ?? [];
   const keyData = Buffer.from(keyB64!, "base64");
   if (keyData[0] !== 1 || keyData.length !== 33) throw new Error("not an Ed25519 vkey");
   const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), keyData.subarray(1)]), format: "der", type: "spki" });

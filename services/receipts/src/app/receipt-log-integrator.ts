@@ -1,7 +1,7 @@
 /**
  * The receipt log's integrator: every ≤ 250 ms, one writer across replicas (a transaction-level advisory lock) takes
- * the queued receipt events of transactions that have all ended (xid below the snapshot's xmin, oldest first —
- * docs/decisions/0007-receipt-log-order.md), builds their leaves from the receipts as stored and served, appends them
+ * the queued receipt events of committed transactions (oldest transaction first; one still running is taken by a
+ * later batch — docs/decisions/0007-receipt-log-order.md), builds their leaves from the receipts as stored and served, appends them
  * in one batch (leaves, tree nodes), signs a checkpoint and enqueues provenance.log.checkpoint, all in one transaction.
  */
 import type { DataSource } from "typeorm";

@@ -9,9 +9,9 @@ const LOG_TABLES = ["receipt_log_leaves", "receipt_log_nodes", "receipt_log_chec
  *
  * - `receipt_log_queue` gets one row per receipt event from statement triggers on generation_receipts, in the very
  *   transaction that inserts (`receipt.created`, whatever path inserts the row) or completes (`receipt.completed`) the
- *   receipt. `xid` is that transaction's id (its default, as `created_xid`): the integrator takes only rows of
- *   transactions older than its snapshot's xmin, in xid order (docs/decisions/0007-receipt-log-order.md), and deletes
- *   them in the transaction that appends their leaves.
+ *   receipt. `xid` is that transaction's id (its default, as `created_xid`): the integrator takes the committed rows
+ *   in xid order (docs/decisions/0007-receipt-log-order.md) and deletes them in the transaction that appends their
+ *   leaves.
  * - `receipt_log_leaves` (the exact leaf bytes by index), `receipt_log_nodes` (every node of every complete subtree,
  *   level 0 the leaf hashes: the shared tree store's table) and `receipt_log_checkpoints` (each signed note by tree
  *   size; the largest is the log's head) are append-only: receipts_app may only SELECT and INSERT them, and row and
