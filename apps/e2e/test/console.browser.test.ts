@@ -168,6 +168,8 @@ describe("the web console in Chromium against the real system", () => {
     await page.getByRole("checkbox", { name: /^Select every segment of 2 segments across 1 scene used clothed_anna/ }).check();
     await page.getByRole("button", { name: "Re-generate selected (8)" }).click();
     await expect.poll(() => page.getByTestId("plan-summary").innerText()).toBe("This will submit 8 jobs");
+    // The seeded receipts took 80-90 s each: the estimate is their median per job, summed.
+    expect(await page.getByTestId("plan-estimate").innerText()).toMatch(/^8 jobs, about 1[0-2] GPU-minutes$/);
     await shot("regeneration-plan");
     await page.getByRole("button", { name: "Submit 8 jobs" }).click();
 
