@@ -16,6 +16,7 @@ import {
   AssetService,
   CompleteReceiptRequestSchema,
   CreateReceiptRequestSchema,
+  ImportLegacySegmentsRequestSchema,
   PinSegmentsRequestSchema,
   ReceiptService,
   ReceiptStatus,
@@ -24,6 +25,7 @@ import {
   streamName,
   type CompleteReceiptRequest,
   type CreateReceiptRequest,
+  type ImportLegacySegmentsRequest,
   type PinSegmentsRequest,
 } from "@provenance/shared";
 import type { Grant } from "@provenance/shared/auth";
@@ -95,6 +97,8 @@ interface Seeded {
   inputsHash: Record<"own" | "other", string>;
   batch: Record<"own" | "other", string>;
   reproduction: Record<"own" | "other", string>;
+  /** One imported legacy segment per project (its import, to repeat exactly). */
+  legacy: Record<"own" | "other", ImportLegacySegmentsRequest>;
   /** An open pin (of {@link PIN_ASSET}, which no segment uses) and an unpinned one, per project. */
   pin: Record<"own" | "other", PinSegmentsRequest>;
   unpinned: Record<"own" | "other", string>;
@@ -177,6 +181,22 @@ const OPERATIONS: Operation[] = [
     call: (c, t) => c.receipts.getReceiptProof({ receiptId: seeded.receipt[own(t)] }),
   },
   { rpc: "ReceiptService/GetConsistencyProof", role: "viewer", kind: "list", targets: ["shared"], call: (c) => c.receipts.getConsistencyProof({ firstSize: 1n, secondSize: 2n }) },
+  {
+    rpc: "ReceiptService/CompareReceipts",
+    role: "viewer",
+    kind: "item-read",
+    targets: ["own", "other"],
+    call: (c, t) => c.receipts.compareReceipts({ leftReceiptId: seeded.receipt[own(t)], rightReceiptId: seeded.receipt[own(t)] }),
+  },
+  { rpc: "ReceiptService/ImportLegacySegments", role: "admin", kind: "named", targets: ["own", "other"], call: (c, t) => c.receipts.importLegacySegments(seeded.legacy[own(t)]) },
+  {
+    rpc: "ReceiptService/GetCoverage",
+    role: "viewer",
+    kind: "named",
+    sharedIsList: true,
+    targets: ["own", "other", "shared"],
+    call: (c, t) => c.receipts.getCoverage({ projectId: projectOf(t) ?? "" }),
+  },
 
   {
     rpc: "AssetService/RegisterAsset",
@@ -313,6 +333,15 @@ const REST: RestOperation[] = [
       init: { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ idempotency_key: BATCH_KEY[own(t)] }) },
     }),
   },
+  {
+    route: "GET /api/receipts/:left/compare/:right",
+    role: "viewer",
+    kind: "item-read",
+    targets: ["own", "other"],
+    request: (t) => ({ path: `/api/receipts/${seeded.receipt[own(t)]}/compare/${seeded.receipt[own(t)]}` }),
+  },
+  { route: "GET /api/coverage", role: "viewer", kind: "list", targets: ["shared"], request: () => ({ path: "/api/coverage" }) },
+  { route: "GET /api/projects/:id/coverage", role: "viewer", kind: "named", targets: ["own", "other"], request: (t) => ({ path: `/api/projects/${projectOf(t)}/coverage` }) },
 ];
 
 /** A stream's outcome: its error's code, or "ok" when it opened and stayed open (nothing pushed meanwhile). */
@@ -498,6 +527,22 @@ beforeAll(async () => {
     await admin.staleness.unpinSegments({ projectId: projectOf(t)!, pinId: ended!.pinId });
     seeded.pin = { ...seeded.pin, [t]: pin };
     seeded.unpinned = { ...seeded.unpinned, [t]: ended!.pinId };
+  }
+  // A legacy segment per project (never stale nor fresh, so the world's staleness stays as it is).
+  for (const t of ["own", "other"] as const) {
+    const legacy = create(ImportLegacySegmentsRequestSchema, {
+      segments: [
+        {
+          segmentId: `${SEGMENT[t]}-legacy`,
+          sceneId: `${projectOf(t)}-scene-1`,
+          projectId: projectOf(t)!,
+          model: { assetId: "m-legacy-model", contentHash: "" },
+          generatedAt: timestampFromDate(new Date("2024-01-01T00:00:00Z")),
+        },
+      ],
+    });
+    await admin.receipts.importLegacySegments(legacy);
+    seeded.legacy = { ...seeded.legacy, [t]: legacy };
   }
   await until("the receipt log to take every receipt event", async () => (await env.sql.query(`SELECT count(*)::int AS n FROM receipts.receipt_log_queue`)).rows[0].n === 0);
   await until("every outbox to be relayed", settled);

@@ -4,6 +4,8 @@ import { authToken } from "./auth.js";
 import { assetsHistory, assetsList, assetsPublish, assetsRegister, assetsRollback } from "./assets.js";
 import { c2paShow, c2paSign } from "./c2pa.js";
 import { comfyuiReceipt } from "./comfyui.js";
+import { receiptCompare } from "./compare.js";
+import { coverage, legacyImport } from "./coverage.js";
 import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
 import { reproduce, reproductionShow } from "./reproduce.js";
@@ -16,6 +18,7 @@ import { watch } from "./watch.js";
 export const COMMANDS: readonly Command[] = [
   receiptShow,
   receiptHistory,
+  receiptCompare,
   usage,
   assetsRegister,
   assetsPublish,
@@ -24,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   assetsList,
   staleReport,
   staleList,
+  coverage,
+  legacyImport,
   regenPlan,
   regenSubmit,
   regenStatus,
