@@ -9,6 +9,7 @@ import { coverage, legacyImport } from "./coverage.js";
 import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
 import { reproduce, reproductionShow } from "./reproduce.js";
+import { pin, pins, unpin } from "./pins.js";
 import { staleList, staleReport } from "./stale.js";
 import { usage } from "./usage.js";
 import { logCheckpoint, verify } from "./verify.js";
@@ -27,6 +28,9 @@ export const COMMANDS: readonly Command[] = [
   assetsList,
   staleReport,
   staleList,
+  pin,
+  unpin,
+  pins,
   coverage,
   legacyImport,
   regenPlan,

@@ -15,6 +15,7 @@ import { writeJson } from "../command.js";
 import { usageError } from "../exit-codes.js";
 import { enumLabel, formatVersion } from "../output/format.js";
 import { renderTable } from "../output/table.js";
+import { pinnedLine } from "./pins.js";
 
 /** The totals line of a staleness report. */
 export function reportTotals(r: GetStalenessReportResponse): string {
@@ -55,6 +56,9 @@ export const staleReport: Command = {
     const res = await ctx.clients.staleness.call((c, o) => c.getStalenessReport({ projectId }, o));
     if (ctx.json) return writeJson(ctx, GetStalenessReportResponseSchema, res);
     ctx.io.stdout.write(`${reportTotals(res)}\n`);
+    if (res.pinnedSegments > 0) {
+      ctx.io.stdout.write(`pinned (${res.pinnedSegments}):\n${res.pinned.map((p) => `  ${pinnedLine(p)}\n`).join("")}`);
+    }
     if (res.byAsset.length === 0) return;
     ctx.io.stdout.write(
       renderTable(
