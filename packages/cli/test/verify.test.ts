@@ -112,8 +112,13 @@ describe("provenance verify", () => {
     const proof = join(dir, "proof.json");
     const saved = await h.cli(["verify", "--receipt", ids[1]!, "--checkpoint", cp, "--save-proof", proof]);
     expect(saved).toMatchObject({ code: 0, stderr: "" });
-    // No service is asked: the URLs point nowhere.
-    const nowhere = { RECEIPTS_URL: "http://127.0.0.1:9", STALENESS_URL: "http://127.0.0.1:9", REGENERATION_URL: "http://127.0.0.1:9" };
+    // No service is asked and no token needed: the URLs point nowhere, and there is no local issuer to sign in with.
+    const nowhere = {
+      RECEIPTS_URL: "http://127.0.0.1:9",
+      STALENESS_URL: "http://127.0.0.1:9",
+      REGENERATION_URL: "http://127.0.0.1:9",
+      PROVENANCE_DATA_DIR: join(dir, "no-data-dir"),
+    };
     const offline = await h.cli(["verify", "--offline", "--proof", proof, "--checkpoint", cp], undefined, nowhere);
     expect(offline).toMatchObject({ code: 0, stderr: "" });
     expect(offline.stdout).toMatch(/^1 of 1 receipts hold — offline, against checkpoint \d+ of \S+ in \S+\n$/);
