@@ -7,6 +7,7 @@ import { CliError, ExitCode, usageError, type ExitCodeValue } from "../exit-code
 import { gpuTime } from "../output/estimate.js";
 import { enumLabel, formatTime, shortHash } from "../output/format.js";
 import { renderFields } from "../output/table.js";
+import { sleep } from "./regen.js";
 
 /** The label/value lines of a reproduction. */
 export function reproductionFields(r: Reproduction): [string, string][] {
@@ -42,18 +43,6 @@ export function verdictExitCode(r: Reproduction): ExitCodeValue {
 
 function isDone(r: Reproduction): boolean {
   return r.status !== JobStatus.SUBMITTED && r.status !== JobStatus.RUNNING && r.completedAt !== undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Polls the reproduction until its new receipt completed. */

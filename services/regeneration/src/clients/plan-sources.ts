@@ -2,19 +2,19 @@
  * The services planning reads from — StalenessService, AssetService, ReceiptService — behind one interface, over
  * ConnectRPC (gRPC) with a deadline on every call and a bound on how many run at once.
  */
-import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { actingFor, type Caller } from "@provenance/shared/auth";
+import type { Caller } from "@provenance/shared/auth";
 import {
   AssetService,
   ReceiptService,
   StalenessService,
   forwardRequestId,
-  unavailable,
   type Asset,
   type GetSegmentProvenanceResponse,
   type StaleSegment,
 } from "@provenance/shared";
+import { callDependency, dependencyCallOptions } from "./dependency-call.js";
 import { mapConcurrently } from "./map-concurrently.js";
 
 /**
@@ -41,9 +41,6 @@ export interface PlanSourceUrls {
   /** The service's outbound auth interceptor: the caller's token with `actingFor`, else SERVICE_TOKEN_FILE. */
   outbound?: Interceptor;
 }
-
-/** Codes that mean "the dependency could not answer now"; anything else is a bug and stays INTERNAL. */
-const TRANSIENT = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.Unknown, Code.ResourceExhausted, Code.Aborted, Code.Internal]);
 
 const STALE_PAGE_SIZE = 1000;
 
@@ -98,21 +95,11 @@ export class ConnectPlanSources implements PlanSources {
 
   /** Call options with the deadline, presenting the caller's token when planning for one. */
   private options(caller: Caller | undefined): CallOptions {
-    const options = { timeoutMs: this.timeoutMs };
-    return caller ? actingFor(caller, options) : options;
+    return dependencyCallOptions(this.timeoutMs, caller);
   }
 
-  /** Runs one call; NOT_FOUND → undefined, a transient failure → UNAVAILABLE naming the service and URL. */
-  private async call<T>(service: string, url: string, what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      const ce = ConnectError.from(err);
-      if (ce.code === Code.NotFound) return undefined;
-      if (TRANSIENT.has(ce.code)) {
-        throw unavailable(`${service} at ${url} is unavailable (could not ${what}): ${ce.rawMessage}`, err);
-      }
-      throw err;
-    }
+  /** Runs one call (see {@link callDependency}). */
+  private call<T>(service: string, url: string, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return callDependency(service, url, what, fn);
   }
 }

@@ -2,14 +2,14 @@
  * What reproductions and GPU-time estimates read from ReceiptService — a receipt, a segment's current receipt, past
  * generation durations — over ConnectRPC (gRPC), as the caller (its token forwarded), with a deadline on every call.
  */
-import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { actingFor, type Caller } from "@provenance/shared/auth";
+import { callDependency, dependencyCallOptions } from "./dependency-call.js";
+import type { Caller } from "@provenance/shared/auth";
 import {
   ReceiptService,
   forwardRequestId,
-  unavailable,
   type GenerationDurations,
   type GenerationDurationKeySchema,
   type GetSegmentProvenanceResponse,
@@ -28,9 +28,6 @@ export interface ReceiptReads {
   /** The durations of past receipts per key, in the order asked (one call per 1,000 keys). */
   generationDurations(keys: readonly DurationKeyInit[], caller?: Caller): Promise<GenerationDurations[]>;
 }
-
-/** Codes that mean "the dependency could not answer now". */
-const TRANSIENT = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.Unknown, Code.ResourceExhausted, Code.Aborted, Code.Internal]);
 
 /** The most keys one GetGenerationDurations call takes. */
 const MAX_KEYS_PER_CALL = 1000;
@@ -66,19 +63,10 @@ export class ConnectReceiptReads implements ReceiptReads {
   }
 
   private options(caller: Caller | undefined): CallOptions {
-    const options = { timeoutMs: this.timeoutMs };
-    return caller ? actingFor(caller, options) : options;
+    return dependencyCallOptions(this.timeoutMs, caller);
   }
 
-  /** Runs one call; NOT_FOUND → undefined, a transient failure → UNAVAILABLE naming the service and URL. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      const ce = ConnectError.from(err);
-      if (ce.code === Code.NotFound) return undefined;
-      if (TRANSIENT.has(ce.code)) throw unavailable(`ReceiptService at ${this.opts.receiptsUrl} is unavailable (could not ${what}): ${ce.rawMessage}`, err);
-      throw err;
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return callDependency("ReceiptService", this.opts.receiptsUrl, what, fn);
   }
 }
