@@ -6,6 +6,7 @@ import { useClients } from "../api/clients.js";
 import { readAllPages } from "../api/paged.js";
 import { useStaleness } from "../api/staleness-index.js";
 import { BatchProgress } from "../components/batch-progress.js";
+import { PinnedSegments } from "../components/pinned-segments.js";
 import { StalenessGroups } from "../components/staleness-groups.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
 import { describeError } from "../lib/describe-error.js";
@@ -110,6 +111,8 @@ export function ReportView() {
       </header>
 
       {report.error ? <ErrorState error={report.error} service="staleness" url={clients.urls.staleness} onRetry={() => report.reload(true)} /> : null}
+
+      <PinnedSegments pinned={summary.pinned} pinnedCount={summary.pinnedSegments} groups={groups} onChanged={() => report.reload(true)} />
 
       {flow.step === "submitted" ? (
         <section className="regen-box">
