@@ -1,13 +1,23 @@
 /** The field-by-field comparison of a regenerated segment's receipt with the one it superseded. */
 import type { Receipt } from "@gen/common_pb.js";
 import { useAssetDirectory } from "../api/asset-directory.js";
-import { compareReceipts } from "../lib/receipt-fields.js";
+import { useClients } from "../api/clients.js";
+import { comparisonRows } from "../lib/receipt-comparison-rows.js";
+import { useAsync } from "../lib/use-async.js";
+import { ErrorState, Loading } from "./states.js";
 
-/** A table of every field, changed ones first-class highlighted, with a count of changes. */
+/** A table of every field (ReceiptService.CompareReceipts), changed ones first-class highlighted, with a count of changes. */
 export function ReceiptComparison({ before, after }: { before: Receipt; after: Receipt }) {
+  const clients = useClients();
   const assets = useAssetDirectory();
+  const compared = useAsync(
+    (signal) => clients.receipts.compareReceipts({ leftReceiptId: before.receiptId, rightReceiptId: after.receiptId }, { signal }),
+    [clients, before.receiptId, after.receiptId],
+  );
+  if (compared.loading) return <Loading what="the comparison" />;
+  if (!compared.data) return <ErrorState error={compared.error} service="receipts" url={clients.urls.receipts} onRetry={() => compared.reload()} />;
   const names = new Map([...assets.values()].map((a) => [a.assetId, a.name]));
-  const rows = compareReceipts(before, after, names);
+  const rows = comparisonRows(compared.data.fields, names);
   const changed = rows.filter((r) => r.changed).length;
   return (
     <section className="receipt-comparison" aria-label="Comparison with the superseded receipt">

@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { AssetSchema } from "@gen/assets_pb.js";
 import { AssetKind, InputRole, ReceiptSchema, ReceiptStatus, StalenessReasonSchema, type Receipt } from "@gen/common_pb.js";
 import { AssetDirectoryContext } from "../api/asset-directory.js";
+import { ReceiptFieldComparisonSchema } from "@gen/receipts_pb.js";
 import { compareReceipts } from "../lib/receipt-fields.js";
+import { fakeClients, inApp } from "../testing/fake-clients.js";
 import { ReceiptComparison } from "./receipt-comparison.js";
 import { ReceiptPanel } from "./receipt-panel.js";
 
@@ -146,9 +148,32 @@ describe("comparison with the superseded receipt", () => {
     expect(rows.find((r) => r.label === "Seed")).toMatchObject({ changed: false, before: "18446744073000000001" });
   });
 
-  it("renders the table with the changed rows marked", () => {
-    renderPanel(<ReceiptComparison before={before} after={after} />);
-    expect(screen.getByText(/3 of \d+ fields differ/)).toBeTruthy();
+  it("renders CompareReceipts' fields with the changed rows marked and asset names for ids", async () => {
+    const fields = compareReceipts(before, after).map((r) =>
+      create(ReceiptFieldComparisonSchema, {
+        field: r.label,
+        label: r.label,
+        left: r.before,
+        right: r.after,
+        changed: r.changed,
+        ...(r.label === "LoRA 1"
+          ? { role: InputRole.LORA, leftAsset: before.loras[0]!.asset, rightAsset: after.loras[0]!.asset, leftWeight: 0.8, rightWeight: 0.8 }
+          : {}),
+      }),
+    );
+    const asked: string[][] = [];
+    const clients = fakeClients({
+      receipts: {
+        compareReceipts(req) {
+          asked.push([req.leftReceiptId, req.rightReceiptId]);
+          return { left: before, right: after, fields, changedFields: fields.filter((f) => f.changed).length };
+        },
+      },
+    });
+    render(inApp(<ReceiptComparison before={before} after={after} />, { clients, path: "/", route: "/", assets: [...directory.values()] }));
+    expect(await screen.findByText(/3 of \d+ fields differ/)).toBeTruthy();
+    expect(asked).toEqual([[before.receiptId, "new"]]);
+    expect(screen.getByText(`anna_lora v2 · ${h("9")} · weight 0.8`)).toBeTruthy();
     const changed = document.querySelectorAll("tr[data-changed]");
     expect([...changed].map((r) => within(r as HTMLElement).getByRole("rowheader").textContent)).toEqual(["LoRA 1", "Inputs hash", "Output hash"]);
   });

@@ -4,6 +4,7 @@ import { Link, useParams, useSearchParams } from "react-router";
 import { useClients } from "../api/clients.js";
 import { loadProjects, loadSegments } from "../api/segment-directory.js";
 import { useStaleness } from "../api/staleness-index.js";
+import { CoveragePanel } from "../components/coverage-panel.js";
 import { SegmentStatus } from "../components/segment-status.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
 import { plural, sceneLabel, shotNumber } from "../lib/format.js";
@@ -176,6 +177,7 @@ export function ProjectView() {
             <SegmentCounts active={counts.active} superseded={counts.superseded} />
           </p>
         ) : null}
+        {sceneId ? null : <CoveragePanel projectId={projectId} />}
         {untrackedInputs > 0 && !sceneId ? (
           <p className="note" data-testid="untracked-note">
             {plural(untrackedInputs, "input")} of this project's segments {untrackedInputs === 1 ? "names an asset" : "name assets"} that {untrackedInputs === 1 ? "is" : "are"} not
