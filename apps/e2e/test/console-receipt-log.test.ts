@@ -4,14 +4,15 @@
  * with the reason; a checkpoint signed by another key than the trusted one is a mismatch; only a signed-in,
  * same-origin page may ask.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createPrivateKey } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { serveConsole, type RunningConsole } from "@provenance/console/serve";
 import { startReceipts } from "@provenance/receipts/start";
 import { ReceiptService, ReceiptStatus } from "@provenance/shared";
-import { generateSigningKey } from "@provenance/shared/receipt-log";
+import { generateSigningKey, hashLeaf, parseSigningKey, signCheckpoint, signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { createTestEnvironment, TEST_ADMIN, TEST_PIPELINE, type TestEnvironment } from "@provenance/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -113,5 +114,22 @@ describe("the console's receipt log check", () => {
     const { body } = await verdict(web, receiptId, cookie);
     expect(body.state).toBe("mismatch");
     expect(body.reasons).toEqual([expect.stringMatching(/^the inputs hash recomputed from the served inputs is [0-9a-f]{64}, the receipt says [0-9a-f]{64}$/)]);
+  });
+
+  it("is a mismatch once the log serves a checkpoint, signed with its own key, that does not extend the one it saw", async () => {
+    // Someone holding the database and the signing key puts a checkpoint of another history at the head of the log.
+    const pem = await readFile(join(test.dir, "receipt-log-signing-key.pem"), "utf8");
+    const seed = Buffer.from(createPrivateKey({ key: pem, format: "pem" }).export({ format: "jwk" }).d!, "base64url");
+    const signer = parseSigningKey(signingKeyFromSeed("provenance.local/receipt-log", seed).signingKey);
+    const { rows } = await test.sql.query<{ size: string }>("SELECT max(tree_size)::text AS size FROM receipts.receipt_log_checkpoints");
+    const forged = { origin: "provenance.local/receipt-log", size: Number(rows[0]!.size) + 3, rootHash: hashLeaf("another history") };
+    await test.sql.query("INSERT INTO receipts.receipt_log_checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3)", [
+      forged.size,
+      forged.rootHash,
+      signCheckpoint(forged, signer),
+    ]);
+    const { body } = await verdict(web, receiptId, cookie);
+    expect(body.state).toBe("mismatch");
+    expect(body.reasons).toEqual([expect.stringMatching(new RegExp(`^the log cannot prove that its checkpoint of size \\d+ is a prefix of the one of size ${forged.size} .*: rolled back or forked$|^the checkpoints of size \\d+ and ${forged.size} are not of one append-only log`))]);
   });
 });
