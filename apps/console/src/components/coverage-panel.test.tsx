@@ -1,10 +1,13 @@
 // @vitest-environment jsdom
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
+import { ReceiptStatus } from "@gen/common_pb.js";
 import type { GetCoverageRequest } from "@gen/receipts_pb.js";
+import { receiptStatusLabel } from "../lib/format.js";
 import { fakeClients, inApp } from "../testing/fake-clients.js";
 import { ProjectView } from "../views/projects-view.js";
 import { CoveragePanel } from "./coverage-panel.js";
+import { SegmentStatus } from "./segment-status.js";
 
 const asked: GetCoverageRequest[] = [];
 const clients = () =>
@@ -39,5 +42,14 @@ describe("the coverage panel", () => {
     render(inApp(<ProjectView />, { clients: noCoverage, path: "/projects/p", route: "/projects/:projectId" }));
     await screen.findByText("Project p has no recorded segments.");
     expect(screen.queryByTestId("coverage-panel")).toBeNull();
+  });
+});
+
+describe("a legacy segment", () => {
+  it("is badged Legacy, not Current", async () => {
+    render(inApp(<SegmentStatus segmentId="old-1" active status={ReceiptStatus.LEGACY} />, { clients: clients(), path: "/", route: "/" }));
+    expect((await screen.findByText("Legacy")).className).toContain("badge-legacy");
+    expect(screen.queryByText("Current")).toBeNull();
+    expect(receiptStatusLabel(ReceiptStatus.LEGACY)).toBe("Legacy");
   });
 });

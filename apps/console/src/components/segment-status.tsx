@@ -9,6 +9,12 @@ export function SegmentStatus({ segmentId, active, status }: { segmentId: string
   if (!active) return <span className="badge badge-superseded">Superseded</span>;
   if (status === ReceiptStatus.RUNNING) return <span className="badge badge-running">Generating</span>;
   if (status === ReceiptStatus.FAILED) return <span className="badge badge-failed">Failed</span>;
+  if (status === ReceiptStatus.LEGACY)
+    return (
+      <span className="badge badge-legacy" title="Made before receipts were recorded: not fully known, never stale nor fresh">
+        Legacy
+      </span>
+    );
   if (reasons)
     return (
       <span className="badge badge-stale">

@@ -70,6 +70,8 @@ export function receiptStatusLabel(status: ReceiptStatus): string {
       return "Succeeded";
     case ReceiptStatus.FAILED:
       return "Failed";
+    case ReceiptStatus.LEGACY:
+      return "Legacy";
     default:
       return "Unknown";
   }
