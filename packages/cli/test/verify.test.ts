@@ -200,5 +200,13 @@ describe("provenance verify", () => {
     expect((await h.cli(["verify", "--offline", "--proof", "x"])).code).toBe(2);
     expect((await h.cli(["verify", "--receipt", ids[0]!, "--checkpoint", join(dir, "missing.json")])).stderr).toContain("cannot be read: ENOENT");
     expect((await h.cli(["verify", "--receipt", "00000000-0000-4000-8000-000000000000"])).code).toBe(3);
+    // A checkpoint file may be the bare signed note, with the key given by --key.
+    const saved = JSON.parse((await h.cli(["log", "checkpoint"])).stdout);
+    const bare = join(dir, "bare-note.txt");
+    writeFileSync(bare, saved.checkpoint);
+    expect(await h.cli(["verify", "--receipt", ids[0]!, "--checkpoint", bare, "--key", saved.verifierKey])).toMatchObject({ code: 0, stderr: "" });
+    const noKey = await h.cli(["verify", "--receipt", ids[0]!, "--checkpoint", bare]);
+    expect(noKey).toMatchObject({ code: 2, stderr: `provenance: --checkpoint ${bare} holds no verifier key: add --key VKEY\n` });
+    expect((await h.cli(["verify", "--receipt", ids[0]!, "--key", "not-a-key"])).code).toBe(2);
   });
 });
