@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@provenance/shared";
-import { DEFAULT_WATCH_LIMITS, readWatchLimits } from "./config.js";
+import { DEFAULT_PIN_EXPIRY_CHECK_MS, DEFAULT_WATCH_LIMITS, readPinExpiryCheckMs, readWatchLimits } from "./config.js";
 
 describe("readWatchLimits", () => {
   it("takes the defaults for unset or blank variables", () => {
@@ -34,5 +34,24 @@ describe("readWatchLimits", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe(name);
     expect((err as Error).message).toBe(`${name}: must be a whole number from 1 to 1000000, got "${value}"`);
+  });
+});
+
+describe("readPinExpiryCheckMs", () => {
+  it("takes 5 s when unset or blank, and a whole number of ms from 10 to 3,600,000", () => {
+    expect(readPinExpiryCheckMs({})).toBe(DEFAULT_PIN_EXPIRY_CHECK_MS);
+    expect(readPinExpiryCheckMs({ PIN_EXPIRY_CHECK_MS: " " })).toBe(5_000);
+    expect(readPinExpiryCheckMs({ PIN_EXPIRY_CHECK_MS: "250" })).toBe(250);
+  });
+
+  it.each(["9", "3600001", "1.5", "-5", "soon"])("refuses PIN_EXPIRY_CHECK_MS=%s naming the variable", (value) => {
+    let err: unknown;
+    try {
+      readPinExpiryCheckMs({ PIN_EXPIRY_CHECK_MS: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe("PIN_EXPIRY_CHECK_MS");
   });
 });
