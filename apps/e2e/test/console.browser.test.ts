@@ -109,6 +109,12 @@ describe("the web console in Chromium against the real system", () => {
     expect(await page.locator(".badge-current").count()).toBe(SEED.freshSegments.length);
     const svgs = await page.getByTestId("stale-icon").evaluateAll((icons) => new Set(icons.map((i) => i.querySelector("svg")!.outerHTML)).size);
     expect(svgs).toBe(1);
+    // Every seeded segment completed: the Coverage panel (GetCoverage) says all of them have complete receipts.
+    await expect.poll(() => page.getByTestId("coverage-percent").innerText()).toBe("100%");
+    const seeded = staleCount + SEED.freshSegments.length;
+    expect(await page.getByTestId("coverage-panel").innerText()).toContain(`${seeded} of ${seeded} active segments with a complete receipt`);
+    expect(await page.getByTestId("coverage-legacy").innerText()).toBe("0 legacy segments");
+    expect(await page.getByTestId("coverage-running-too-long").innerText()).toBe("0 running for over 1 h");
     await shot("project-view");
   });
 
