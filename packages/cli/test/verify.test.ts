@@ -195,7 +195,10 @@ describe("provenance verify", () => {
   it("usage errors and unknown receipts keep their own exit codes", async () => {
     const help = await h.cli(["--help"]);
     for (const line of ["verify  ", "log checkpoint  ", "9    verification failed"]) expect(help.stdout).toContain(line);
-    expect((await h.cli(["verify"])).code).toBe(2);
+    // Neither --project nor --receipt: every project the caller may view (p1 holds the tampered receipt).
+    const all = await h.cli(["verify"]);
+    expect(all.code).toBe(9);
+    expect(all.stdout).toMatch(/\n5 of 9 receipts hold — /);
     expect((await h.cli(["verify", "--project", "p1", "--receipt", ids[0]!])).code).toBe(2);
     expect((await h.cli(["verify", "--offline", "--proof", "x"])).code).toBe(2);
     expect((await h.cli(["verify", "--receipt", ids[0]!, "--checkpoint", join(dir, "missing.json")])).stderr).toContain("cannot be read: ENOENT");

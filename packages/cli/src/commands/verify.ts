@@ -104,13 +104,17 @@ async function verifyOffline(ctx: CommandContext, proofPath: string, pinned: Che
   return holds ? ExitCode.ok : ExitCode.verificationFailed;
 }
 
-/** `verify [--project P | --receipt ID…] [--checkpoint FILE] [--key VKEY] [--save-checkpoint FILE] [--save-proof FILE] [--offline --proof FILE]`. */
+/** `verify [--project P | --receipt ID…] (neither: every project the caller may view) [--checkpoint FILE] [--key VKEY] [--save-checkpoint FILE] [--save-proof FILE] [--offline --proof FILE]`. */
 export const verify: Command = {
   path: ["verify"],
   positionals: [],
   summary: "check receipts against the receipt log: inputs hash and leaves rebuilt, inclusion proofs, signed checkpoint (exit 9 if any does not hold)",
   options: {
-    project: { type: "string", value: "P", description: "every receipt of project P (all segments, superseded ones too, every receipt of each)" },
+    project: {
+      type: "string",
+      value: "P",
+      description: "every receipt of project P (all segments, superseded ones too, every receipt of each); without it or --receipt, of every project you may view",
+    },
     receipt: { type: "string", value: "ID", multiple: true, description: "this receipt (repeatable)" },
     checkpoint: {
       type: "string",
@@ -137,10 +141,10 @@ export const verify: Command = {
       return verifyOffline(ctx, proofPath, pinned, key);
     }
     if (stringValue(args, "proof") !== undefined) throw usageError("--proof FILE is for --offline");
-    if ((project === undefined) === (receiptIds.length === 0)) throw usageError("give either --project P or --receipt ID (see `provenance verify --help`)");
+    if (project !== undefined && receiptIds.length > 0) throw usageError("give --project P or --receipt ID, not both (see `provenance verify --help`)");
     const saveProofPath = stringValue(args, "save-proof");
     if (saveProofPath !== undefined && receiptIds.length !== 1) throw usageError("--save-proof FILE needs exactly one --receipt ID");
-    const target: VerifyTarget = project !== undefined ? { project } : { receiptIds };
+    const target: VerifyTarget = project !== undefined ? { project } : receiptIds.length > 0 ? { receiptIds } : { allProjects: true };
 
     const report: VerifyReport = await verifyReceiptLog(ctx, { target, pinned, key });
     if (ctx.json) writeJsonValue(ctx, report);

@@ -24,8 +24,8 @@ import type { CommandContext } from "../command.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
 import type { CheckpointFile } from "./checkpoint-file.js";
 
-/** Which receipts to verify. */
-export type VerifyTarget = { readonly project: string } | { readonly receiptIds: readonly string[] };
+/** Which receipts to verify: every one of a project, of every project the caller may view, or these. */
+export type VerifyTarget = { readonly project: string } | { readonly allProjects: true } | { readonly receiptIds: readonly string[] };
 
 /** Where the trusted verifier key came from. */
 export type KeySource = "--key" | "checkpoint file" | "service";
@@ -156,6 +156,27 @@ async function projectReceiptIds(ctx: CommandContext, projectId: string): Promis
     ctx.clients.receipts.call((c, o) => c.getSegmentProvenance({ segmentId }, o)).then((r) => r.history.map((h) => h.receiptId)),
   );
   return [...new Set(histories.flat())];
+}
+
+/** Every project the caller may view (ListProjects, page by page). */
+async function viewableProjects(ctx: CommandContext): Promise<string[]> {
+  const projects: string[] = [];
+  let pageToken = "";
+  do {
+    const res = await ctx.clients.receipts.call((c, o) => c.listProjects({ pageToken }, o));
+    projects.push(...res.projects.map((p) => p.projectId));
+    pageToken = res.nextPageToken;
+  } while (pageToken !== "");
+  return projects;
+}
+
+/** The ids of the receipts `target` names. */
+async function targetReceiptIds(ctx: CommandContext, target: VerifyTarget): Promise<string[]> {
+  if ("receiptIds" in target) return [...new Set(target.receiptIds)];
+  const projects = "project" in target ? [target.project] : await viewableProjects(ctx);
+  const ids: string[] = [];
+  for (const project of projects) ids.push(...(await projectReceiptIds(ctx, project)));
+  return [...new Set(ids)];
 }
 
 /** The log as verified so far: the trusted key, the reference checkpoint, and the consistency of every other one seen. */
@@ -301,7 +322,7 @@ export async function verifyReceiptLog(ctx: CommandContext, options: VerifyOptio
   }
   if (problems.length > 0) return { ...base, origin: reference.origin, checkpoint, pinned, problems, receipts: [], holds: false };
 
-  const ids = "project" in options.target ? await projectReceiptIds(ctx, options.target.project) : [...new Set(options.target.receiptIds)];
+  const ids = await targetReceiptIds(ctx, options.target);
   const receipts = await mapPool(ids, CONCURRENCY, (id) => verifyReceipt(ctx, log, id, options.logWaitMs ?? LOG_WAIT_MS));
   // The summary names (and --save-checkpoint keeps) the largest checkpoint verified: receipts recorded during the run
   // were proven against a later one than the reference, found consistent with it.
