@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiptRequest, recordSegment, sha, startSystem, type SystemHarness } from "./system-harness.js";
+import { eventually, receiptRequest, recordSegment, sha, startSystem, type SystemHarness } from "./system-harness.js";
 
 /** The exit codes of `provenance --help` these tests expect. */
 const ExitCode = { usage: 2, notFound: 3, invalidArgument: 4 } as const;
@@ -97,5 +97,11 @@ describe("provenance legacy import and coverage", () => {
     const all = JSON.parse((await h.cli(["coverage", "--json"])).stdout);
     expect(all.projects.find((p: { projectId: string }) => p.projectId === "cmp")).toMatchObject({ segments: 3, complete: 2, legacy: 1 });
     expect(all.runningLimitSeconds).toBe(3600);
+  });
+
+  it("counts the legacy segment in the staleness report, never stale", async () => {
+    await eventually(async () => (await h.cli(["stale", "report", "--project", "cmp"])).stdout.includes("; 1 legacy"), "the report to count the legacy segment");
+    const run = await h.cli(["stale", "report", "--project", "cmp"]);
+    expect(run.stdout.split("\n")[0]).toMatch(/^project cmp: 0 stale segments in 0 scenes of 2 active; \d+ untracked inputs; 1 legacy \(made before receipts, never stale nor fresh\)$/);
   });
 });

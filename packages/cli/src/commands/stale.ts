@@ -24,7 +24,8 @@ export function reportTotals(r: GetStalenessReportResponse): string {
   const scenes = r.totalStaleScenes === 1 ? "scene" : "scenes";
   return (
     `${scope}: ${r.totalStaleSegments} stale ${segments} in ${r.totalStaleScenes} ${scenes}` +
-    ` of ${r.totalActiveSegments} active; ${r.untrackedInputs} untracked inputs`
+    ` of ${r.totalActiveSegments} active; ${r.untrackedInputs} untracked inputs` +
+    (r.legacySegments > 0 ? `; ${r.legacySegments} legacy (made before receipts, never stale nor fresh)` : "")
   );
 }
 
