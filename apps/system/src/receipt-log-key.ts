@@ -7,6 +7,8 @@
 import { createPrivateKey, generateKeyPairSync } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEFAULT_RECEIPT_LOG_ORIGIN } from "@provenance/shared";
+import { parseSigningKey, signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { SystemStartError } from "./system-start-error.js";
 
 /** The variables of the receipt log the launcher passes to the receipts service. */
@@ -77,4 +79,20 @@ export async function receiptLogEnv(dataDir: string, env: Readonly<Record<string
   const file = localReceiptLogKeyFile(dataDir);
   const { created } = await ensureReceiptLogKey(file);
   return { env: { ...out, RECEIPT_LOG_SIGNING_KEY: file }, key: { file, created, configured: false } };
+}
+
+/**
+ * The verifier key of the key file the receipts service signs with (PKCS#8 PEM named after `origin`, or the note key
+ * form), so the console trusts the key itself rather than the one the service serves; undefined when the file cannot
+ * be read as a key here (the receipts service then refuses to start anyway).
+ */
+export async function receiptLogVerifierKey(file: string, origin: string = DEFAULT_RECEIPT_LOG_ORIGIN): Promise<string | undefined> {
+  try {
+    const text = await readFile(file, "utf8");
+    if (text.trimStart().startsWith("PRIVATE+KEY+")) return parseSigningKey(text).verifier.verifierKey;
+    const d = createPrivateKey({ key: text, format: "pem" }).export({ format: "jwk" }).d;
+    return d === undefined ? undefined : signingKeyFromSeed(origin, Buffer.from(d, "base64url")).verifierKey;
+  } catch {
+    return undefined;
+  }
 }

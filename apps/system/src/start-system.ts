@@ -15,7 +15,7 @@ import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.j
 import { lockDataDir } from "./instance-lock.js";
 import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
 import { freePort, portFree } from "./ports.js";
-import { receiptLogEnv } from "./receipt-log-key.js";
+import { receiptLogEnv, receiptLogVerifierKey } from "./receipt-log-key.js";
 import { serviceDatabases } from "./service-databases.js";
 import { setUpAccess, type SystemAccess } from "./system-access.js";
 import { SystemStartError } from "./system-start-error.js";
@@ -273,7 +273,9 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     checkpoint();
     let consoleUrl: string | undefined;
     if (opts.consolePort !== false) {
-      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls, signIn: consoleSignIn });
+      // The console trusts the receipt log's key as the key file says, not as the receipts service serves it.
+      const receiptLogKey = await receiptLogVerifierKey(receiptLog.key.file, receiptLog.env.RECEIPT_LOG_ORIGIN);
+      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls, signIn: consoleSignIn, receiptLogKey });
       stops.push(() => web.close());
       consoleUrl = web.url;
       say(

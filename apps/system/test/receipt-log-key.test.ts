@@ -11,11 +11,11 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_RECEIPT_LOG_ORIGIN, ReceiptService } from "@provenance/shared";
 import { createOutboundAuthInterceptor, staticTokenSource } from "@provenance/shared/auth";
-import { signingKeyFromSeed } from "@provenance/shared/receipt-log";
+import { generateSigningKey, signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { createTestDatabase } from "@provenance/shared/testing";
 import { freePort } from "../src/ports.js";
 import { findNatsServer, startPrivateNats } from "../src/private-nats.js";
-import { ensureReceiptLogKey, localReceiptLogKeyFile, receiptLogEnv } from "../src/receipt-log-key.js";
+import { ensureReceiptLogKey, localReceiptLogKeyFile, receiptLogEnv, receiptLogVerifierKey } from "../src/receipt-log-key.js";
 import { startSystem, type RunningSystem } from "../src/start-system.js";
 import { SystemStartError } from "../src/system-start-error.js";
 
@@ -66,6 +66,19 @@ describe("the launcher's receipt log key", () => {
     );
   });
 
+  it("reads the verifier key of a PEM key under its origin, of a note key as it is, and nothing of what is not a key", async () => {
+    const file = localReceiptLogKeyFile(join(root, "vkey"));
+    await ensureReceiptLogKey(file);
+    const pem = readFileSync(file, "utf8");
+    expect(await receiptLogVerifierKey(file, "studio.example/log")).toMatch(/^studio\.example\/log\+[0-9a-f]{8}\+/);
+    expect(await receiptLogVerifierKey(file)).toBe(verifierKeyOf(pem));
+    const note = join(root, "vkey", "note.key");
+    const generated = generateSigningKey("studio.example/log");
+    writeFileSync(note, `${generated.signingKey}\n`);
+    expect(await receiptLogVerifierKey(note)).toBe(generated.verifierKey);
+    expect(await receiptLogVerifierKey(join(root, "vkey", "missing.pem"))).toBeUndefined();
+  });
+
   it("passes the operator's RECEIPT_LOG_* through and makes no key of its own then", async () => {
     const dataDir = join(root, "configured");
     const given = await receiptLogEnv(dataDir, { RECEIPT_LOG_SIGNING_KEY: " /etc/provenance/log.pem ", RECEIPT_LOG_ORIGIN: "studio.example/log", OTHER: "x" });
@@ -102,8 +115,9 @@ describe("the launcher's receipt log key", () => {
       try {
         expect(first).toContain(`receipt log  checkpoints signed with ${file} (a new key, made now)`);
         expect(mode(file)).toBe(0o600);
-        // The receipts service signs with that very key.
+        // The receipts service signs with that very key, and the console is told to trust it.
         expect(await servedVerifierKey(one)).toBe(verifierKeyOf(pem));
+        expect(await receiptLogVerifierKey(file)).toBe(verifierKeyOf(pem));
       } finally {
         await one.stop();
       }
