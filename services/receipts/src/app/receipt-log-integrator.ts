@@ -5,9 +5,9 @@
  * in one batch (leaves, tree nodes), signs a checkpoint and enqueues provenance.log.checkpoint, all in one transaction.
  */
 import type { DataSource } from "typeorm";
-import type { Logger } from "@provenance/shared";
+import type { Logger, Receipt } from "@provenance/shared";
 import { appendToStore, hashLeaf, signCheckpoint, type NoteSigner } from "@provenance/shared/receipt-log";
-import { leafOfReceipt } from "../domain/receipt-log.js";
+import { leafOfView, servedView } from "../domain/receipt-log.js";
 import type { ReceiptRecord } from "../domain/receipt-record.js";
 import { enqueueCheckpointSigned } from "../events/receipt-log-events.js";
 import {
@@ -31,7 +31,7 @@ export const MAX_BATCH_LEAVES = 20_000;
 /** A batch just appended: its first index, its leaves (with the receipts they were built from) and the new checkpoint. */
 export interface AppendedBatch {
   from: number;
-  leaves: (NewLeaf & { record: ReceiptRecord })[];
+  leaves: (NewLeaf & { record: ReceiptRecord; view: Receipt })[];
   leafHashes: Uint8Array[];
   checkpoint: StoredCheckpoint;
 }
@@ -100,6 +100,7 @@ export class ReceiptLogIntegrator {
       const size = head?.treeSize ?? 0;
       const records = new Map((await receiptsByIds(m, [...new Set(queued.map((q) => q.receiptId))])).map((r) => [r.receiptId, r]));
       const leaves: AppendedBatch["leaves"] = [];
+      const views = new Map<ReceiptRecord, Receipt>();
       for (const q of queued) {
         const record = records.get(q.receiptId);
         if (!record) {
@@ -108,14 +109,17 @@ export class ReceiptLogIntegrator {
           continue;
         }
         let leaf: string;
+        let view: Receipt;
         try {
-          leaf = leafOfReceipt(record, q.event);
+          view = views.get(record) ?? servedView(record);
+          views.set(record, view);
+          leaf = leafOfView(view, q.event);
         } catch (err) {
           // A stored receipt the leaf format cannot describe: skipped (and so reported by the rescan), never blocking the log.
           logger.error({ err, receiptId: q.receiptId, event: q.event }, "receipt log: no leaf can be built for a stored receipt; skipped");
           continue;
         }
-        leaves.push({ receiptId: q.receiptId, event: q.event, leaf, record });
+        leaves.push({ receiptId: q.receiptId, event: q.event, leaf, record, view });
       }
       const leafHashes = leaves.map((l) => hashLeaf(l.leaf));
       const appended = await appendToStore(new PgTreeNodeStore(m), size, leafHashes);
