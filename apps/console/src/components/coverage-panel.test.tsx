@@ -6,6 +6,7 @@ import type { GetCoverageRequest } from "@gen/receipts_pb.js";
 import { receiptStatusLabel } from "../lib/format.js";
 import { fakeClients, inApp } from "../testing/fake-clients.js";
 import { ProjectView } from "../views/projects-view.js";
+import { ReportView } from "../views/report-view.js";
 import { CoveragePanel } from "./coverage-panel.js";
 import { SegmentStatus } from "./segment-status.js";
 
@@ -51,5 +52,18 @@ describe("a legacy segment", () => {
     expect((await screen.findByText("Legacy")).className).toContain("badge-legacy");
     expect(screen.queryByText("Current")).toBeNull();
     expect(receiptStatusLabel(ReceiptStatus.LEGACY)).toBe("Legacy");
+  });
+});
+
+describe("the staleness report", () => {
+  it("names the legacy segments, never stale nor fresh", async () => {
+    const withLegacy = fakeClients({
+      staleness: {
+        getStalenessReport: () => ({ totalActiveSegments: 3, legacySegments: 2 }),
+        listStaleSegments: () => ({ segments: [] }),
+      },
+    });
+    render(inApp(<ReportView />, { clients: withLegacy, path: "/report", route: "/report" }));
+    expect((await screen.findByTestId("report-totals")).textContent).toContain("2 legacy segments (made before receipts were recorded) are never stale nor fresh.");
   });
 });

@@ -103,6 +103,7 @@ export function ReportView() {
             ? `Nothing is stale: all ${plural(summary.totalActiveSegments, "active segment")} were made from current versions.`
             : `${plural(summary.totalStaleSegments, "stale segment")} in ${plural(summary.totalStaleScenes, "scene")}, out of ${summary.totalActiveSegments} active.`}
           {summary.untrackedInputs ? ` ${plural(summary.untrackedInputs, "input")} name unregistered assets and are never stale.` : ""}
+          {summary.legacySegments ? ` ${plural(summary.legacySegments, "legacy segment")} (made before receipts were recorded) are never stale nor fresh.` : ""}
           <span className={`live-badge${staleness.live ? " on" : ""}`} title={staleness.live ? "Updates as staleness changes" : `Not connected to live updates (${staleness.liveError ?? "connecting"}); retrying every few seconds`}>
             {staleness.live ? "Live" : "Reconnecting…"}
           </span>
