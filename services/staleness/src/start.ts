@@ -113,11 +113,12 @@ export async function startStaleness(
     const running = await runtime.listen(server);
     // Resumes what a previous run left unfinished. Stopped first on the way down: a change committed while requests
     // drain stays queued for the next start or another replica.
-    detector.start();
-    runtime.onStop(() => detector.stop());
+    // Stopped after the detector (stops run last-registered first).
     const pinExpiry = new PinExpiryTimer({ dataSource: runtime.dataSource }, logger, pinExpiryCheckMs);
     pinExpiry.start();
     runtime.onStop(() => pinExpiry.stop());
+    detector.start();
+    runtime.onStop(() => detector.stop());
     return { ...running, projectionLag: () => projection.lag(), watcherCount: () => hub.watcherCount };
   } catch (err) {
     await runtime.close();

@@ -38,9 +38,10 @@ describe("pins", () => {
     return (await h.report.listStaleSegments({ projectId: project, pageSize: 1000 })).segments.map((s) => s.segmentId);
   }
 
-  /** Waits until the outbox is relayed, then for this connection to have what NATS delivered. */
+  /** Waits until every detection task is finished and the outbox relayed, then for this connection to have what NATS delivered. */
   async function relayed(): Promise<void> {
-    await eventually(async () => ((await h.sql.query(`SELECT count(*)::int AS n FROM staleness.outbox`)).rows[0].n === 0 ? true : undefined), 10_000);
+    const waiting = `SELECT (SELECT count(*) FROM staleness.outbox)::int + (SELECT count(*) FROM staleness.detection_tasks WHERE finished_at IS NULL)::int AS n`;
+    await eventually(async () => ((await h.sql.query(waiting)).rows[0].n === 0 ? true : undefined), 10_000);
     await h.nats.nc.flush();
   }
 
