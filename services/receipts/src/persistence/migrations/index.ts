@@ -5,6 +5,7 @@ import { SegmentsListingIndex1732200000300 } from "./1732200000300-segments-list
 import { ReceiptsAuthorshipAndInputsGuard1732200000500 } from "./1732200000500-receipts-authorship-and-inputs-guard.js";
 import { LegacyReceipts1732200000600 } from "./1732200000600-legacy-receipts.js";
 import { ReceiptReproductions1732200000700 } from "./1732200000700-receipt-reproductions.js";
+import { GenerationDurations1732200000800 } from "./1732200000800-generation-durations.js";
 import { ReceiptLog1732200000900 } from "./1732200000900-receipt-log.js";
 
 export { RECEIPTS_APP_ROLE };
@@ -21,5 +22,6 @@ export const receiptsMigrations = [
   ReceiptsAuthorshipAndInputsGuard1732200000500,
   LegacyReceipts1732200000600,
   ReceiptReproductions1732200000700,
+  GenerationDurations1732200000800,
   ReceiptLog1732200000900,
 ];
