@@ -322,28 +322,37 @@ export const RECORDED_SEGMENTS_SQL = `
 /**
  * GetCoverage in one statement: each active segment (not superseded) of the projects counted — every project, or
  * only those in the last parameter, a text array — classed once: complete (a SUCCEEDED receipt), else legacy (a
- * LEGACY one), else by its newest receipt: running (started less than $1 seconds ago), running too long, or failed;
- * counted per project, in project id order. One pass over the segments, each one's receipts from
- * generation_receipts_segment_idx.
+ * LEGACY one), else by its newest receipt (the highest seq): running (started less than $1 seconds ago), running too
+ * long, or failed; counted per project, in project id order. Plain aggregates per segment (no sort per segment), so
+ * every project is one hash join and hash aggregate of segments and receipts, and a few projects index lookups.
  */
 export function coverageSql(byProjects: boolean): string {
   return `
-  SELECT s.project_id,
+  SELECT c.project_id,
          count(*)::int AS segments,
          (count(*) FILTER (WHERE c.class = 'complete'))::int AS complete,
          (count(*) FILTER (WHERE c.class = 'legacy'))::int AS legacy,
          (count(*) FILTER (WHERE c.class = 'running'))::int AS running,
          (count(*) FILTER (WHERE c.class = 'running_too_long'))::int AS running_too_long,
          (count(*) FILTER (WHERE c.class = 'failed'))::int AS failed
-    FROM receipts.segments s
-    CROSS JOIN LATERAL (
-      SELECT CASE WHEN bool_or(g.status = 'SUCCEEDED') THEN 'complete'
-                  WHEN bool_or(g.status = 'LEGACY') THEN 'legacy'
-                  ELSE (array_agg(CASE WHEN g.status = 'RUNNING' AND g.generation_started_at < now() - make_interval(secs => $1::double precision)
-                                       THEN 'running_too_long' ELSE lower(g.status) END ORDER BY g.seq DESC))[1]
-             END AS class
-        FROM receipts.generation_receipts g WHERE g.segment_id = s.segment_id) c
-   WHERE s.superseded_by_segment_id IS NULL${byProjects ? " AND s.project_id = ANY($2::text[])" : ""}
-   GROUP BY s.project_id
-   ORDER BY s.project_id`;
+    FROM (SELECT a.project_id,
+                 CASE WHEN a.succeeded THEN 'complete'
+                      WHEN a.legacy THEN 'legacy'
+                      WHEN a.failed_seq > greatest(a.running_seq, a.too_long_seq) THEN 'failed'
+                      WHEN a.running_seq > a.too_long_seq THEN 'running'
+                      ELSE 'running_too_long' END AS class
+            FROM (SELECT s.project_id,
+                         bool_or(g.status = 'SUCCEEDED') AS succeeded,
+                         bool_or(g.status = 'LEGACY') AS legacy,
+                         COALESCE(max(g.seq) FILTER (WHERE g.status = 'FAILED'), 0) AS failed_seq,
+                         COALESCE(max(g.seq) FILTER (WHERE g.status = 'RUNNING'
+                           AND g.generation_started_at >= now() - make_interval(secs => $1::double precision)), 0) AS running_seq,
+                         COALESCE(max(g.seq) FILTER (WHERE g.status = 'RUNNING'
+                           AND g.generation_started_at < now() - make_interval(secs => $1::double precision)), 0) AS too_long_seq
+                    FROM receipts.segments s
+                    JOIN receipts.generation_receipts g ON g.segment_id = s.segment_id
+                   WHERE s.superseded_by_segment_id IS NULL${byProjects ? " AND s.project_id = ANY($2::text[])" : ""}
+                   GROUP BY s.project_id, s.segment_id) a) c
+   GROUP BY c.project_id
+   ORDER BY c.project_id`;
 }
