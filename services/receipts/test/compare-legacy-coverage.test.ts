@@ -239,6 +239,17 @@ describe("ImportLegacySegments", () => {
     // The database keeps it so too, whoever writes.
     await expect(h.sql.query(`UPDATE receipts.generation_receipts SET missing_fields = '{}' WHERE receipt_id = $1`, [receipt.receiptId])).rejects.toThrow(/immutable|already completed/);
     await expect(h.sql.query(`UPDATE receipts.generation_receipts SET status = 'SUCCEEDED' WHERE receipt_id = $1`, [receipt.receiptId])).rejects.toThrow(/immutable|completed/);
+    // No receipt is born complete but a LEGACY one; zero values and no inputs hash only for LEGACY.
+    const insert = (status: string, steps: number, inputsHash: string | null) =>
+      h.sql.query(
+        `INSERT INTO receipts.generation_receipts (receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale, seed, steps,
+           sampler, resolution_width, resolution_height, inputs_hash, status, generation_started_at, generation_completed_at, idempotency_key, request_fingerprint)
+         VALUES (gen_random_uuid(), 'old-complete', '', '', '', 0, 0, $2, '', 832, 480, $3, $1, now(), CASE WHEN $1 = 'RUNNING' THEN NULL ELSE now() END, gen_random_uuid()::text, repeat('0', 64))`,
+        [status, steps, inputsHash],
+      );
+    await expect(insert("SUCCEEDED", 30, sha("x"))).rejects.toThrow(/RUNNING with no completion, or LEGACY/);
+    await expect(insert("RUNNING", 0, sha("x"))).rejects.toThrow(/generation_receipts_steps_check/);
+    await expect(insert("RUNNING", 30, null)).rejects.toThrow(/generation_receipts_inputs_hash_known/);
   });
 
   it("names the field of bad input and writes nothing; needs admin", async () => {
