@@ -126,7 +126,9 @@ export class ReceiptLogAuditor {
     void this.exclusive(async () => {
       if (!this.tree || this.tree.size !== batch.from) return; // the audit reads it instead
       // Built from these records a moment ago: the inputs hash is what can differ (a change before the integration).
-      const findings = batch.leaves.flatMap((l, i) => checkLeaf({ ...l, leafIndex: batch.from + i }, l.record, { rebuild: false, served: l.view }));
+      const findings = batch.leaves.flatMap((l, i) =>
+        l.record && l.event === "receipt.created" ? checkLeaf({ ...l, leafIndex: batch.from + i }, l.record, { rebuild: false, served: l.view }) : [],
+      );
       this.tree.append(batch.leafHashes);
       const checkpoint = batch.checkpoint;
       if (!sameHash(this.tree.root, checkpoint.rootHash)) {

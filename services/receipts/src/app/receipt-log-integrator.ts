@@ -7,11 +7,12 @@
 import type { DataSource } from "typeorm";
 import type { Logger, Receipt } from "@provenance/shared";
 import { appendToStore, hashLeaf, signCheckpoint, type NoteSigner } from "@provenance/shared/receipt-log";
-import { leafOfView, servedView } from "../domain/receipt-log.js";
+import { completionView, leafOfView, servedView } from "../domain/receipt-log.js";
 import type { ReceiptRecord } from "../domain/receipt-record.js";
 import { enqueueCheckpointSigned } from "../events/receipt-log-events.js";
 import {
   PgTreeNodeStore,
+  completionsByIds,
   deleteQueuedLeaves,
   insertCheckpoint,
   insertLeaves,
@@ -31,7 +32,8 @@ export const MAX_BATCH_LEAVES = 20_000;
 /** A batch just appended: its first index, its leaves (with the receipts they were built from) and the new checkpoint. */
 export interface AppendedBatch {
   from: number;
-  leaves: (NewLeaf & { record: ReceiptRecord; view: Receipt })[];
+  /** `record`: the whole stored receipt, read for its created leaf (absent for a receipt only completed in the batch). */
+  leaves: (NewLeaf & { record?: ReceiptRecord; view: Receipt })[];
   leafHashes: Uint8Array[];
   checkpoint: StoredCheckpoint;
 }
@@ -98,28 +100,29 @@ export class ReceiptLogIntegrator {
       const queued = await takeQueuedLeaves(m, MAX_BATCH_LEAVES);
       if (head && queued.length === 0) return undefined;
       const size = head?.treeSize ?? 0;
-      const records = new Map((await receiptsByIds(m, [...new Set(queued.map((q) => q.receiptId))])).map((r) => [r.receiptId, r]));
+      // Created leaves need the whole receipt; a receipt only completed in this batch needs its completion columns.
+      const createdIds = new Set(queued.filter((q) => q.event === "receipt.created").map((q) => q.receiptId));
+      const completedOnly = [...new Set(queued.filter((q) => !createdIds.has(q.receiptId)).map((q) => q.receiptId))];
+      const records = new Map((await receiptsByIds(m, [...createdIds])).map((r) => [r.receiptId, r]));
+      const views = new Map<string, Receipt>([...records.values()].map((r) => [r.receiptId, servedView(r)]));
+      for (const c of await completionsByIds(m, completedOnly)) views.set(c.receiptId, completionView(c));
       const leaves: AppendedBatch["leaves"] = [];
-      const views = new Map<ReceiptRecord, Receipt>();
       for (const q of queued) {
-        const record = records.get(q.receiptId);
-        if (!record) {
+        const view = views.get(q.receiptId);
+        if (!view) {
           // Only a receipt removed behind the service's back (triggers off) leaves its queued event without a row.
           logger.warn({ receiptId: q.receiptId, event: q.event }, "receipt log: a queued receipt is not stored; its leaf is skipped");
           continue;
         }
         let leaf: string;
-        let view: Receipt;
         try {
-          view = views.get(record) ?? servedView(record);
-          views.set(record, view);
           leaf = leafOfView(view, q.event);
         } catch (err) {
           // A stored receipt the leaf format cannot describe: skipped (and so reported by the rescan), never blocking the log.
           logger.error({ err, receiptId: q.receiptId, event: q.event }, "receipt log: no leaf can be built for a stored receipt; skipped");
           continue;
         }
-        leaves.push({ receiptId: q.receiptId, event: q.event, leaf, record, view });
+        leaves.push({ receiptId: q.receiptId, event: q.event, leaf, view, record: records.get(q.receiptId) });
       }
       const leafHashes = leaves.map((l) => hashLeaf(l.leaf));
       const appended = await appendToStore(new PgTreeNodeStore(m), size, leafHashes);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hashLeaf } from "@provenance/shared/receipt-log";
 import { runningReceipt, sha } from "../../test/receipt-fixtures.js";
-import { FrontierTree, checkLeaf, leafOfReceipt, leafOfView, recomputedInputsHash, servedView } from "./receipt-log.js";
+import { FrontierTree, checkLeaf, completionView, leafOfReceipt, leafOfView, recomputedInputsHash, servedView } from "./receipt-log.js";
 import { toReceiptMessage, type ReceiptRecord } from "./receipt-record.js";
 
 const completed = (r: ReceiptRecord, outputHash: string | null): ReceiptRecord => ({
@@ -20,10 +20,13 @@ describe("the receipt log's leaves of stored receipts", () => {
     runningReceipt({ loras: [{ asset: { assetId: "l1", contentHash: sha("l1"), version: 0 }, weight: -0.25 }, { asset: { assetId: "l2", contentHash: sha("l2"), version: 9 }, weight: 1 }] }),
   ];
 
-  it("the integrator's served view gives the same leaves and inputs hash as the served message", () => {
+  it("the integrator's views (whole receipt, completion columns) give the same leaves and inputs hash as the served message", () => {
     for (const r of records) {
       expect(leafOfView(servedView(r), "receipt.created")).toBe(leafOfReceipt(r, "receipt.created"));
-      if (r.status !== "RUNNING") expect(leafOfView(servedView(r), "receipt.completed")).toBe(leafOfReceipt(r, "receipt.completed"));
+      if (r.status !== "RUNNING") {
+        expect(leafOfView(servedView(r), "receipt.completed")).toBe(leafOfReceipt(r, "receipt.completed"));
+        expect(leafOfView(completionView(r), "receipt.completed")).toBe(leafOfReceipt(r, "receipt.completed"));
+      }
       expect(recomputedInputsHash(servedView(r))).toBe(r.inputsHash);
     }
   });

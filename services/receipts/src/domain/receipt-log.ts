@@ -82,6 +82,29 @@ export function servedView(r: ReceiptRecord): Receipt {
   return view as Receipt;
 }
 
+/** A receipt's completion columns as stored. */
+export interface CompletionColumns {
+  receiptId: string;
+  status: string;
+  generationCompletedAt: Date | null;
+  generationDurationMs: number | null;
+  outputHash: string | null;
+  completedBy: string | null;
+}
+
+/** The fields of the served message a `receipt.completed` leaf reads, from the completion columns alone (see {@link servedView}). */
+export function completionView(c: CompletionColumns): Receipt {
+  const view: Pick<Receipt, "receiptId" | "status" | "generationCompletedAt" | "generationDurationMs" | "outputHash" | "completedBy"> = {
+    receiptId: c.receiptId,
+    status: receiptStatusOf(c.status as ReceiptRecord["status"]),
+    generationCompletedAt: c.generationCompletedAt ? timestampFromDate(c.generationCompletedAt) : undefined,
+    generationDurationMs: BigInt(c.generationDurationMs ?? 0),
+    outputHash: c.outputHash ?? "",
+    completedBy: c.completedBy ?? "",
+  };
+  return view as Receipt;
+}
+
 /** The leaf of `event` for a stored receipt through {@link servedView}: the same bytes as {@link leafOfReceipt}. */
 export function leafOfView(view: Receipt, event: ReceiptLeafEvent): string {
   return leafOf(view, event);

@@ -69,6 +69,34 @@ export async function takeQueuedLeaves(m: EntityManager, limit: number): Promise
   return rows.map((r) => ({ id: r.id as string, receiptId: r.receipt_id as string, event: r.event as ReceiptLeafEvent }));
 }
 
+/** A stored receipt's completion columns, all a `receipt.completed` leaf holds. */
+export interface StoredCompletion {
+  receiptId: string;
+  status: string;
+  generationCompletedAt: Date | null;
+  generationDurationMs: number | null;
+  outputHash: string | null;
+  completedBy: string | null;
+}
+
+/** The completion columns of these receipts (no segment, no inputs: the completed leaves' read). */
+export async function completionsByIds(m: EntityManager, receiptIds: readonly string[]): Promise<StoredCompletion[]> {
+  if (receiptIds.length === 0) return [];
+  const rows = (await m.query(
+    `SELECT receipt_id, status, generation_completed_at, generation_duration_ms, output_hash, completed_by
+       FROM receipts.generation_receipts WHERE receipt_id = ANY($1::uuid[])`,
+    [receiptIds],
+  )) as Row[];
+  return rows.map((r) => ({
+    receiptId: r.receipt_id as string,
+    status: r.status as string,
+    generationCompletedAt: r.generation_completed_at as Date | null,
+    generationDurationMs: r.generation_duration_ms === null ? null : Number(r.generation_duration_ms),
+    outputHash: r.output_hash as string | null,
+    completedBy: r.completed_by as string | null,
+  }));
+}
+
 /** Removes queued leaves once appended (same transaction). */
 export async function deleteQueuedLeaves(m: EntityManager, ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await m.query(`DELETE FROM receipts.receipt_log_queue WHERE id = ANY($1::bigint[])`, [ids]);
