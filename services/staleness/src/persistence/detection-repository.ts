@@ -132,10 +132,16 @@ export class DetectionSession {
     return rows.map((r) => r.project_id as string);
   }
 
-  /** Runs `work` in a transaction on this connection: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in a transaction on this connection: committed when it resolves, rolled back when it throws. JIT
+   * compilation is off in it, as in the report: the detection statement's pin probes raise its estimate past JIT's
+   * threshold, and compiling (~0.1 s per project, seconds past the optimisation threshold) never pays for itself on one
+   * index range.
+   */
   async transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     await this.runner.startTransaction();
     try {
+      await this.runner.query(`SET LOCAL jit = off`);
       const value = await work(this.runner.manager);
       await this.runner.commitTransaction();
       return value;
