@@ -4,16 +4,22 @@
  * IDENTICAL with the deterministic simulator, OUTPUT_DIFFERS with the non-deterministic one, INPUTS_DIFFER when the
  * pipeline changes the inputs. Idempotent per key; listed newest first; bad requests write nothing.
  */
+import { fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AssetKind,
   EstimateBasis,
+  GENERATION_STREAM,
+  GenerationJobRequestedSchema,
+  JOB_REQUESTED,
   JobStatus,
   ReceiptStatus,
   RegenerationService,
   ReproductionVerdict,
+  streamName,
+  subjectFor,
   type AssetRef,
   type Receipt,
   type Reproduction,
@@ -156,17 +162,42 @@ describe("ReproduceSegment", () => {
     await h.startSimulator();
   });
 
+  it("asks the pipeline through generation.jobs.requested with the receipt's inputs, the reproduced receipt and segment, no batch and no old segment", async () => {
+    await h.simulator?.stop();
+    h.simulator = undefined;
+    const { reproduction } = await h.regen.reproduceSegment({ projectId: PROJECT, receiptId: originals[0]!.receiptId, idempotencyKey: "repro-event" });
+    await h.settle();
+    const stream = streamName(h.nats.namespace, GENERATION_STREAM);
+    const m = await h.nats.jsm.streams.getMessage(stream, { last_by_subj: subjectFor(h.nats.namespace, JOB_REQUESTED) });
+    const event = fromBinary(GenerationJobRequestedSchema, m!.data);
+    expect(event).toMatchObject({
+      jobId: reproduction!.jobId,
+      batchId: "",
+      oldSegmentId: "",
+      newSegmentId: reproduction!.newSegmentId,
+      projectId: PROJECT,
+      sceneId: "scene-1",
+      reproductionOfReceiptId: originals[0]!.receiptId,
+      reproductionOfSegmentId: "seg-a",
+      expectedInputsHash: originals[0]!.inputsHash,
+      requestedBy: "test:admin",
+    });
+    expect(event.inputs).toEqual(inputsOfReceipt(originals[0]!));
+    await h.startSimulator();
+    expect((await verdictOf(reproduction!.jobId, JobStatus.SUCCEEDED)).verdict).toBe(ReproductionVerdict.IDENTICAL);
+  });
+
   it("lists a project's reproductions newest first, paged, by receipt or segment", async () => {
     const all = await h.regen.listReproductions({ projectId: PROJECT });
-    expect(all.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-3", "repro-2", "repro-1"]);
-    const first = await h.regen.listReproductions({ projectId: PROJECT, pageSize: 2 });
-    expect(first.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-3", "repro-2"]);
-    const second = await h.regen.listReproductions({ projectId: PROJECT, pageSize: 2, pageToken: first.nextPageToken });
+    expect(all.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-event", "repro-3", "repro-2", "repro-1"]);
+    const first = await h.regen.listReproductions({ projectId: PROJECT, pageSize: 3 });
+    expect(first.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-event", "repro-3", "repro-2"]);
+    const second = await h.regen.listReproductions({ projectId: PROJECT, pageSize: 3, pageToken: first.nextPageToken });
     expect([second.reproductions.map((r) => r.idempotencyKey), second.nextPageToken]).toEqual([["repro-1"], ""]);
     const ofB = await h.regen.listReproductions({ projectId: PROJECT, receiptId: originals[1]!.receiptId.toUpperCase() });
     expect(ofB.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-3", "repro-2"]);
     const ofA = await h.regen.listReproductions({ projectId: PROJECT, segmentId: "seg-a" });
-    expect(ofA.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-1"]);
+    expect(ofA.reproductions.map((r) => r.idempotencyKey)).toEqual(["repro-event", "repro-1"]);
     expect((await h.regen.listReproductions({ projectId: OTHER })).reproductions).toEqual([]);
     const viewer = h.env.client(RegenerationService, h.regeneration.url, { subject: "viewer@example.com" });
     expect((await viewer.getReproduction({ jobId: identical.jobId })).reproduction!.verdict).toBe(ReproductionVerdict.IDENTICAL);
