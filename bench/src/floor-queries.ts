@@ -57,7 +57,8 @@ export function floorReport(): { run: FloorReport; sql: string; setup: string[] 
 
 /**
  * The statement detection runs per affected project after a change commits. $1 project, $2 asset, $3 the change's
- * current content hash, $4 the previous one ('' when none), $5 its current version (the pins it may be waived by).
+ * current content hash, $4 the previous one ('' when none), $5 its current version (the pins it may be waived by). The
+ * service runs it with JIT off (`SET LOCAL jit = off`).
  */
 export function floorDetectionSql(): string {
   return PROJECT_DETECTION_SQL;

@@ -293,7 +293,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
         dataset.asset(lora).versions.at(-1)!,
         loraOldHash,
         dataset.asset(lora).versions.length,
-      ]),
+      ], ["SET LOCAL jit = off"]),
       "reference forward": await explain(REFERENCE_FORWARD_SQL, [ref.segmentIdOf(seg(1))]),
       "reference reverse LoRA": await explain(REFERENCE_REVERSE_LORA_SQL, [ref.versionRowsOf(lora), PAGE]),
       "reference reverse LoRA version": await explain(REFERENCE_REVERSE_LORA_VERSION_SQL, [ref.versionRowOf(lora, loraOldVersion), PAGE]),
