@@ -9,6 +9,8 @@ import { Code, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RECEIPT_CREATED, ReceiptCreatedSchema, ReceiptService, ReceiptStatus } from "@provenance/shared";
 import { DEFAULT_TEST_GRANTS, collectMessages, failureOf } from "@provenance/shared/testing";
+import type { QueryRunner } from "typeorm";
+import { GenerationDurations1732200000800 } from "../src/persistence/migrations/1732200000800-generation-durations.js";
 import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 const A = "durations-a";
@@ -136,6 +138,18 @@ describe("GetGenerationDurations", () => {
   it("takes only the caller's projects", async () => {
     const { durations } = await viewerC.getGenerationDurations({ keys: [{}, { modelAssetId: "model-dur" }, { modelAssetId: "model-dur", resolutionWidth: 1280 }] });
     expect(durations.map((d) => [d.medianMs, d.sampleSize])).toEqual([[3000n, 5], [3000n, 5], [0n, 0]]);
+  });
+
+  it("answers the same from the migration's backfill of receipts completed before it", async () => {
+    const keys = [{ modelAssetId: "model-dur" }, { modelAssetId: "model-dur", workflowAssetId: "wf-other" }, {}];
+    const before = (await h.client.getGenerationDurations({ keys })).durations.map((d) => [d.medianMs, d.sampleSize]);
+    // Down and up again on the test database (the owner's connection): the table is rebuilt from the stored receipts.
+    const migration = new GenerationDurations1732200000800();
+    const runner = { query: (sql: string) => h.sql.query(sql) } as unknown as QueryRunner;
+    await migration.down(runner);
+    await migration.up(runner);
+    expect((await h.client.getGenerationDurations({ keys })).durations.map((d) => [d.medianMs, d.sampleSize])).toEqual(before);
+    expect(before[0]).toEqual([2500n, 6]);
   });
 
   it("refuses no keys, too many keys and bad key fields", async () => {
