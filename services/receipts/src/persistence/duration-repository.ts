@@ -2,6 +2,7 @@
 import type { EntityManager } from "typeorm";
 import type { Row } from "@provenance/shared";
 import { DURATION_SAMPLE_MAX, durationKeyText, type DurationKey, type DurationStats } from "../domain/generation-durations.js";
+import { generationDurationsSql } from "./statements.js";
 
 /** The fields of a key, as the statement's parameters $1..$5 and the table's columns; an empty id or a 0 is "any". */
 const FIELDS = [
@@ -15,26 +16,6 @@ const FIELDS = [
 /** Which fields a key sets, e.g. "11111" (every setting) or "01000" (only the model). */
 function shapeOf(k: DurationKey): string {
   return FIELDS.map((f) => (f.set(k) ? "1" : "0")).join("");
-}
-
-/**
- * One row per key of one shape (n: its 1-based place in $1..$5): the median and count of the latest
- * ${DURATION_SAMPLE_MAX} matching durations. Only the fields the shape sets are compared, as equalities, so a key of
- * every setting or of only a model is one range scan of an index in answer order (see migration 1732200000800).
- */
-function durationsSql(shape: string, byProjects: boolean): string {
-  const where = FIELDS.filter((_, i) => shape[i] === "1").map((f) => `d.${f.column} = k.${f.alias}`);
-  if (byProjects) where.push("d.project_id = ANY($6::text[])");
-  return `
-  SELECT k.n, count(l.ms)::integer AS sample_size,
-         COALESCE(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms))::numeric), 0)::bigint AS median_ms
-    FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[])
-         WITH ORDINALITY AS k(workflow, model, w, h, steps, n)
-    LEFT JOIN LATERAL (
-      SELECT d.duration_ms AS ms FROM receipts.generation_durations d
-       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY d.receipt_seq DESC LIMIT ${DURATION_SAMPLE_MAX}) l ON true
-   GROUP BY k.n`;
 }
 
 /**
@@ -59,7 +40,8 @@ export async function generationDurations(
       group.map((k) => k.resolutionHeight), group.map((k) => k.steps),
     ];
     if (projects !== undefined) params.push(projects);
-    const rows: Row[] = await m.query(durationsSql(shape, projects !== undefined), params);
+    const compared = FIELDS.filter((_, i) => shape[i] === "1").map((f) => ({ column: f.column, param: f.alias }));
+    const rows: Row[] = await m.query(generationDurationsSql(compared, DURATION_SAMPLE_MAX, projects !== undefined), params);
     for (const r of rows) {
       out.set(durationKeyText(group[Number(r.n) - 1]!), { medianMs: Number(r.median_ms), sampleSize: Number(r.sample_size) });
     }

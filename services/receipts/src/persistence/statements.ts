@@ -356,3 +356,24 @@ export function coverageSql(byProjects: boolean): string {
    GROUP BY c.project_id
    ORDER BY c.project_id`;
 }
+
+/**
+ * GetGenerationDurations for keys of one shape, $1..$5 (workflow, model, width, height, steps arrays; n: a key's
+ * 1-based place): per key the median and count of the latest `limit` durations of receipts.generation_durations whose
+ * `compared` columns equal the key's fields (only those: a key of every setting, or of only a model, is then one range
+ * scan of an index in answer order — migration 1732200000800); `byProjects`: only of the projects in $6.
+ */
+export function generationDurationsSql(compared: readonly { column: string; param: string }[], limit: number, byProjects: boolean): string {
+  const where = compared.map((c) => `d.${c.column} = k.${c.param}`);
+  if (byProjects) where.push("d.project_id = ANY($6::text[])");
+  return `
+  SELECT k.n, count(l.ms)::integer AS sample_size,
+         COALESCE(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.ms))::numeric), 0)::bigint AS median_ms
+    FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[])
+         WITH ORDINALITY AS k(workflow, model, w, h, steps, n)
+    LEFT JOIN LATERAL (
+      SELECT d.duration_ms AS ms FROM receipts.generation_durations d
+       ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY d.receipt_seq DESC LIMIT ${limit}) l ON true
+   GROUP BY k.n`;
+}
