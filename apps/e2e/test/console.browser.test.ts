@@ -315,6 +315,17 @@ describe("the web console in Chromium against the real system", () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it("reproduces a receipt from its panel and shows the verdict once the pipeline recorded it", async () => {
+    await page.goto(`${sut.consoleUrl}/segments/pier-s1-01`);
+    await page.locator(".receipt-panel").first().waitFor();
+    await page.getByRole("button", { name: "Reproduce" }).first().click();
+    const verdict = page.getByTestId("reproduction-verdict");
+    await verdict.waitFor({ timeout: 30_000 });
+    // The seeded receipt's output hash is not what the (deterministic) simulator gives for its inputs.
+    expect(await verdict.innerText()).toMatch(/^output differs same inputs hash, output hash [0-9a-f]{12} instead of [0-9a-f]{12}: the pipeline is not deterministic$/);
+    await shot("reproduction-verdict");
+  });
+
   it("raised no script errors in the page", () => {
     expect(pageErrors).toEqual([]);
   });

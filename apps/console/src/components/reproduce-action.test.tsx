@@ -47,7 +47,7 @@ describe("Reproduce on a receipt", () => {
     );
     fireEvent.click(screen.getByRole("button", { name: "Reproduce" }));
     const verdict = await screen.findByTestId("reproduction-verdict");
-    expect(verdict.textContent).toBe("output differs output differs: same inputs hash, output hash 333333333333 instead of 222222222222: the pipeline is not deterministic");
+    expect(verdict.textContent).toBe("output differs same inputs hash, output hash 333333333333 instead of 222222222222: the pipeline is not deterministic");
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ projectId: "proj-1", receiptId: "r-1", segmentId: "" });
     expect(asked[0]!.idempotencyKey).toMatch(/^console-reproduce-/);

@@ -15,6 +15,12 @@ const VERDICT: Record<ReproductionVerdict, { label: string; badge: string }> = {
   [ReproductionVerdict.OUTPUT_DIFFERS]: { label: "output differs", badge: "badge-stale" },
 };
 
+/** The summary after its verdict word ("output differs: same inputs hash, …" → "same inputs hash, …"), which the badge says. */
+function withoutVerdict(r: Reproduction): string {
+  const label = VERDICT[r.verdict].label;
+  return r.verdict !== ReproductionVerdict.UNSPECIFIED && r.summary.startsWith(`${label}: `) ? r.summary.slice(label.length + 2) : r.summary;
+}
+
 type State = { step: "idle" } | { step: "starting" } | { step: "running" | "done"; reproduction: Reproduction } | { step: "failed"; what: string; todo: string };
 
 /** The action for a SUCCEEDED receipt; nothing for other receipts, or where the console has no clients (component tests). */
@@ -67,7 +73,7 @@ export function ReproduceAction({ receipt, pollMs = POLL_MS }: { receipt: Receip
       {state.step === "done" ? (
         <p data-testid="reproduction-verdict">
           <span className={`badge ${VERDICT[state.reproduction.verdict].badge}`}>{VERDICT[state.reproduction.verdict].label}</span>{" "}
-          {state.reproduction.summary}
+          {withoutVerdict(state.reproduction)}
         </p>
       ) : null}
       {state.step === "failed" ? (
