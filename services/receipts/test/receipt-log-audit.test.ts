@@ -104,6 +104,30 @@ describe("the receipt log's auditor", () => {
     expect(await tampered()).toEqual([]);
   });
 
+  it("two replicas on one database: one writer at a time, every leaf once, and neither auditor finds anything", async () => {
+    const second = await start();
+    try {
+      const other = env.client(ReceiptService, second.url);
+      const ids = (
+        await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? client : other).createReceipt(receiptRequest())))
+      ).map((r) => r.receipt!.receiptId);
+      for (const id of ids) {
+        await expect.poll(async () => (await other.getReceiptProof({ receiptId: id })).entries.length, { timeout: 3000 }).toBe(1);
+      }
+      const { rows } = await env.sql.query(
+        `SELECT count(*)::int AS n, count(DISTINCT (receipt_id, event))::int AS distinct_events, max(leaf_index)::int + 1 AS size FROM receipts.receipt_log_leaves`,
+      );
+      expect(rows[0].n).toBe(rows[0].distinct_events);
+      expect(rows[0].n).toBe(rows[0].size);
+      await sleep(2500);
+      expect(await mismatches()).toEqual({});
+      expect(await mismatches(second.url)).toEqual({});
+      expect(await tampered()).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("(a) finds an extra receipt_inputs row inserted by the owner with triggers disabled, and publishes it once", async () => {
     const id = await loggedReceipt();
     await asOwnerWithoutTriggers(
