@@ -27,16 +27,20 @@ export interface ReceiptProjectionOptions {
   batchSize?: number;
 }
 
-/** The projection's view of a receipt event; undefined for an event without a receipt. */
+/**
+ * The projection's view of a receipt event; undefined for an event without a receipt, and for a reproduction's receipt
+ * (RegenerationService.ReproduceSegment): a reproduction checks its original and never replaces it, so its segment is
+ * no segment of the project's cut — never stale, never planned, never counted.
+ */
 export function projectionEventOf(msg: ConsumedEvent): ProjectionEvent | undefined {
   // The event id inside the message is its identity, even if it was re-published under another Nats-Msg-Id.
   if (msg.subject === RECEIPT_COMPLETED) {
     const e = msg.event as ReceiptCompleted;
-    return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt, e.supersededSegmentId) } : undefined;
+    return e.receipt && e.receipt.reproductionOfReceiptId === "" ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt, e.supersededSegmentId) } : undefined;
   }
   if (msg.subject === RECEIPT_CREATED) {
     const e = msg.event as ReceiptCreated;
-    return e.receipt ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt) } : undefined;
+    return e.receipt && e.receipt.reproductionOfReceiptId === "" ? { eventId: e.eventId || msg.eventId, receipt: projectReceipt(e.receipt) } : undefined;
   }
   return undefined;
 }
