@@ -6,22 +6,24 @@ import {
   RECEIPT_CREATED,
   ReceiptCompletedSchema,
   ReceiptCreatedSchema,
+  ReceiptSchema,
   ReceiptStatus,
   type ConsumedEvent,
   type Receipt,
 } from "@provenance/shared";
 import { projectionEventOf } from "./receipt-projection.js";
 
-const receipt = (reproductionOfReceiptId = ""): Partial<Receipt> => ({
-  receiptId: "00000000-0000-4000-8000-000000000002",
-  segmentId: "seg-2",
-  sceneId: "scene-1",
-  projectId: "p",
-  status: ReceiptStatus.SUCCEEDED,
-  inputsHash: "a".repeat(64),
-  generationStartedAt: timestampFromDate(new Date("2026-12-01T10:00:00Z")),
-  reproductionOfReceiptId,
-});
+const receipt = (reproductionOfReceiptId = ""): Receipt =>
+  create(ReceiptSchema, {
+    receiptId: "00000000-0000-4000-8000-000000000002",
+    segmentId: "seg-2",
+    sceneId: "scene-1",
+    projectId: "p",
+    status: ReceiptStatus.SUCCEEDED,
+    inputsHash: "a".repeat(64),
+    generationStartedAt: timestampFromDate(new Date("2026-12-01T10:00:00Z")),
+    reproductionOfReceiptId,
+  });
 
 function consumed(subject: string, reproductionOf: string): ConsumedEvent {
   const event =
