@@ -38,7 +38,7 @@ const logger = createLogger("nats-auth-test", "silent");
 let server: ChildProcess;
 let storeDir: string;
 let port: number;
-const passwords = Object.fromEntries(USERS.map((u) => [u, randomBytes(18).toString("base64url")])) as Record<User, string>;
+const passwords = Object.fromEntries(USERS.map((u) => [u, `p${randomBytes(18).toString("base64url")}`])) as Record<User, string>;
 const open: NatsConnection[] = [];
 
 async function startNatsServer(): Promise<void> {
