@@ -1,6 +1,6 @@
 /**
  * `provenance reproduce` and `provenance reproduction show` against the real services and the (deterministic) pipeline
- * simulator: the verdict printed and its exit code, the reproduction's fields, and usage errors.
+ * simulator: the verdict printed and its exit code, the reproduction's fields, `provenance reproductions`, and usage errors.
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +60,36 @@ describe("provenance reproduce", () => {
     const run = await h.cli(["reproduce", "--project", "p1", "--segment", "rep-2", "--wait", "--json"]);
     expect(run.code).toBe(8);
     expect(JSON.parse(run.stdout).reproduction).toMatchObject({ verdict: "REPRODUCTION_VERDICT_OUTPUT_DIFFERS", segmentId: "rep-2" });
+  });
+
+  it("reproductions lists the project's reproductions newest first, or one receipt's or segment's", async () => {
+    const receiptId = await generation("rep-3", 3);
+    const started = await h.cli(["reproduce", "--project", "p1", "--receipt", receiptId, "--key", "cli-rep-3"]);
+    expect(started.code).toBe(0);
+    const jobId = /reproduction (\S+) of/.exec(started.stdout)![1]!;
+
+    const mine = await h.cli(["reproductions", "--project", "p1", "--receipt", receiptId]);
+    expect(mine.code).toBe(0);
+    const [header, row, ...rest] = mine.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^JOB\s+RECEIPT\s+STATUS\s+VERDICT\s+CREATED$/);
+    expect(rest).toEqual([]);
+    expect(row).toMatch(new RegExp(`^${jobId}\\s+${receiptId}\\s+(submitted|running|succeeded)\\s+(—|identical)\\s+\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z$`));
+
+    const project = await h.cli(["reproductions", "--project", "p1", "--json"]);
+    expect(project.code).toBe(0);
+    const listed = JSON.parse(project.stdout).reproductions as { jobId: string; segmentId: string; createdAt: string }[];
+    expect(listed.map((r) => r.segmentId)).toEqual(["rep-3", "rep-2", "rep-1"]);
+    expect(listed[0]!.jobId).toBe(jobId);
+    expect([...listed].sort((a, b) => b.createdAt.localeCompare(a.createdAt))).toEqual(listed);
+
+    const bySegment = JSON.parse((await h.cli(["reproductions", "--project", "p1", "--segment", "rep-2", "--json"])).stdout).reproductions;
+    expect(bySegment).toHaveLength(1);
+    expect(bySegment[0]).toMatchObject({ segmentId: "rep-2", verdict: "REPRODUCTION_VERDICT_OUTPUT_DIFFERS" });
+    expect((await h.cli(["reproductions", "--project", "p1", "--segment", "no-such-segment"])).stdout).toBe("no reproductions\n");
+    const both = await h.cli(["reproductions", "--project", "p1", "--receipt", receiptId, "--segment", "rep-3"]);
+    expect([both.code, both.stderr]).toEqual([2, "provenance: give at most one of --receipt ID and --segment S\n"]);
+    expect((await h.cli(["--help"])).stdout).toMatch(/reproductions\s+a project's reproductions \(or one receipt's or segment's\), newest first/);
+    expect((await h.cli(["reproductions", "--help"])).stdout).toContain("--segment S");
   });
 
   it("needs exactly one of --receipt and --segment, and maps server errors", async () => {

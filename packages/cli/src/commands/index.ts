@@ -8,7 +8,7 @@ import { receiptCompare } from "./compare.js";
 import { coverage, legacyImport } from "./coverage.js";
 import { receiptHistory, receiptShow } from "./receipt.js";
 import { regenPlan, regenStatus, regenSubmit } from "./regen.js";
-import { reproduce, reproductionShow } from "./reproduce.js";
+import { reproduce, reproductions, reproductionShow } from "./reproduce.js";
 import { pin, pins, unpin } from "./pins.js";
 import { staleList, staleReport } from "./stale.js";
 import { usage } from "./usage.js";
@@ -38,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   regenStatus,
   reproduce,
   reproductionShow,
+  reproductions,
   watch,
   c2paSign,
   c2paShow,

@@ -1,12 +1,13 @@
-/** `provenance reproduce` and `provenance reproduction show`: re-run a receipt with exactly its inputs, and its verdict. */
-import { EstimateBasis, GetReproductionResponseSchema, JobStatus, ReproduceSegmentResponseSchema, ReproductionVerdict, type Reproduction } from "@provenance/shared";
+/** `provenance reproduce`, `provenance reproduction show` and `provenance reproductions`: re-run a receipt with exactly its inputs, and its verdict. */
+import { create } from "@bufbuild/protobuf";
+import { EstimateBasis, GetReproductionResponseSchema, ListReproductionsResponseSchema, JobStatus, ReproduceSegmentResponseSchema, ReproductionVerdict, type Reproduction } from "@provenance/shared";
 import { flag, requiredString, stringValue } from "../args.js";
 import type { Command, CommandContext } from "../command.js";
 import { writeJson } from "../command.js";
 import { CliError, ExitCode, usageError, type ExitCodeValue } from "../exit-codes.js";
 import { gpuTime } from "../output/estimate.js";
 import { enumLabel, formatTime, shortHash } from "../output/format.js";
-import { renderFields } from "../output/table.js";
+import { renderFields, renderTable } from "../output/table.js";
 import { sleep } from "./regen.js";
 
 /** The label/value lines of a reproduction. */
@@ -103,5 +104,44 @@ export const reproductionShow: Command = {
     const res = await ctx.clients.regeneration.call((c, o) => c.getReproduction({ jobId: args.positionals[0]! }, o));
     if (ctx.json) return writeJson(ctx, GetReproductionResponseSchema, res);
     ctx.io.stdout.write(renderFields(reproductionFields(res.reproduction!)));
+  },
+};
+
+/** `reproductions --project P [--receipt ID | --segment S]`. */
+export const reproductions: Command = {
+  path: ["reproductions"],
+  positionals: [],
+  summary: "a project's reproductions (or one receipt's or segment's), newest first, with their status and verdict",
+  options: {
+    project: { type: "string", value: "P", required: true, description: "the project" },
+    receipt: { type: "string", value: "ID", description: "only reproductions of this receipt" },
+    segment: { type: "string", value: "S", description: "only reproductions of this segment's receipts" },
+  },
+  async run(ctx, args) {
+    const receiptId = stringValue(args, "receipt") ?? "";
+    const segmentId = stringValue(args, "segment") ?? "";
+    if (receiptId !== "" && segmentId !== "") throw usageError("give at most one of --receipt ID and --segment S");
+    const projectId = requiredString(args, "project");
+    const all: Reproduction[] = [];
+    let pageToken = "";
+    do {
+      const res = await ctx.clients.regeneration.call((c, o) => c.listReproductions({ projectId, receiptId, segmentId, pageToken }, o));
+      all.push(...res.reproductions);
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    if (ctx.json) return writeJson(ctx, ListReproductionsResponseSchema, create(ListReproductionsResponseSchema, { reproductions: all }));
+    ctx.io.stdout.write(
+      renderTable(
+        [{ header: "JOB" }, { header: "RECEIPT" }, { header: "STATUS" }, { header: "VERDICT" }, { header: "CREATED" }],
+        all.map((r) => [
+          r.jobId,
+          r.receiptId,
+          enumLabel(JobStatus, r.status),
+          enumLabel(ReproductionVerdict, r.verdict),
+          formatTime(r.createdAt),
+        ]),
+        "no reproductions",
+      ),
+    );
   },
 };
