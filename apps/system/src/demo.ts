@@ -1,7 +1,9 @@
 /**
  * The demo story against a running system: a project of 60 segments in 5 scenes is generated,
  * anna's LoRA gets v2, the staleness report names exactly the 12 segments it affects, those are
- * re-generated, the report is empty again, and one segment's old and new receipts stand side by side.
+ * re-generated, the report is empty again, and one segment's old and new receipts stand side by side. Then the
+ * second day: 3 segments made before receipts are imported as legacy ones (coverage 60 of 63), anna's LoRA gets v3,
+ * and scene 1 is pinned to v2 on purpose, so 8 segments in 2 scenes are stale and scene 1's 4 are pinned.
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
@@ -13,6 +15,7 @@ import {
   AssetKind,
   AssetService,
   CreateReceiptRequestSchema,
+  ImportLegacySegmentsRequestSchema,
   JobStatus,
   ReceiptService,
   ReceiptStatus,
@@ -31,6 +34,12 @@ export interface DemoResult {
   jobs: number;
   staleSegmentsAfterRegeneration: number;
   comparedSegment: { oldSegmentId: string; newSegmentId: string };
+  /** The legacy segments imported into scene 6. */
+  legacySegments: number;
+  /** GetCoverage of the project at the end: complete (with a SUCCEEDED receipt) of all active segments. */
+  coverage: { segments: number; complete: number; legacy: number; completePercent: number };
+  /** After anna_lora v3 and the pin of scene 1 to v2. */
+  pin: { pinId: string; sceneId: string; pinnedSegments: number; staleSegments: number; staleScenes: number };
 }
 
 function sha(label: string): string {
@@ -183,6 +192,57 @@ export async function runDemo(
   const newProv = await c.receipts.getSegmentProvenance({ segmentId: job.newSegmentId });
   print("");
   print(sideBySide(oldProv.currentReceipt!, newProv.currentReceipt!, oldProv.segment!.supersededBySegmentId));
+  print("");
+
+  // Segments made before this system: what is known of them (some inputs, no hashes) as LEGACY receipts in scene 6.
+  const known = (key: string) => ({ assetId: id(key), contentHash: "", version: 0 });
+  const legacy = await c.receipts.importLegacySegments(
+    create(ImportLegacySegmentsRequestSchema, {
+      segments: CHARACTERS.map((character, i) => ({
+        segmentId: id(`s6-legacy${String(i + 1).padStart(2, "0")}`),
+        sceneId: id("scene-6"),
+        projectId,
+        characterName: character,
+        sequenceIndex: i,
+        sourceImage: known(`${character}_source`),
+        model: known("model"),
+        promptText: `${character} on the pier, from the first cut`,
+        generatedAt: timestampFromDate(new Date("2026-03-14T12:00:00Z")),
+        outputHash: sha(`${projectId}/legacy/${character}`),
+      })),
+    }),
+  );
+  const coverage = await until("the coverage to count the legacy segments", async () => {
+    const r = await c.receipts.getCoverage({ projectId });
+    const p = r.total;
+    return p && p.legacy === legacy.results.length ? p : undefined;
+  });
+  print(
+    `Imported ${legacy.results.length} legacy segments into scene 6 (made before receipts; inputs partly known); ` +
+      `coverage: ${coverage.complete} of ${coverage.segments} segments have complete receipts (${coverage.completePercent.toFixed(1)}%), ${coverage.legacy} legacy`,
+  );
+
+  // anna's LoRA moves on to v3, and scene 1's approved takes stay on v2 on purpose.
+  await c.assets.publishVersion({ assetId: id("anna_lora"), contentHash: sha(`${projectId}/anna_lora/v3`), uploadedBy: "creator", note: "sharper eyes" });
+  await until("staleness detection of anna_lora v3", async () => {
+    const r = await c.staleness.getStalenessReport({ projectId });
+    return r.totalStaleSegments === plan.jobs.length ? r : undefined;
+  });
+  const pinned = await c.staleness.pinSegments({
+    projectId,
+    sceneId: id("scene-1"),
+    assetId: id("anna_lora"),
+    version: 2,
+    reason: "approved takes, stay on v2",
+  });
+  const pinnedReport = await until("the report to leave the pinned scene out", async () => {
+    const r = await c.staleness.getStalenessReport({ projectId });
+    return r.pinnedSegments === pinned.pinnedSegments ? r : undefined;
+  });
+  print(
+    `anna_lora v3 published; scene 1 pinned to v2 ("${pinned.pin!.reason}", pin ${pinned.pin!.pinId}): ${pinned.pinnedSegments} segments pinned, ` +
+      `${pinnedReport.totalStaleSegments} stale segments in ${pinnedReport.totalStaleScenes} scenes`,
+  );
   return {
     projectId,
     staleSegmentsAfterUpdate: report.totalStaleSegments,
@@ -191,6 +251,15 @@ export async function runDemo(
     jobs: plan.jobs.length,
     staleSegmentsAfterRegeneration: after.totalStaleSegments,
     comparedSegment: { oldSegmentId: job.plan!.oldSegmentId, newSegmentId: job.newSegmentId },
+    legacySegments: legacy.results.length,
+    coverage: { segments: coverage.segments, complete: coverage.complete, legacy: coverage.legacy, completePercent: coverage.completePercent },
+    pin: {
+      pinId: pinned.pin!.pinId,
+      sceneId: pinned.pin!.sceneId,
+      pinnedSegments: pinned.pinnedSegments,
+      staleSegments: pinnedReport.totalStaleSegments,
+      staleScenes: pinnedReport.totalStaleScenes,
+    },
   };
 }
 

@@ -51,5 +51,13 @@ describe("npm run demo", () => {
     const differing = text.split("\n").filter((l) => l.startsWith("* ")).map((l) => l.slice(2).split(/\s{2,}/)[0]);
     expect(differing).toEqual(["lora 1", "inputs hash", "output hash"]);
     expect(result.staleSegmentsAfterRegeneration).toBe(0);
+
+    // The second day: 3 legacy segments in scene 6 (60 of 63 complete), anna_lora v3, scene 1 pinned to v2.
+    expect(result.legacySegments).toBe(3);
+    expect(result.coverage).toMatchObject({ segments: 63, complete: 60, legacy: 3 });
+    expect(result.coverage.completePercent).toBeCloseTo((60 / 63) * 100, 1);
+    expect(text).toContain("Imported 3 legacy segments into scene 6 (made before receipts; inputs partly known); coverage: 60 of 63 segments have complete receipts (95.2%), 3 legacy");
+    expect(result.pin).toMatchObject({ sceneId: "demo-ci.scene-1", pinnedSegments: 4, staleSegments: 8, staleScenes: 2 });
+    expect(text).toContain(`anna_lora v3 published; scene 1 pinned to v2 ("approved takes, stay on v2", pin ${result.pin.pinId}): 4 segments pinned, 8 stale segments in 2 scenes`);
   });
 });
