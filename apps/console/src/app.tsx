@@ -6,6 +6,7 @@ import { StalenessProvider, useStaleness } from "./api/staleness-index.js";
 import { Empty } from "./components/states.js";
 import { AssetView } from "./views/asset-view.js";
 import { AssetsView } from "./views/assets-view.js";
+import { ComfyImportView } from "./views/comfyui-import-view.js";
 import { ProjectView, ProjectsView } from "./views/projects-view.js";
 import { ReportView } from "./views/report-view.js";
 import { SegmentView } from "./views/segment-view.js";
@@ -45,6 +46,7 @@ function Shell({ user }: { user?: SignedInUser }) {
             Staleness report{staleCount > 0 ? <span className="count-pill">{staleCount}</span> : null}
           </NavLink>
           <NavLink to="/assets">Assets</NavLink>
+          <NavLink to="/import/comfyui">Import from ComfyUI</NavLink>
         </nav>
         {user ? <UserMenu user={user} /> : null}
       </header>
@@ -59,6 +61,7 @@ function Shell({ user }: { user?: SignedInUser }) {
           <Route path="/assets" element={<AssetsView />} />
           <Route path="/assets/:assetId" element={<AssetView />} />
           <Route path="/assets/:assetId/versions/:version" element={<AssetView />} />
+          <Route path="/import/comfyui" element={<ComfyImportView />} />
           <Route
             path="*"
             element={

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildComfyImport, ComfyImportRefusal, MAX_COMFYUI_BODY_BYTES, readJsonBody } from "./comfyui-import.js";
 import { sendConnectError, sendJson, sendText } from "./http-replies.js";
 import { ReceiptLogChecker } from "./receipt-log-check.js";
 import { proxyCall } from "./service-proxy.js";
@@ -115,6 +116,18 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
         return sendConnectError(res, 400, "invalid_argument", "receipt_id: is not a valid URL path segment");
       }
       return sendJson(res, 200, await logChecker.check(receiptId, token));
+    }
+    // Import from ComfyUI: the CreateReceipt request built here (see comfyui-import.ts); the page records it.
+    if (path === "/comfyui/receipt-request" && req.method === "POST") {
+      const token = await signIn.tokenOf(req);
+      if (token === undefined) return sendConnectError(res, 401, "unauthenticated", "not signed in to the console: sign in first");
+      try {
+        const answer = await buildComfyImport(await readJsonBody(req, MAX_COMFYUI_BODY_BYTES));
+        return sendJson(res, answer.ok ? 200 : 422, answer);
+      } catch (err) {
+        if (err instanceof ComfyImportRefusal) return sendConnectError(res, err.status, "invalid_argument", err.message);
+        throw err;
+      }
     }
     if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 405, "method not allowed");
     if (path === "/config.json" && browserConfig) return sendJson(res, 200, browserConfig);
