@@ -1,6 +1,7 @@
 /**
  * Valid requests to mutate: a small world written through the APIs (assets with versions, a completed receipt made
- * stale by a newer LoRA, a running receipt, a regeneration batch), and for each request type a valid request against
+ * stale by a newer LoRA, a running receipt, a regeneration batch, pins to the LoRA's v1 of scene-2 and of seg-4),
+ * and for each request type a valid request against
  * it, built with `create` so the compiler checks every field. Mutating one or two fields of a request that would
  * succeed reaches past the validation into the handlers, the SQL and the other services.
  */
@@ -23,11 +24,13 @@ import {
   GetStalenessReportRequestSchema,
   GetVersionRequestSchema,
   ListAssetsRequestSchema,
+  ListPinsRequestSchema,
   ListProjectsRequestSchema,
   ListRegenerationJobsRequestSchema,
   ListSegmentsRequestSchema,
   ListStaleSegmentsRequestSchema,
   ListVersionsRequestSchema,
+  PinSegmentsRequestSchema,
   PlanRegenerationRequestSchema,
   PublishVersionRequestSchema,
   ReceiptService,
@@ -35,7 +38,9 @@ import {
   RegenerationService,
   RegisterAssetRequestSchema,
   SetCurrentVersionRequestSchema,
+  StalenessService,
   SubmitRegenerationRequestSchema,
+  UnpinSegmentsRequestSchema,
   WatchStalenessRequestSchema,
 } from "@provenance/shared";
 import fc from "fast-check";
@@ -67,6 +72,7 @@ export async function seedWorld(sys: FuzzSystem): Promise<Bases> {
   const assets = env.client(AssetService, sys.staleness.url);
   const receipts = env.client(ReceiptService, sys.receipts.url);
   const regeneration = env.client(RegenerationService, sys.regeneration.url);
+  const staleness = env.client(StalenessService, sys.staleness.url);
 
   const kinds: [string, AssetKind, string][] = [
     ["a-model", AssetKind.MODEL, ""],
@@ -111,6 +117,18 @@ export async function seedWorld(sys: FuzzSystem): Promise<Bases> {
   await assets.publishVersion({ assetId: "a-lora", contentHash: sha("a-lora v2"), uploadedBy: "seed" });
   await sys.settle();
   const { batch } = await regeneration.submitRegeneration({ projectId: PROJECT, idempotencyKey: "seed-regen" });
+  await sys.settle();
+  // Two more segments on the LoRA's v1, pinned to it (it is on v2), away from scene-1 so seg-1 stays stale and plannable:
+  // scene-2's pin stays, so PinSegments retries return it; seg-4's is there to unpin.
+  for (const [segmentId, sceneId] of [["seg-3", "scene-2"], ["seg-4", "scene-3"]] as const) {
+    const { receipt } = await receipts.createReceipt({ ...receiptInit, segmentId, sceneId, idempotencyKey: `seed-${segmentId}` });
+    await receipts.completeReceipt({ receiptId: receipt!.receiptId, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date()), outputHash: sha(`out ${segmentId}`) });
+  }
+  await sys.settle();
+  const pinInit = { projectId: PROJECT, sceneId: "scene-2", assetId: "a-lora", version: 1, reason: "fz approved take 0" };
+  const { pinnedSegments } = await staleness.pinSegments(pinInit);
+  if (pinnedSegments !== 1) throw new Error(`the seeded pin of scene-2 waives ${pinnedSegments} segments, not seg-3 alone`);
+  const { pin: toUnpin } = await staleness.pinSegments({ projectId: PROJECT, segmentIds: ["seg-4"], assetId: "a-lora", version: 1, reason: "seed: to unpin" });
   await sys.settle();
 
   const createBase = json(CreateReceiptRequestSchema, { ...receiptInit, segmentId: "seg-fz", idempotencyKey: "fz" });
@@ -157,6 +175,9 @@ export async function seedWorld(sys: FuzzSystem): Promise<Bases> {
     ],
     [GetRegenerationBatchRequestSchema.typeName, fc.constant(json(GetRegenerationBatchRequestSchema, { batchId: batch!.batchId }))],
     [ListRegenerationJobsRequestSchema.typeName, fc.constant(json(ListRegenerationJobsRequestSchema, { batchId: batch!.batchId, pageSize: 10 }))],
+    [PinSegmentsRequestSchema.typeName, keyed(json(PinSegmentsRequestSchema, pinInit), { reason: (n) => `fz approved take ${n}` })],
+    [UnpinSegmentsRequestSchema.typeName, fc.constant(json(UnpinSegmentsRequestSchema, { projectId: PROJECT, pinId: toUnpin!.pinId }))],
+    [ListPinsRequestSchema.typeName, fc.constantFrom(false, true).map((includeEnded) => json(ListPinsRequestSchema, { projectId: PROJECT, includeEnded, pageSize: 10 }))],
   ]);
   return bases;
 }
