@@ -10,7 +10,7 @@ import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
 import { startRegeneration } from "@provenance/regeneration/start";
 import { startPipelineSimulator } from "@provenance/pipeline-simulator";
-import { oidcSettingsFromEnv, serveConsole, type ConsoleSignIn } from "@provenance/console/serve";
+import { c2paOptionsFromEnv, oidcSettingsFromEnv, serveConsole, type ConsoleSignIn } from "@provenance/console/serve";
 import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.js";
 import { lockDataDir } from "./instance-lock.js";
 import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
@@ -275,7 +275,9 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     if (opts.consolePort !== false) {
       // The console trusts the receipt log's key as the key file says, not as the receipts service serves it.
       const receiptLogKey = await receiptLogVerifierKey(receiptLog.key.file, receiptLog.env.RECEIPT_LOG_ORIGIN);
-      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls, signIn: consoleSignIn, receiptLogKey });
+      // Content Credentials: CONSOLE_C2PA_CERT/CONSOLE_C2PA_KEY, else the local certificate under <dataDir>/c2pa (the CLI's).
+      const c2pa = c2paOptionsFromEnv(opts.authEnv ?? {}, opts.dataDir);
+      const web = await serveConsole({ port: consolePort, host, servicesConfig: urls, signIn: consoleSignIn, receiptLogKey, c2pa });
       stops.push(() => web.close());
       consoleUrl = web.url;
       say(

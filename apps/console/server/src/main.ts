@@ -3,18 +3,20 @@
  * env — CONSOLE_PORT (default 7100), HOST, RECEIPTS_URL, STALENESS_URL, REGENERATION_URL, CONSOLE_PROXY=0, and the
  * sign-in: CONSOLE_OIDC_* for an OpenID Connect provider, else the local issuer of npm start's data dir
  * (PROVENANCE_DATA_DIR, default the repository's .data) when there is one; CONSOLE_RECEIPT_LOG_KEY, the receipt log's
- * verifier key the receipt panel's badge trusts (else the first one the receipts service serves).
+ * verifier key the receipt panel's badge trusts (else the first one the receipts service serves); CONSOLE_C2PA_CERT and
+ * CONSOLE_C2PA_KEY, the PEM certificate chain and key Content Credentials are signed with (else the local, untrusted
+ * one under <data dir>/c2pa, as the CLI's), and CONSOLE_C2PA_MAX_BYTES, the largest file signed (default 256 MiB).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { oidcSettingsFromEnv, serveConsole, type ConsoleSignIn } from "./serve.js";
+import { c2paOptionsFromEnv, oidcSettingsFromEnv, serveConsole, type ConsoleSignIn } from "./serve.js";
 
 const env = process.env;
+const dataDir = () => env.PROVENANCE_DATA_DIR?.trim() || fileURLToPath(new URL("../../../../.data", import.meta.url));
 
 async function localSignIn(): Promise<ConsoleSignIn | undefined> {
-  const dataDir = env.PROVENANCE_DATA_DIR?.trim() || fileURLToPath(new URL("../../../../.data", import.meta.url));
-  const dir = join(dataDir, "auth");
+  const dir = join(dataDir(), "auth");
   if (!existsSync(join(dir, "signing-key.json"))) return undefined;
   // Loaded only here: an image that signs in through OpenID Connect does not carry the shared package.
   const { openLocalIssuer } = await import("@provenance/shared/auth");
@@ -30,6 +32,7 @@ try {
     proxy: env.CONSOLE_PROXY !== "0",
     signIn,
     receiptLogKey: env.CONSOLE_RECEIPT_LOG_KEY?.trim() || undefined,
+    c2pa: c2paOptionsFromEnv(env, dataDir()),
     servicesConfig: {
       receipts: env.RECEIPTS_URL ?? "http://127.0.0.1:7101",
       staleness: env.STALENESS_URL ?? "http://127.0.0.1:7102",

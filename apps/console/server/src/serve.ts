@@ -8,6 +8,7 @@ import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConsoleC2pa, type ConsoleC2paOptions } from "./c2pa-sign.js";
 import { buildComfyImport, ComfyImportRefusal, MAX_COMFYUI_BODY_BYTES, readJsonBody } from "./comfyui-import.js";
 import { sendConnectError, sendJson, sendText } from "./http-replies.js";
 import { ReceiptLogChecker } from "./receipt-log-check.js";
@@ -20,6 +21,8 @@ export { oidcSettingsFromEnv, DEFAULT_OIDC_SCOPES, SignInSettingsError } from ".
 export type { ConsoleSignIn, ForwardedToken, LocalSignIn, OidcSignIn } from "./sign-in-settings.js";
 export type { SessionInfo } from "./sign-in-routes.js";
 export { FORWARDED_REQUEST_HEADERS } from "./service-proxy.js";
+export { C2PA_SUMMARY_HEADER, c2paOptionsFromEnv, DEFAULT_C2PA_MAX_BYTES } from "./c2pa-sign.js";
+export type { C2paSummary, ConsoleC2paOptions, ConsoleC2paSigner } from "./c2pa-sign.js";
 
 /** The services the console calls, by the names config.json uses. */
 export const SERVICE_NAMES = ["receipts", "staleness", "regeneration"] as const;
@@ -49,6 +52,8 @@ export interface ServeConsoleOptions {
    * without it, the first key the receipts service serves is kept for the life of the server.
    */
   receiptLogKey?: string;
+  /** Content Credentials on the receipt panel (`POST /c2pa/sign`): how to sign; without it there is no such route. */
+  c2pa?: ConsoleC2paOptions;
 }
 
 /** A running console server. */
@@ -82,6 +87,7 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
   const httpsRedirect = options.signIn?.mode === "oidc" && new URL(options.signIn.redirectUri).protocol === "https:";
   const signIn = new SignInRoutes(options.signIn, (req) => httpsRedirect || req.headers["x-forwarded-proto"] === "https");
   const logChecker = services ? new ReceiptLogChecker(services.receipts, options.receiptLogKey) : undefined;
+  const c2pa = services && options.c2pa ? new ConsoleC2pa(services.receipts, options.c2pa) : undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://console.invalid");
@@ -116,6 +122,12 @@ export async function serveConsole(options: ServeConsoleOptions = {}): Promise<R
         return sendConnectError(res, 400, "invalid_argument", "receipt_id: is not a valid URL path segment");
       }
       return sendJson(res, 200, await logChecker.check(receiptId, token));
+    }
+    // Content Credentials: a signed copy of the segment's file (see c2pa-sign.ts).
+    if (path === "/c2pa/sign" && req.method === "POST" && c2pa) {
+      const token = await signIn.tokenOf(req);
+      if (token === undefined) return sendConnectError(res, 401, "unauthenticated", "not signed in to the console: sign in first", { connection: "close" });
+      return c2pa.handle(req, res, url, token);
     }
     // Import from ComfyUI: the CreateReceipt request built here (see comfyui-import.ts); the page records it.
     if (path === "/comfyui/receipt-request" && req.method === "POST") {

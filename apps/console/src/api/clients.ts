@@ -6,6 +6,7 @@ import { AssetService } from "@gen/assets_pb.js";
 import { ReceiptService } from "@gen/receipts_pb.js";
 import { RegenerationService } from "@gen/regeneration_pb.js";
 import { StalenessService } from "@gen/staleness_pb.js";
+import { signWithC2pa, type C2paSign } from "./c2pa-sign.js";
 import { checkReceiptLog, type ReceiptLogCheck } from "./receipt-log.js";
 import type { ServiceUrls } from "./service-urls.js";
 
@@ -19,6 +20,8 @@ export interface Clients {
   urls: ServiceUrls;
   /** Verifies a receipt against the receipt log (through the console's server); absent: no badge. */
   receiptLog?: ReceiptLogCheck;
+  /** Signs a segment's file with Content Credentials (through the console's server); absent: no such section. */
+  c2paSign?: C2paSign;
 }
 
 /** What the clients tell the page. */
@@ -54,6 +57,7 @@ export function createClients(urls: ServiceUrls, opts: ClientOptions = {}): Clie
     regeneration: createClient(RegenerationService, transport(urls.regeneration)),
     urls,
     receiptLog: checkReceiptLog,
+    c2paSign: signWithC2pa,
   };
 }
 

@@ -5,6 +5,7 @@ import type { AssetRef, Receipt, StalenessReason } from "@gen/common_pb.js";
 import { formatDuration, formatTime, receiptStatusLabel } from "../lib/format.js";
 import { additionalParams } from "../lib/receipt-fields.js";
 import { AssetRefView } from "./asset-ref-view.js";
+import { ContentCredentials } from "./content-credentials.js";
 import { HashText } from "./hash-text.js";
 import { LogBadge } from "./log-badge.js";
 import { ReproduceAction } from "./reproduce-action.js";
@@ -37,6 +38,7 @@ export function ReceiptPanel({ receipt, staleReasons = [] }: { receipt: Receipt;
     <section className="receipt-panel" aria-label="Generation receipt">
       <LogBadge receiptId={receipt.receiptId} />
       <ReproduceAction receipt={receipt} />
+      <ContentCredentials receipt={receipt} />
       <Section title="Images">
         <dl>
           <Row label="Source image">
