@@ -28,7 +28,7 @@ async function sign(segment: string, bytes: Uint8Array, type: string, headers: R
   const res = await fetch(`${web.url}/c2pa/sign?segment=${encodeURIComponent(segment)}&name=shot.${type.split("/")[1]}`, {
     method: "POST",
     headers: { "content-type": type, ...headers },
-    body: bytes,
+    body: Buffer.from(bytes),
   });
   const body = new Uint8Array(await res.arrayBuffer());
   const header = res.headers.get(C2PA_SUMMARY_HEADER);

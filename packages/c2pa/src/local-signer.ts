@@ -18,6 +18,8 @@ import { dirname, join } from "node:path";
 import type { SigningCredentials } from "./cose-signer.js";
 import { C2paError } from "./errors.js";
 
+type X509Crypto = NonNullable<Parameters<typeof x509.X509CertificateGenerator.create>[1]>;
+
 /** The local signer and where its files are. */
 export interface LocalSigner {
   readonly credentials: SigningCredentials;
@@ -53,7 +55,9 @@ function serialNumber(): string {
 }
 
 async function issue(now: Date): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  const crypto = webcrypto;
+  // Typed as the Crypto @peculiar/x509 takes: under the DOM lib (a workspace type-checking this with its tests, e.g.
+  // apps/e2e) Node's webcrypto type differs from the DOM's in its Ed25519 overloads, which are not used here.
+  const crypto = webcrypto as unknown as X509Crypto;
   const notBefore = new Date(now.getTime() - 3_600_000); // an hour of clock skew
   const caKeys = await crypto.subtle.generateKey(ES256, false, ["sign", "verify"]);
   const ca = await x509.X509CertificateGenerator.createSelfSigned(
