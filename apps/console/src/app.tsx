@@ -46,7 +46,7 @@ function Shell({ user }: { user?: SignedInUser }) {
             Staleness report{staleCount > 0 ? <span className="count-pill">{staleCount}</span> : null}
           </NavLink>
           <NavLink to="/assets">Assets</NavLink>
-          <NavLink to="/import/comfyui">Import from ComfyUI</NavLink>
+          <NavLink to="/import/comfyui" title="Import from ComfyUI">ComfyUI</NavLink>
         </nav>
         {user ? <UserMenu user={user} /> : null}
       </header>

@@ -153,7 +153,7 @@ export function ComfyImportView({ build = buildComfyRequest }: { build?: BuildCo
         Build receipt request
       </button>
       {answer && !answer.ok ? (
-        <p role="alert" className="error">
+        <p role="alert" className="state-error">
           {answer.source === "console" ? "" : `${answer.source}: `}
           {answer.message}
         </p>
@@ -172,7 +172,7 @@ export function ComfyImportView({ build = buildComfyRequest }: { build?: BuildCo
               Output SHA-256 (optional) <input value={outputHash} onChange={(e) => setOutputHash(e.target.value)} />
             </label>
           ) : null}
-          {hashProblem ? <p className="error">{hashProblem}</p> : null}
+          {hashProblem ? <p className="state-error">{hashProblem}</p> : null}
           <button type="button" disabled={busy || hashProblem !== undefined} onClick={() => void record()}>
             Record receipt
           </button>
@@ -184,7 +184,7 @@ export function ComfyImportView({ build = buildComfyRequest }: { build?: BuildCo
         </p>
       ) : null}
       {recorded && "what" in recorded ? (
-        <p role="alert" className="error">
+        <p role="alert" className="state-error">
           {recorded.what} {recorded.todo}
         </p>
       ) : null}
