@@ -279,8 +279,11 @@ describe("GetCoverage", () => {
     const done = async (segmentId: string, status: ReceiptStatus, extra: Parameters<typeof receiptRequest>[0] = {}) => {
       const { receipt } = await h.client.createReceipt(receiptRequest({ projectId: C, segmentId, ...extra }));
       await h.client.completeReceipt({ receiptId: receipt!.receiptId, status, generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:05:00Z")) });
+      return receipt!;
     };
-    await done("cov-complete", ReceiptStatus.SUCCEEDED);
+    const complete = await done("cov-complete", ReceiptStatus.SUCCEEDED);
+    // A reproduction checks its original and is no segment of the project's cut: not counted.
+    await done("cov-reproduction", ReceiptStatus.SUCCEEDED, { reproductionOfReceiptId: complete.receiptId });
     await done("cov-failed", ReceiptStatus.FAILED);
     // A failed try, then one that succeeded: complete.
     await done("cov-retried", ReceiptStatus.FAILED);

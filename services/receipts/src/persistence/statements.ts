@@ -320,7 +320,7 @@ export const RECORDED_SEGMENTS_SQL = `
    WHERE r.segment_id = ANY($1::text[]) AND r.status <> 'LEGACY'`;
 
 /**
- * GetCoverage in one statement: each active segment (not superseded) of the projects counted — every project, or
+ * GetCoverage in one statement: each active segment (not superseded, not a reproduction's) of the projects counted — every project, or
  * only those in the last parameter, a text array — classed once: complete (a SUCCEEDED receipt), else legacy (a
  * LEGACY one), else by its newest receipt (the highest seq): running (started less than $1 seconds ago), running too
  * long, or failed; counted per project, in project id order. Plain aggregates per segment (no sort per segment), so
@@ -350,7 +350,7 @@ export function coverageSql(byProjects: boolean): string {
                          COALESCE(max(g.seq) FILTER (WHERE g.status = 'RUNNING'
                            AND g.generation_started_at < now() - make_interval(secs => $1::double precision)), 0) AS too_long_seq
                     FROM receipts.segments s
-                    JOIN receipts.generation_receipts g ON g.segment_id = s.segment_id
+                    JOIN receipts.generation_receipts g ON g.segment_id = s.segment_id AND g.reproduction_of_receipt_id IS NULL
                    WHERE s.superseded_by_segment_id IS NULL${byProjects ? " AND s.project_id = ANY($2::text[])" : ""}
                    GROUP BY s.project_id, s.segment_id) a) c
    GROUP BY c.project_id
