@@ -1,10 +1,10 @@
 /** CreateReceipts / CompleteReceipts: the bulk write path, all or nothing, against real PostgreSQL and NATS. */
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptStatus, computeInputsHash } from "@provenance/shared";
-import { collectMessages } from "@provenance/shared/testing";
+import { collectMessages, failureFields } from "@provenance/shared/testing";
 import { countRows, enqueuedEvents, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
 let h: ReceiptsHarness;
@@ -16,15 +16,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function failure(p: Promise<unknown>): Promise<{ code: Code; message: string; field: string | null }> {
-  try {
-    await p;
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, message: ce.rawMessage, field: ce.metadata.get("x-error-field") };
-  }
-  throw new Error("expected the call to fail");
-}
+const failure = failureFields;
 
 /** Rows of each table, and events ever enqueued (the relay deletes what it published, so not the outbox's rows). */
 async function counts(): Promise<number[]> {

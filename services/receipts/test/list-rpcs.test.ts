@@ -1,7 +1,8 @@
 /** ListProjects and ListSegments against real PostgreSQL: counts, order, keyset paging, supersession, bad input. */
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failureFields } from "@provenance/shared/testing";
 import { ReceiptStatus, type SegmentListing } from "@provenance/shared";
 import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
@@ -14,15 +15,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function failure(p: Promise<unknown>): Promise<{ code: Code; message: string; field: string | null }> {
-  try {
-    await p;
-  } catch (err) {
-    const ce = ConnectError.from(err);
-    return { code: ce.code, message: ce.rawMessage, field: ce.metadata.get("x-error-field") };
-  }
-  throw new Error("expected the call to fail");
-}
+const failure = failureFields;
 
 const at = (iso: string) => timestampFromDate(new Date(iso));
 
