@@ -9,3 +9,5 @@ export {
   normalizeContentHash,
 } from "./inputs-hash.js";
 export type { HashableInputs, InputsDocument, JsonValue } from "./inputs-hash.js";
+export { inputsHashOfMessage } from "./message-inputs-hash.js";
+export type { InputsHashFields } from "./message-inputs-hash.js";

@@ -8,7 +8,8 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { DomainError, invalidArgument } from "../errors/domain-error.js";
 import { ReceiptSchema, ReceiptStatus, type Receipt } from "../gen/provenance/v1/common_pb.js";
-import { computeInputsHash, InputsHashError } from "../hash/inputs-hash.js";
+import { InputsHashError } from "../hash/inputs-hash.js";
+import { inputsHashOfMessage } from "../hash/message-inputs-hash.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { verifyInclusion } from "./proof-verify.js";
 import { receiptCompletedLeaf, receiptCreatedLeaf, receiptLeafHash, type ReceiptLeafEvent } from "./receipt-leaves.js";
@@ -65,22 +66,7 @@ function describe(err: unknown): string {
  * served inputs cannot be hashed (a missing input, a bad content hash).
  */
 export function recomputeInputsHash(receipt: Receipt): string {
-  return computeInputsHash({
-    sourceImageHash: receipt.sourceImage?.contentHash ?? "",
-    variantImageHash: receipt.variantImage?.contentHash ?? null,
-    workflowHash: receipt.workflow?.contentHash ?? "",
-    modelHash: receipt.model?.contentHash ?? "",
-    loras: receipt.loras.map((l) => ({ hash: l.asset?.contentHash ?? "", weight: l.weight })),
-    promptText: receipt.promptText,
-    negativePrompt: receipt.negativePrompt,
-    cfgScale: receipt.cfgScale,
-    seed: receipt.seed,
-    steps: receipt.steps,
-    sampler: receipt.sampler,
-    width: receipt.resolutionWidth,
-    height: receipt.resolutionHeight,
-    params: receipt.additionalParams ?? {},
-  });
+  return inputsHashOfMessage(receipt);
 }
 
 /**

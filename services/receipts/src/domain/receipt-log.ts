@@ -3,13 +3,14 @@
  * leaf builder), what the auditor checks of a stored receipt against its leaf, and a tree kept as its frontier only.
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { computeInputsHash, type AssetRef, type Receipt } from "@provenance/shared";
+import { type AssetRef, type Receipt } from "@provenance/shared";
 import {
   appendLeaves,
   rootFromNodes,
   rootNodeIds,
   receiptCompletedLeaf,
   receiptCreatedLeaf,
+  recomputeInputsHash,
   type ReceiptLeafEvent,
 } from "@provenance/shared/receipt-log";
 import type { InputRow } from "./new-receipt.js";
@@ -114,22 +115,7 @@ export function leafOfView(view: Receipt, event: ReceiptLeafEvent): string {
 export function recomputedInputsHash(served: Receipt): string | undefined {
   if (served.inputsHash === "") return undefined;
   try {
-    return computeInputsHash({
-      sourceImageHash: served.sourceImage?.contentHash ?? "",
-      variantImageHash: served.variantImage?.contentHash ?? null,
-      workflowHash: served.workflow?.contentHash ?? "",
-      modelHash: served.model?.contentHash ?? "",
-      loras: served.loras.map((l) => ({ hash: l.asset?.contentHash ?? "", weight: l.weight })),
-      promptText: served.promptText,
-      negativePrompt: served.negativePrompt,
-      cfgScale: served.cfgScale,
-      seed: served.seed,
-      steps: served.steps,
-      sampler: served.sampler,
-      width: served.resolutionWidth,
-      height: served.resolutionHeight,
-      params: served.additionalParams ?? {},
-    });
+    return recomputeInputsHash(served);
   } catch (err) {
     return `(cannot be recomputed: ${(err as Error).message})`;
   }

@@ -9,7 +9,7 @@ import {
   LoraInputSchema,
   PlannedJobSchema,
   StalenessReasonSchema,
-  computeInputsHash,
+  inputsHashOfMessage,
   type AssetRef,
   type GenerationInputs,
   type PlannedJob,
@@ -63,22 +63,7 @@ export function inputsOfReceipt(receipt: Receipt): GenerationInputs {
 
 /** The canonical inputs hash (spec provenance/inputs/v1) of GenerationInputs. */
 export function inputsHashOf(inputs: GenerationInputs): string {
-  return computeInputsHash({
-    sourceImageHash: inputs.sourceImage?.contentHash ?? "",
-    variantImageHash: inputs.variantImage?.contentHash ?? null,
-    workflowHash: inputs.workflow?.contentHash ?? "",
-    modelHash: inputs.model?.contentHash ?? "",
-    loras: inputs.loras.map((l) => ({ hash: l.asset?.contentHash ?? "", weight: l.weight })),
-    promptText: inputs.promptText,
-    negativePrompt: inputs.negativePrompt,
-    cfgScale: inputs.cfgScale,
-    seed: inputs.seed,
-    steps: inputs.steps,
-    sampler: inputs.sampler,
-    width: inputs.resolutionWidth,
-    height: inputs.resolutionHeight,
-    params: inputs.additionalParams ?? {},
-  });
+  return inputsHashOfMessage(inputs);
 }
 
 /**
