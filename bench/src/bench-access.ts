@@ -14,6 +14,8 @@ import { createOutboundAuthInterceptor, ensureLocalIssuer, staticTokenSource } f
 export const BENCH_CLIENT = "bench:client";
 /** The subject of the services' own calls (viewer on every project). */
 export const BENCH_SERVICES = "bench:services";
+/** The group of the watching subjects (`bench:watcher-<n>`, viewers of every project), as creators with a console open. */
+export const BENCH_WATCHERS = "bench-watchers";
 
 /** What the services and the clients of one run are given. */
 export interface BenchAccess {
@@ -21,6 +23,8 @@ export interface BenchAccess {
   readonly serviceEnv: Readonly<Record<string, string>>;
   /** For the clients' transports: every call carries the benchmark client's token. */
   readonly interceptors: Interceptor[];
+  /** Interceptors presenting the token of watcher `n` (subject `bench:watcher-<n>`, group {@link BENCH_WATCHERS}). */
+  watcherInterceptors(n: number): Promise<Interceptor[]>;
   /** Removes the issuer's folder. */
   close(): Promise<void>;
 }
@@ -33,6 +37,7 @@ export async function createBenchAccess(hours = 24): Promise<BenchAccess> {
     const grants = [
       { subject: BENCH_CLIENT, project: "*", role: "admin" },
       { subject: BENCH_SERVICES, project: "*", role: "viewer" },
+      { group: BENCH_WATCHERS, project: "*", role: "viewer" },
     ];
     await writeFile(issuer.policyFile, `${JSON.stringify({ grants }, null, 2)}\n`);
     const ttlSeconds = hours * 3600;
@@ -45,6 +50,10 @@ export async function createBenchAccess(hours = 24): Promise<BenchAccess> {
     return {
       serviceEnv: { ...issuer.env(), SERVICE_TOKEN_FILE: serviceTokenFile, RECEIPT_LOG_SIGNING_KEY: receiptLogKey },
       interceptors: [createOutboundAuthInterceptor({ serviceToken: staticTokenSource(token) })],
+      watcherInterceptors: async (n) => {
+        const watcherToken = await issuer.mintToken({ subject: `bench:watcher-${n}`, groups: [BENCH_WATCHERS], ttlSeconds });
+        return [createOutboundAuthInterceptor({ serviceToken: staticTokenSource(watcherToken) })];
+      },
       close: () => rm(dir, { recursive: true, force: true }),
     };
   } catch (err) {

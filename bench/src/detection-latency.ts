@@ -18,6 +18,16 @@ interface Arrivals {
   staleSegments: number;
 }
 
+/** Many open WatchStaleness streams, each watching one project as a creator's console would. */
+export interface WatcherCrowd {
+  /** One client per watching subject (each subject holds at most WATCH_MAX_STREAMS_PER_CALLER streams). */
+  clients: Client<typeof StalenessService>[];
+  /** Streams per client. */
+  streamsPerClient: number;
+  /** The projects watched, round-robin over every stream. */
+  projectIds: readonly string[];
+}
+
 /** What the detection phase measured. */
 export interface DetectionResult {
   assetId: string;
@@ -32,6 +42,13 @@ export interface DetectionResult {
   staleSegmentsPerChange: number;
   /** PublishVersion's own RPC latency. */
   publishRpc: LatencyStats;
+  /** Streams open (besides the one timed above) while publishing; 0 without a crowd. */
+  openStreams: number;
+  /**
+   * Publish → the last of the crowd's streams whose project the change made stale got its message (every affected
+   * watcher served), when a crowd was open.
+   */
+  watchAllStreams?: LatencyStats;
 }
 
 function keyOf(c: StalenessDetected): string {
@@ -68,6 +85,8 @@ export async function measureDetection(opts: {
   samples: number;
   runId: string;
   timeoutMs?: number;
+  /** Streams held open during the measurement. */
+  crowd?: WatcherCrowd;
 }): Promise<DetectionResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const viaNats = new Map<string, Arrivals>();
@@ -90,12 +109,44 @@ export async function measureDetection(opts: {
       // Aborted at the end of the phase.
     }
   })();
-  // The stream has no hello message: give the server a moment to register the watcher.
-  await new Promise((r) => setTimeout(r, 500));
+  // The crowd: each stream records, per change, when its project's message arrived.
+  const crowdArrivals: Map<string, number>[] = [];
+  const crowdStreams: Promise<void>[] = [];
+  let crowdFailures = 0;
+  let firstCrowdError: unknown;
+  if (opts.crowd) {
+    const { clients, streamsPerClient, projectIds } = opts.crowd;
+    let n = 0;
+    for (const client of clients) {
+      for (let k = 0; k < streamsPerClient; k++) {
+        const arrivals = new Map<string, number>();
+        crowdArrivals.push(arrivals);
+        const projectId = projectIds[n++ % projectIds.length]!;
+        crowdStreams.push(
+          (async () => {
+            try {
+              for await (const res of client.watchStaleness({ projectId }, { signal: abort.signal })) {
+                if (res.change && !arrivals.has(keyOf(res.change))) arrivals.set(keyOf(res.change), performance.now());
+              }
+            } catch (err) {
+              if (!abort.signal.aborted) {
+                crowdFailures += 1;
+                firstCrowdError ??= err;
+              }
+            }
+          })(),
+        );
+      }
+    }
+  }
+  // The streams have no hello message: give the server a moment to register the watchers.
+  await new Promise((r) => setTimeout(r, opts.crowd ? 3000 : 500));
+  if (crowdFailures > 0) throw new Error(`${crowdFailures} WatchStaleness streams of the crowd failed: ${String(firstCrowdError)}`);
   const natsMs: number[] = [];
   const watchMs: number[] = [];
   const allMs: number[] = [];
   const rpcMs: number[] = [];
+  const crowdMs: number[] = [];
   let segments = 0;
   let errors = 0;
   try {
@@ -124,6 +175,12 @@ export async function measureDetection(opts: {
       const n = viaNats.get(key)!;
       natsMs.push(n.first - t0);
       allMs.push(n.last - t0);
+      // Every stream of the crowd whose project got a message of this change: the last of them to receive it.
+      if (opts.crowd) {
+        await new Promise((r) => setTimeout(r, 500));
+        const got = crowdArrivals.map((a) => a.get(key)).filter((t): t is number => t !== undefined);
+        if (got.length > 0) crowdMs.push(Math.max(...got) - t0);
+      }
       watchMs.push(viaWatch.get(key)!.first - t0);
       segments += n.staleSegments;
     }
@@ -131,7 +188,9 @@ export async function measureDetection(opts: {
     abort.abort();
     sub.unsubscribe();
     await watcher;
+    await Promise.all(crowdStreams);
   }
+  if (crowdFailures > 0) throw new Error(`${crowdFailures} WatchStaleness streams of the crowd failed: ${String(firstCrowdError)}`);
   if (!watching && watchMs.length === 0) throw new Error("WatchStaleness delivered nothing");
   const ok = natsMs.length;
   return {
@@ -142,5 +201,7 @@ export async function measureDetection(opts: {
     natsAllProjects: summarise(allMs, 1, errors, 1),
     staleSegmentsPerChange: ok ? Math.round(segments / ok) : 0,
     publishRpc: summarise(rpcMs, 1, 0, 1),
+    openStreams: crowdArrivals.length,
+    ...(opts.crowd ? { watchAllStreams: summarise(crowdMs, crowdArrivals.length, errors, 1) } : {}),
   };
 }

@@ -53,9 +53,18 @@ export async function writeReceiptBatch(
   n: number,
   keyPrefix: string,
 ): Promise<void> {
+  await writePlannedBatch(
+    client,
+    Array.from({ length: n }, (_, k) => dataset.receipt(first + k)),
+    Array.from({ length: n }, (_, k) => `${keyPrefix}${first + k}`),
+  );
+}
+
+/** Records `receipts` (with their idempotency keys) through one CreateReceipts and one CompleteReceipts. */
+export async function writePlannedBatch(client: Client<typeof ReceiptService>, receipts: PlannedReceipt[], keys: string[]): Promise<void> {
   const startedAt = new Date(Date.now() - 90_000);
   const created = await client.createReceipts({
-    receipts: Array.from({ length: n }, (_, k) => createRequestOf(dataset.receipt(first + k), `${keyPrefix}${first + k}`, startedAt)),
+    receipts: receipts.map((r, k) => createRequestOf(r, keys[k]!, startedAt)),
   });
   const completedAt = timestampFromDate(new Date());
   await client.completeReceipts({
@@ -63,7 +72,7 @@ export async function writeReceiptBatch(
       receiptId: r.receipt!.receiptId,
       status: ReceiptStatus.SUCCEEDED,
       generationCompletedAt: completedAt,
-      outputHash: contentHashOf(`output ${keyPrefix}${first + k}`),
+      outputHash: contentHashOf(`output ${keys[k]}`),
     })),
   });
 }
@@ -131,21 +140,28 @@ export interface LoadResult {
   batchSize: number;
 }
 
-/** Writes receipts [0, n) through CreateReceipts + CompleteReceipts, `batchSize` per call, `concurrency` batches in flight. */
+/**
+ * Writes receipts [from, from + n) (from = 0 unless given) through CreateReceipts + CompleteReceipts, `batchSize` per
+ * call, `concurrency` batches in flight per client; with several clients (replicas of the service) the batches are
+ * dealt out in turn, each client with `concurrency` in flight.
+ */
 export async function loadReceipts(
-  client: Client<typeof ReceiptService>,
+  clients: Client<typeof ReceiptService> | Client<typeof ReceiptService>[],
   dataset: Dataset,
   n: number,
   concurrency: number,
   batchSize: number,
   runId: string,
+  from = 0,
+  label = "load receipts",
 ): Promise<LoadResult> {
-  const bar = new ProgressBar("load receipts", n);
+  const all = Array.isArray(clients) ? clients : [clients];
+  const bar = new ProgressBar(label, n);
   const t0 = performance.now();
-  await forEachConcurrently(Math.ceil(n / batchSize), concurrency, async (b) => {
-    const first = b * batchSize;
-    const size = Math.min(batchSize, n - first);
-    await writeReceiptBatch(client, dataset, first, size, `${runId}-r`);
+  await forEachConcurrently(Math.ceil(n / batchSize), concurrency * all.length, async (b) => {
+    const first = from + b * batchSize;
+    const size = Math.min(batchSize, from + n - first);
+    await writeReceiptBatch(all[b % all.length]!, dataset, first, size, `${runId}-r`);
     bar.tick(size);
   });
   bar.done();

@@ -4,13 +4,14 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import pg from "pg";
-import { AssetService, ReceiptService, StalenessService, encodeStringsNatively } from "@provenance/shared";
+import { AssetService, ReceiptService, RegenerationService, StalenessService, encodeStringsNatively } from "@provenance/shared";
 import { createTestDatabase, createTestNats } from "@provenance/shared/testing";
 import { Dataset, loraIdOf, modelIdOf, projectIdOf, seededRandom, shapeFor } from "./dataset-shape.js";
-import { measureDetection } from "./detection-latency.js";
+import { measureDetection, type WatcherCrowd } from "./detection-latency.js";
 import { floorDetectionSql, floorForward, floorForwardSql, floorReport, floorUsageSql } from "./floor-queries.js";
 import { measureAtRate, measureClosedLoop, type ClosedLoopPlan } from "./latency-stats.js";
 import { loadAssets, loadReceipts, writeReceipt, writeReceiptBatch } from "./loader.js";
+import { measurePlanning } from "./regeneration-planning.js";
 import { CpuMeter } from "./cpu-meter.js";
 import { machineInfo } from "./machine-info.js";
 import { setProgressEnabled } from "./progress-bar.js";
@@ -24,7 +25,7 @@ import {
   loadReference,
   referenceIds,
 } from "./reference-design.js";
-import type { BenchResults, IngestionRate, QueryComparison } from "./bench-results.js";
+import type { BenchResults, IngestionRate, QueryComparison, ScaleOut } from "./bench-results.js";
 import { createBenchAccess, type BenchAccess } from "./bench-access.js";
 import { REPO_ROOT, RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
 
@@ -49,7 +50,7 @@ export interface BenchOptions {
 /** Receipts per call when measuring the batch path at fixed rates. */
 const RATE_BATCH = 100;
 /** Offered rates of single CreateReceipt + CompleteReceipt pairs, per second. */
-const SINGLE_RATES = [25, 50, 100];
+const SINGLE_RATES = [25, 50, 100, 200];
 
 /** Page size of every reverse query (the services' default). */
 const PAGE = 50;
@@ -72,7 +73,14 @@ function plans(receipts: number) {
     referenceReportTypical: small ? p(5, 50, 1) : huge ? p(1, 5, 1) : p(3, 30, 1),
     loaded: small ? p(50, 1000, 8) : p(200, 3000, 8),
     detectionSamples: small ? 5 : 10,
+    /** WatchStaleness streams held open while detection is measured: clients (subjects) × streams each. */
+    watchers: small ? { clients: 4, streams: 50 } : { clients: 20, streams: 50 },
     rateSeconds: small ? 4 : 10,
+    /** Segments of the project planned and submitted whole. */
+    regenSegments: small ? 2_000 : 10_000,
+    planCalls: small ? 3 : 5,
+    /** Receipts loaded through one replica of the receipts service, then as many through two. */
+    scaleOutReceipts: small ? 4_000 : 50_000,
   };
 }
 
@@ -114,6 +122,9 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     processes.push(staleness);
     const receipts = await startServiceProcess("receipts", env);
     processes.push(receipts);
+    // Regeneration runs as in production: its durable consumer reads every receipt event (job progress).
+    const regeneration = await startServiceProcess("regeneration", env);
+    processes.push(regeneration);
     sampler = new RssSampler(processes);
     sampler.start();
 
@@ -123,6 +134,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     const stalenessTransport = createGrpcTransport({ baseUrl: staleness.url, interceptors });
     const assetClient = createClient(AssetService, stalenessTransport);
     const stalenessClient = createClient(StalenessService, stalenessTransport);
+    const regenerationClient = createClient(RegenerationService, createGrpcTransport({ baseUrl: regeneration.url, interceptors }));
 
     // 1. Load through the services' write path.
     const cpu = new CpuMeter(processes, database.name);
@@ -303,8 +315,19 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
 
     // 4. Detection: publish a new version of the most used LoRA, time the pushes.
     sampler.enter("detection");
-    log(`measuring detection (${plan.detectionSamples} publishes of ${lora})`);
+    // Creators with a console open: streams spread over every project, each subject holding at most 50 of them.
+    const crowd: WatcherCrowd = {
+      clients: await Promise.all(
+        Array.from({ length: plan.watchers.clients }, async (_, n) =>
+          createClient(StalenessService, createGrpcTransport({ baseUrl: staleness.url, interceptors: await access!.watcherInterceptors(n) })),
+        ),
+      ),
+      streamsPerClient: plan.watchers.streams,
+      projectIds: Array.from({ length: dataset.shape.projects }, (_, k) => projectIdOf(k)),
+    };
+    log(`measuring detection (${plan.detectionSamples} publishes of ${lora}, ${plan.watchers.clients * plan.watchers.streams} WatchStaleness streams open)`);
     const detection = await measureDetection({
+      crowd,
       nc: nats.nc,
       namespace: nats.namespace,
       assets: assetClient,
@@ -313,7 +336,10 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       samples: plan.detectionSamples,
       runId,
     });
-    log(`  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms; WatchStaleness p99 ${detection.watch.p99} ms`);
+    log(
+      `  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms, last project p99 ${detection.natsAllProjects.p99} ms; ` +
+        `WatchStaleness p99 ${detection.watch.p99} ms, last of ${detection.openStreams} streams p99 ${detection.watchAllStreams?.p99} ms`,
+    );
 
     // 5. Ingestion latency at fixed offered rates, new receipts after the load: the batch path at fractions of the
     //    load rate (calls of RATE_BATCH receipts), and the single calls a pipeline makes per generation.
@@ -340,6 +366,42 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       ingestion.push({ ...stats, path: "single", receiptsPerCall: 1 });
       log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms`);
     }
+    // 6. Plan and submit the regeneration of a project whose every segment is stale.
+    sampler.enter("plan-submit");
+    log(`measuring PlanRegeneration and SubmitRegeneration of a project with ${plan.regenSegments} stale segments`);
+    const planning = await measurePlanning({
+      receipts: receiptClient,
+      assets: assetClient,
+      staleness: stalenessClient,
+      regeneration: regenerationClient,
+      dataset,
+      segments: plan.regenSegments,
+      first: nextReceipt,
+      runId,
+      caughtUp: () => waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000),
+      planCalls: plan.planCalls,
+    });
+    nextReceipt += plan.regenSegments;
+    log(`  plan p50 ${planning.plan.p50} ms (${planning.plannedJobs} jobs); submit ${planning.submit.p50} ms (${planning.submittedJobs} jobs)`);
+
+    // 7. Scale-out: the same load through one replica of the receipts service, then through two.
+    sampler.enter("scale-out");
+    const scaleOut: ScaleOut = { receipts: plan.scaleOutReceipts, concurrencyPerReplica: opts.loadConcurrency, batchSize: opts.batchSize, receiptsPerSecond: {} };
+    const oneReplica = await loadReceipts(receiptClient, dataset, plan.scaleOutReceipts, opts.loadConcurrency, opts.batchSize, runId, nextReceipt, "one replica");
+    nextReceipt += plan.scaleOutReceipts;
+    scaleOut.receiptsPerSecond["1"] = oneReplica.receiptsPerSecond;
+    await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
+    const secondPort = (await allocatePorts()).receipts;
+    const receipts2 = await startServiceProcess("receipts", env, { label: "receipts-2", port: secondPort });
+    processes.push(receipts2);
+    sampler.add(receipts2);
+    const receiptClient2: Client<typeof ReceiptService> = createClient(ReceiptService, createGrpcTransport({ baseUrl: receipts2.url, interceptors }));
+    const twoReplicas = await loadReceipts([receiptClient, receiptClient2], dataset, plan.scaleOutReceipts, opts.loadConcurrency, opts.batchSize, runId, nextReceipt, "two replicas");
+    nextReceipt += plan.scaleOutReceipts;
+    scaleOut.receiptsPerSecond["2"] = twoReplicas.receiptsPerSecond;
+    scaleOut.ratio = Math.round((twoReplicas.receiptsPerSecond / oneReplica.receiptsPerSecond) * 100) / 100;
+    log(`  one replica ${oneReplica.receiptsPerSecond} receipts/s, two ${twoReplicas.receiptsPerSecond} receipts/s (×${scaleOut.ratio})`);
+
     sampler.enter("drain");
     await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
     sampler.stop();
@@ -363,6 +425,8 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       staleAgreement,
       detection,
       ingestion: { loadReceiptsPerSecond: load.receiptsPerSecond, rates: ingestion },
+      planning,
+      scaleOut,
       memoryMiB: sampler.peaks,
       plans: plansText,
       durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),

@@ -1,4 +1,4 @@
-/** The receipts and staleness services as child processes (`node services/<svc>/dist/main.js`), so RSS is per service. */
+/** The services as child processes (`node services/<svc>/dist/main.js`), so RSS is per service. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -11,11 +11,13 @@ import { SERVICE_DATABASE_ROLES, databaseUrlAs } from "@provenance/shared";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The services the benchmark runs. */
-export type BenchService = "receipts" | "staleness";
+export type BenchService = "receipts" | "staleness" | "regeneration";
 
 /** A running service process. */
 export interface ServiceProcess {
   name: BenchService;
+  /** How it is named in the results: the service, or `<service>-<n>` for a further replica. */
+  label: string;
   url: string;
   pid: number;
   /** Sends SIGTERM and waits for the exit (SIGKILL after 10 s). */
@@ -36,7 +38,7 @@ async function freePort(): Promise<number> {
 
 /** Ports chosen up front so each service can be given the other's URL. */
 export async function allocatePorts(): Promise<Record<BenchService, number>> {
-  return { receipts: await freePort(), staleness: await freePort() };
+  return { receipts: await freePort(), staleness: await freePort(), regeneration: await freePort() };
 }
 
 /** What every service process is started with. */
@@ -51,14 +53,23 @@ export interface ServiceEnv {
   logFile: string;
 }
 
-/** Starts `node services/<name>/dist/main.js`; resolves once it answers HTTP. */
-export async function startServiceProcess(name: BenchService, env: ServiceEnv): Promise<ServiceProcess> {
+/**
+ * Starts `node services/<name>/dist/main.js`; resolves once it answers HTTP. `replica` (a label and a port of its
+ * own) starts a further replica of the service on the same database and streams.
+ */
+export async function startServiceProcess(
+  name: BenchService,
+  env: ServiceEnv,
+  replica?: { label: string; port: number },
+): Promise<ServiceProcess> {
   const main = `${REPO_ROOT}services/${name}/dist/main.js`;
   if (!existsSync(main)) throw new Error(`${main} is missing: build first (npm run build)`);
-  const url = `http://127.0.0.1:${env.ports[name]}`;
+  const port = replica?.port ?? env.ports[name];
+  const label = replica?.label ?? name;
+  const url = `http://127.0.0.1:${port}`;
   const log = createWriteStream(env.logFile, { flags: "a" });
   // BENCH_PROFILE_DIR: write a V8 CPU profile of each service on exit, to see where its time goes.
-  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${label}.cpuprofile`] : [];
   const child: ChildProcess = spawn(process.execPath, [...profile, main], {
     cwd: REPO_ROOT,
     env: {
@@ -68,11 +79,12 @@ export async function startServiceProcess(name: BenchService, env: ServiceEnv): 
       MIGRATION_DATABASE_URL: env.databaseUrl,
       NATS_URL: env.natsUrl,
       EVENT_NAMESPACE: env.namespace,
-      PORT: String(env.ports[name]),
+      PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
       RECEIPTS_URL: `http://127.0.0.1:${env.ports.receipts}`,
       STALENESS_URL: `http://127.0.0.1:${env.ports.staleness}`,
+      REGENERATION_URL: `http://127.0.0.1:${env.ports.regeneration}`,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -87,7 +99,7 @@ export async function startServiceProcess(name: BenchService, env: ServiceEnv): 
   );
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`${name} exited with ${exited} while starting; see ${env.logFile}`);
+    if (exited !== undefined) throw new Error(`${label} exited with ${exited} while starting; see ${env.logFile}`);
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -95,13 +107,14 @@ export async function startServiceProcess(name: BenchService, env: ServiceEnv): 
     } catch {
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
-        throw new Error(`${name} did not answer on ${url} within 60 s; see ${env.logFile}`);
+        throw new Error(`${label} did not answer on ${url} within 60 s; see ${env.logFile}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
   return {
     name,
+    label,
     url,
     pid: child.pid!,
     async stop() {
@@ -134,6 +147,11 @@ export class RssSampler {
 
   constructor(private readonly processes: ServiceProcess[]) {}
 
+  /** Samples `p` too from now on (a replica started later). */
+  add(p: ServiceProcess): void {
+    this.processes.push(p);
+  }
+
   /** Starts sampling. */
   start(): void {
     this.timer = setInterval(() => void this.sample(), 250);
@@ -150,7 +168,7 @@ export class RssSampler {
     for (const p of this.processes) {
       const mib = await rssMiB(p.pid);
       if (Number.isNaN(mib)) continue;
-      const perPhase = (this.peaks[p.name] ??= {});
+      const perPhase = (this.peaks[p.label] ??= {});
       perPhase[phase] = Math.max(perPhase[phase] ?? 0, Math.round(mib * 10) / 10);
     }
   }

@@ -70,17 +70,46 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
     expect(written.detection.staleSegmentsPerChange).toBeGreaterThan(0);
     expectSane(written.detection.nats, "detection via NATS");
     expectSane(written.detection.watch, "detection via WatchStaleness");
+    expectSane(written.detection.natsAllProjects, "detection, every affected project");
+    expect(written.detection.openStreams).toBe(200);
+    expectSane(written.detection.watchAllStreams!, "detection, every affected stream of the crowd");
+    expect(written.detection.watchAllStreams!.p50).toBeGreaterThanOrEqual(written.detection.watch.p50);
 
-    expect(written.ingestion.rates.map((r) => r.path)).toEqual(["batch", "batch", "batch", "single", "single", "single"]);
+    // The whole project planned and submitted: one job per stale segment.
+    expect(written.planning.staleSegments).toBe(2_000);
+    expect(written.planning.plannedJobs).toBe(2_000);
+    expect(written.planning.submittedJobs).toBe(2_000);
+    expectSane(written.planning.plan, "PlanRegeneration");
+    expectSane(written.planning.submit, "SubmitRegeneration");
+
+    // The scale-out measurement went through one replica and then two (a second receipts process was sampled).
+    expect(written.scaleOut.receiptsPerSecond["1"]).toBeGreaterThan(0);
+    expect(written.scaleOut.receiptsPerSecond["2"]).toBeGreaterThan(0);
+    expect(written.scaleOut.ratio).toBeGreaterThan(0);
+    expect(written.memoryMiB["receipts-2"]?.["scale-out"], "second replica's RSS").toBeGreaterThan(20);
+
+    expect(written.ingestion.rates.map((r) => r.path)).toEqual(["batch", "batch", "batch", "single", "single", "single", "single"]);
     for (const r of written.ingestion.rates) {
       expectSane(r, `ingestion at ${r.offeredPerSecond}/s`);
       expect(r.achievedPerSecond).toBeGreaterThan(0);
     }
 
-    for (const svc of ["receipts", "staleness"]) {
+    for (const svc of ["receipts", "staleness", "regeneration"]) {
       expect(written.memoryMiB[svc]?.load, `${svc} RSS under load`).toBeGreaterThan(20);
     }
-    expect(written.targets.length).toBeGreaterThanOrEqual(14);
+    const targetNames = written.targets.map((t) => t.name);
+    for (const name of [
+      "forward ours ÷ floor (p50)",
+      "detection p99 (NATS, every affected project)",
+      "detection p99 (every affected one of 200 open WatchStaleness streams)",
+      "single CreateReceipt + CompleteReceipt at 200/s offered, p99",
+      "staleness RSS, every phase",
+      "receipts RSS, every phase",
+      `the run, ${RECEIPTS} receipts`,
+    ]) {
+      expect(targetNames, name).toContain(name);
+    }
+    expect(targetNames.some((n) => n.startsWith("plan + submit, 2000 stale segments"))).toBe(true);
     expect(Object.keys(written.plans).length).toBeGreaterThan(5);
 
     const md = await readFile(file.replace(/\.json$/, ".md"), "utf8");
