@@ -155,6 +155,13 @@ const OPERATIONS: Operation[] = [
     targets: ["own", "other"],
     call: (c, t) => c.receipts.getSegmentProvenance({ segmentId: SEGMENT[own(t)] }),
   },
+  {
+    rpc: "ReceiptService/BatchGetCurrentReceipts",
+    role: "viewer",
+    kind: "list",
+    targets: ["own", "other"],
+    call: (c, t) => c.receipts.batchGetCurrentReceipts({ segmentIds: [SEGMENT[own(t)]] }),
+  },
   { rpc: "ReceiptService/GetAssetUsage", role: "viewer", kind: "list", targets: ["own", "other", "shared"], call: (c, t) => c.receipts.getAssetUsage({ assetId: ASSET[t] }) },
   {
     rpc: "ReceiptService/FindReceiptsByInputsHash",
@@ -660,6 +667,9 @@ describe("what a caller sees", () => {
     expect((await admin.receipts.listProjects({})).projects.map((p) => p.projectId)).toEqual([A, B]);
     expect((await viewer.assets.listAssets({})).assets.map((a) => a.assetId).sort()).toEqual([ASSET.own, ASSET.shared, PIN_ASSET.own].sort());
     expect((await viewer.receipts.findReceiptsByInputsHash({ inputsHash: seeded.inputsHash.other })).receipts).toEqual([]);
+    const current = async (c: Clients) => (await c.receipts.batchGetCurrentReceipts({ segmentIds: [SEGMENT.other, SEGMENT.own, "no-such-seg"] })).segments;
+    expect((await current(viewer)).map((s) => [s.segment!.segmentId, s.currentReceipt!.receiptId])).toEqual([[SEGMENT.own, seeded.receipt.own]]);
+    expect((await current(admin)).map((s) => s.segment!.segmentId)).toEqual([SEGMENT.other, SEGMENT.own]);
     expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId)).toEqual([A]);
     expect((await admin.receipts.getAssetUsage({ assetId: ASSET.shared })).usages.map((u) => u.projectId).sort()).toEqual([A, B]);
     expect((await viewer.receipts.getAssetUsage({ assetId: ASSET.other })).usages).toEqual([]);

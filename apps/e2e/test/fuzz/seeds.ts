@@ -11,6 +11,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   AssetKind,
   AssetService,
+  BatchGetCurrentReceiptsRequestSchema,
   CompleteReceiptRequestSchema,
   CompleteReceiptsRequestSchema,
   CreateReceiptRequestSchema,
@@ -146,6 +147,7 @@ export async function seedWorld(sys: FuzzSystem): Promise<Bases> {
     [CompleteReceiptsRequestSchema.typeName, fc.constant({ receipts: [completeBase] })],
     [GetReceiptRequestSchema.typeName, fc.constant(json(GetReceiptRequestSchema, { receiptId: done!.receiptId }))],
     [GetSegmentProvenanceRequestSchema.typeName, fc.constant(json(GetSegmentProvenanceRequestSchema, { segmentId: "seg-1" }))],
+    [BatchGetCurrentReceiptsRequestSchema.typeName, fc.constant(json(BatchGetCurrentReceiptsRequestSchema, { segmentIds: ["seg-1", "seg-2", "seg-missing"] }))],
     [GetAssetUsageRequestSchema.typeName, fc.constant(json(GetAssetUsageRequestSchema, { assetId: "a-lora", version: 1, pageSize: 10 }))],
     [FindReceiptsByInputsHashRequestSchema.typeName, fc.constant(json(FindReceiptsByInputsHashRequestSchema, { inputsHash: done!.inputsHash, pageSize: 10 }))],
     [ListProjectsRequestSchema.typeName, fc.constant(json(ListProjectsRequestSchema, { pageSize: 10 }))],

@@ -58,6 +58,7 @@ describe("the access table", () => {
         "AssetService/GetVersion",
         "AssetService/ListAssets",
         "AssetService/ListVersions",
+        "ReceiptService/BatchGetCurrentReceipts",
         "ReceiptService/CompareReceipts",
         "ReceiptService/FindReceiptsByInputsHash",
         "ReceiptService/GetAssetUsage",

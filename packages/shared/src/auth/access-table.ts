@@ -81,6 +81,8 @@ export const ACCESS_TABLE: AccessTable = Object.freeze({
   [`${R}CompleteReceipts`]: rule("pipeline", [lookup("receipt", "receipts[].receipt_id")]),
   [`${R}GetReceipt`]: rule("viewer", [lookup("receipt", "receipt_id")]),
   [`${R}GetSegmentProvenance`]: rule("viewer", [lookup("segment", "segment_id")]),
+  // Filtered, not looked up: segments of projects the caller may not view are left out of the answer, as unknown ones.
+  [`${R}BatchGetCurrentReceipts`]: rule("viewer", [], true),
   [`${R}GetAssetUsage`]: rule("viewer", [], true),
   [`${R}FindReceiptsByInputsHash`]: rule("viewer", [], true),
   [`${R}ListProjects`]: rule("viewer", [], true),

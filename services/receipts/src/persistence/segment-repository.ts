@@ -7,9 +7,10 @@ import { rowsOf, type Row } from "@provenance/shared";
 import type { ProjectSummaryRecord, SegmentListingRecord } from "../domain/listings.js";
 import type { SegmentDraft } from "../domain/new-receipt.js";
 import type { SegmentCursor } from "../domain/page-cursors.js";
-import type { SegmentRecord } from "../domain/receipt-record.js";
+import type { ReceiptRecord, SegmentRecord } from "../domain/receipt-record.js";
 import type { Supersession } from "../domain/supersession.js";
-import { projectSummaryOf, segmentListingOf, segmentOf } from "./row-records.js";
+import { currentReceiptsSql } from "./current-receipts-statements.js";
+import { inputOf, projectSummaryOf, receiptOf, segmentListingOf, segmentOf } from "./row-records.js";
 import {
   INSERT_SEGMENTS_SQL,
   MARK_SUPERSEDED_SQL,
@@ -40,6 +41,36 @@ export async function segmentsByIds(m: EntityManager, segmentIds: readonly strin
   if (segmentIds.length === 0) return new Map();
   const rows: Row[] = await m.query(SEGMENTS_BY_IDS_SQL, [[...new Set(segmentIds)]]);
   return new Map(rows.map((r) => [r.segment_id as string, segmentOf(r)]));
+}
+
+/** A stored segment with its current receipt (undefined when none has succeeded). */
+export interface SegmentCurrentReceiptRecord {
+  segment: SegmentRecord;
+  current: ReceiptRecord | undefined;
+}
+
+/**
+ * The stored segments among these ids (only those of `projects` when given) with their current receipts, by segment
+ * id, in one statement.
+ */
+export async function currentReceipts(
+  m: EntityManager,
+  segmentIds: readonly string[],
+  projects?: readonly string[],
+): Promise<Map<string, SegmentCurrentReceiptRecord>> {
+  if (segmentIds.length === 0) return new Map();
+  const params: unknown[] = [[...new Set(segmentIds)]];
+  if (projects !== undefined) params.push(projects);
+  const rows: Row[] = await m.query(currentReceiptsSql(projects !== undefined), params);
+  return new Map(
+    rows.map((r) => [
+      r.segment_id as string,
+      {
+        segment: segmentOf(r),
+        current: r.receipt_id === null ? undefined : receiptOf(r, ((r.inputs as Row[] | null) ?? []).map(inputOf)),
+      },
+    ]),
+  );
 }
 
 /** Marks old segments superseded by new ones where not superseded yet, in one statement; returns the ids marked. */

@@ -9,6 +9,7 @@ import type { DataSource } from "typeorm";
 import { callerOf, type Caller } from "@provenance/shared/auth";
 import type { NoteVerifier } from "@provenance/shared/receipt-log";
 import {
+  BatchGetCurrentReceiptsResponseSchema,
   CompareReceiptsResponseSchema,
   CompleteReceiptResponseSchema,
   CompleteReceiptsResponseSchema,
@@ -28,6 +29,7 @@ import {
   ListSegmentsResponseSchema,
   requestIdKey,
   withFieldPrefix,
+  type BatchGetCurrentReceiptsRequest,
   type CompareReceiptsRequest,
   type CompleteReceiptRequest,
   type CompleteReceiptsRequest,
@@ -49,6 +51,7 @@ import {
 import { getAssetUsage } from "../app/asset-usage.js";
 import { compareReceipts } from "../app/compare-receipts.js";
 import { completeReceipt, completeReceipts } from "../app/complete-receipts.js";
+import { batchGetCurrentReceipts } from "../app/current-receipts.js";
 import { getCoverage, type CoverageDeps } from "../app/get-coverage.js";
 import { draftLegacySegments, importLegacySegments } from "../app/import-legacy-segments.js";
 import { getGenerationDurations } from "../app/generation-durations.js";
@@ -138,6 +141,16 @@ export class ReceiptHandlers implements ServiceImpl<typeof ReceiptService> {
       segment: toSegmentMessage(segment),
       currentReceipt: current ? toReceiptMessage(current) : undefined,
       history: history.map(toReceiptMessage),
+    });
+  }
+
+  async batchGetCurrentReceipts(req: BatchGetCurrentReceiptsRequest, ctx: HandlerContext) {
+    const found = await batchGetCurrentReceipts(this.ds, req.segmentIds, callerOf(ctx).viewable);
+    return create(BatchGetCurrentReceiptsResponseSchema, {
+      segments: found.map(({ segment, current }) => ({
+        segment: toSegmentMessage(segment),
+        currentReceipt: current ? toReceiptMessage(current) : undefined,
+      })),
     });
   }
 

@@ -1,5 +1,6 @@
 /** The input rules of every ReceiptService request, declared once; enforced by the validation interceptor. */
 import {
+  BatchGetCurrentReceiptsRequestSchema,
   CompareReceiptsRequestSchema,
   GetCoverageRequestSchema,
   ImportLegacySegmentsRequestSchema,
@@ -49,6 +50,9 @@ export const MAX_DURATION_KEYS = 1000;
 
 /** Most receipts one CreateReceipts or CompleteReceipts call may carry. */
 export const MAX_BATCH = 1000;
+
+/** Most segments one BatchGetCurrentReceipts call may ask for. */
+export const MAX_CURRENT_RECEIPT_SEGMENTS = 1000;
 
 const createReceiptRules = defineRules(CreateReceiptRequestSchema, {
   segment_id: id(),
@@ -131,6 +135,7 @@ export const receiptRules: readonly RuleTable[] = [
   defineRules(GetReceiptProofRequestSchema, { receipt_id: id() }),
   defineRules(GetConsistencyProofRequestSchema, {}),
   defineRules(GetSegmentProvenanceRequestSchema, { segment_id: id() }),
+  defineRules(BatchGetCurrentReceiptsRequestSchema, { segment_ids: each(id(), { min: 1, max: MAX_CURRENT_RECEIPT_SEGMENTS }) }),
   defineRules(GetAssetUsageRequestSchema, {
     asset_id: id(),
     version: int({ min: 0, max: MAX_ASSET_VERSION }),

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file provenance/v1/receipts.proto.
  */
 export const file_provenance_v1_receipts: GenFile = /*@__PURE__*/
-  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIoEGChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCRIiChpyZXByb2R1Y3Rpb25fb2ZfcmVjZWlwdF9pZBgZIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKFUdlbmVyYXRpb25EdXJhdGlvbktleRIZChF3b3JrZmxvd19hc3NldF9pZBgBIAEoCRIWCg5tb2RlbF9hc3NldF9pZBgCIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGAMgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GAQgASgNEg0KBXN0ZXBzGAUgASgNIlMKHUdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXF1ZXN0EjIKBGtleXMYASADKAsyJC5wcm92ZW5hbmNlLnYxLkdlbmVyYXRpb25EdXJhdGlvbktleSJwChNHZW5lcmF0aW9uRHVyYXRpb25zEjEKA2tleRgBIAEoCzIkLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbkR1cmF0aW9uS2V5EhEKCW1lZGlhbl9tcxgCIAEoAxITCgtzYW1wbGVfc2l6ZRgDIAEoDSJXCh5HZXRHZW5lcmF0aW9uRHVyYXRpb25zUmVzcG9uc2USNQoJZHVyYXRpb25zGAEgAygLMiIucHJvdmVuYW5jZS52MS5HZW5lcmF0aW9uRHVyYXRpb25zIksKFkNvbXBhcmVSZWNlaXB0c1JlcXVlc3QSFwoPbGVmdF9yZWNlaXB0X2lkGAEgASgJEhgKEHJpZ2h0X3JlY2VpcHRfaWQYAiABKAkiuwIKFlJlY2VpcHRGaWVsZENvbXBhcmlzb24SDQoFZmllbGQYASABKAkSDQoFbGFiZWwYAiABKAkSDAoEbGVmdBgDIAEoCRINCgVyaWdodBgEIAEoCRIPCgdjaGFuZ2VkGAUgASgIEiYKBHJvbGUYBiABKA4yGC5wcm92ZW5hbmNlLnYxLklucHV0Um9sZRIQCghwb3NpdGlvbhgHIAEoDRIrCgpsZWZ0X2Fzc2V0GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIsCgtyaWdodF9hc3NldBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSEwoLbGVmdF93ZWlnaHQYCiABKAESFAoMcmlnaHRfd2VpZ2h0GAsgASgBEhUKDWNoYW5nZWRfcGFydHMYDCADKAkitQEKF0NvbXBhcmVSZWNlaXB0c1Jlc3BvbnNlEiQKBGxlZnQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJQoFcmlnaHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSNQoGZmllbGRzGAMgAygLMiUucHJvdmVuYW5jZS52MS5SZWNlaXB0RmllbGRDb21wYXJpc29uEhYKDmNoYW5nZWRfZmllbGRzGAQgASgNIt0GCg1MZWdhY3lTZWdtZW50EhIKCnNlZ21lbnRfaWQYASABKAkSEAoIc2NlbmVfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIWCg5jaGFyYWN0ZXJfbmFtZRgEIAEoCRIWCg5zZXF1ZW5jZV9pbmRleBgFIAEoDRItCgxzb3VyY2VfaW1hZ2UYBiABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEi4KDXZhcmlhbnRfaW1hZ2UYByABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEikKCHdvcmtmbG93GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhImCgVtb2RlbBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJwoFbG9yYXMYCiADKAsyGC5wcm92ZW5hbmNlLnYxLkxvcmFJbnB1dBIYChBub192YXJpYW50X2ltYWdlGAsgASgIEhAKCG5vX2xvcmFzGAwgASgIEhgKEHdvcmtmbG93X3ZlcnNpb24YDSABKAkSGAoLcHJvbXB0X3RleHQYDiABKAlIAIgBARIcCg9uZWdhdGl2ZV9wcm9tcHQYDyABKAlIAYgBARIWCgljZmdfc2NhbGUYECABKAFIAogBARIRCgRzZWVkGBEgASgESAOIAQESEgoFc3RlcHMYEiABKA1IBIgBARIUCgdzYW1wbGVyGBMgASgJSAWIAQESHQoQcmVzb2x1dGlvbl93aWR0aBgUIAEoDUgGiAEBEh4KEXJlc29sdXRpb25faGVpZ2h0GBUgASgNSAeIAQESMgoRYWRkaXRpb25hbF9wYXJhbXMYFiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjAKDGdlbmVyYXRlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLb3V0cHV0X2hhc2gYGCABKAlCDgoMX3Byb21wdF90ZXh0QhIKEF9uZWdhdGl2ZV9wcm9tcHRCDAoKX2NmZ19zY2FsZUIHCgVfc2VlZEIICgZfc3RlcHNCCgoIX3NhbXBsZXJCEwoRX3Jlc29sdXRpb25fd2lkdGhCFAoSX3Jlc29sdXRpb25faGVpZ2h0Ik0KG0ltcG9ydExlZ2FjeVNlZ21lbnRzUmVxdWVzdBIuCghzZWdtZW50cxgBIAMoCzIcLnByb3ZlbmFuY2UudjEuTGVnYWN5U2VnbWVudCJOChJMZWdhY3lJbXBvcnRSZXN1bHQSJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIlIKHEltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USMgoHcmVzdWx0cxgBIAMoCzIhLnByb3ZlbmFuY2UudjEuTGVnYWN5SW1wb3J0UmVzdWx0IigKEkdldENvdmVyYWdlUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIqcBCghDb3ZlcmFnZRISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNlZ21lbnRzGAIgASgNEhAKCGNvbXBsZXRlGAMgASgNEg4KBmxlZ2FjeRgEIAEoDRIPCgdydW5uaW5nGAUgASgNEhgKEHJ1bm5pbmdfdG9vX2xvbmcYBiABKA0SDgoGZmFpbGVkGAcgASgNEhgKEGNvbXBsZXRlX3BlcmNlbnQYCCABKAEihwEKE0dldENvdmVyYWdlUmVzcG9uc2USJgoFdG90YWwYASABKAsyFy5wcm92ZW5hbmNlLnYxLkNvdmVyYWdlEikKCHByb2plY3RzGAIgAygLMhcucHJvdmVuYW5jZS52MS5Db3ZlcmFnZRIdChVydW5uaW5nX2xpbWl0X3NlY29uZHMYAyABKA0iFgoUR2V0Q2hlY2twb2ludFJlcXVlc3QiQQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSFAoMdmVyaWZpZXJfa2V5GAIgASgJIj8KFkdldFJlY2VpcHRQcm9vZlJlcXVlc3QSEgoKcmVjZWlwdF9pZBgBIAEoCRIRCgl0cmVlX3NpemUYAiABKAQiWgoPUmVjZWlwdExvZ0VudHJ5Eg0KBWV2ZW50GAEgASgJEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEbGVhZhgDIAEoCRIWCg5pbmNsdXNpb25fcGF0aBgEIAMoCSJeChdHZXRSZWNlaXB0UHJvb2ZSZXNwb25zZRISCgpjaGVja3BvaW50GAEgASgJEi8KB2VudHJpZXMYAiADKAsyHi5wcm92ZW5hbmNlLnYxLlJlY2VpcHRMb2dFbnRyeSJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIisKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRIMCgRwYXRoGAEgAygJMuoNCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USXQoOQ3JlYXRlUmVjZWlwdHMSJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVxdWVzdBolLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRJjChBDb21wbGV0ZVJlY2VpcHRzEiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVxdWVzdBonLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlElYKCkdldFJlY2VpcHQSIC5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXF1ZXN0GiEucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVzcG9uc2UiA5ACARJ0ChRHZXRTZWdtZW50UHJvdmVuYW5jZRIqLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlc3BvbnNlIgOQAgESXwoNR2V0QXNzZXRVc2FnZRIjLnByb3ZlbmFuY2UudjEuR2V0QXNzZXRVc2FnZVJlcXVlc3QaJC5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXNwb25zZSIDkAIBEoABChhGaW5kUmVjZWlwdHNCeUlucHV0c0hhc2gSLi5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QaLy5wcm92ZW5hbmNlLnYxLkZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlc3BvbnNlIgOQAgESXAoMTGlzdFByb2plY3RzEiIucHJvdmVuYW5jZS52MS5MaXN0UHJvamVjdHNSZXF1ZXN0GiMucHJvdmVuYW5jZS52MS5MaXN0UHJvamVjdHNSZXNwb25zZSIDkAIBElwKDExpc3RTZWdtZW50cxIiLnByb3ZlbmFuY2UudjEuTGlzdFNlZ21lbnRzUmVxdWVzdBojLnByb3ZlbmFuY2UudjEuTGlzdFNlZ21lbnRzUmVzcG9uc2UiA5ACARJlCg9Db21wYXJlUmVjZWlwdHMSJS5wcm92ZW5hbmNlLnYxLkNvbXBhcmVSZWNlaXB0c1JlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkNvbXBhcmVSZWNlaXB0c1Jlc3BvbnNlIgOQAgESbwoUSW1wb3J0TGVnYWN5U2VnbWVudHMSKi5wcm92ZW5hbmNlLnYxLkltcG9ydExlZ2FjeVNlZ21lbnRzUmVxdWVzdBorLnByb3ZlbmFuY2UudjEuSW1wb3J0TGVnYWN5U2VnbWVudHNSZXNwb25zZRJZCgtHZXRDb3ZlcmFnZRIhLnByb3ZlbmFuY2UudjEuR2V0Q292ZXJhZ2VSZXF1ZXN0GiIucHJvdmVuYW5jZS52MS5HZXRDb3ZlcmFnZVJlc3BvbnNlIgOQAgESegoWR2V0R2VuZXJhdGlvbkR1cmF0aW9ucxIsLnByb3ZlbmFuY2UudjEuR2V0R2VuZXJhdGlvbkR1cmF0aW9uc1JlcXVlc3QaLS5wcm92ZW5hbmNlLnYxLkdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXNwb25zZSIDkAIBEl8KDUdldENoZWNrcG9pbnQSIy5wcm92ZW5hbmNlLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5HZXRDaGVja3BvaW50UmVzcG9uc2UiA5ACARJlCg9HZXRSZWNlaXB0UHJvb2YSJS5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRQcm9vZlJlcXVlc3QaJi5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRQcm9vZlJlc3BvbnNlIgOQAgEScQoTR2V0Q29uc2lzdGVuY3lQcm9vZhIpLnByb3ZlbmFuY2UudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaKi5wcm92ZW5hbmNlLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
+  fileDesc("Chxwcm92ZW5hbmNlL3YxL3JlY2VpcHRzLnByb3RvEg1wcm92ZW5hbmNlLnYxIoEGChRDcmVhdGVSZWNlaXB0UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOY2hhcmFjdGVyX25hbWUYBCABKAkSFgoOc2VxdWVuY2VfaW5kZXgYBSABKA0SLQoMc291cmNlX2ltYWdlGAYgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIuCg12YXJpYW50X2ltYWdlGAcgASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIpCgh3b3JrZmxvdxgIIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJgoFbW9kZWwYCSABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEicKBWxvcmFzGAogAygLMhgucHJvdmVuYW5jZS52MS5Mb3JhSW5wdXQSGAoQd29ya2Zsb3dfdmVyc2lvbhgLIAEoCRITCgtwcm9tcHRfdGV4dBgMIAEoCRIXCg9uZWdhdGl2ZV9wcm9tcHQYDSABKAkSEQoJY2ZnX3NjYWxlGA4gASgBEgwKBHNlZWQYDyABKAQSDQoFc3RlcHMYECABKA0SDwoHc2FtcGxlchgRIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGBIgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GBMgASgNEjIKEWFkZGl0aW9uYWxfcGFyYW1zGBQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3JlZ2VuZXJhdGlvbl9qb2JfaWQYFiABKAkSHQoVc3VwZXJzZWRlc19zZWdtZW50X2lkGBcgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgYIAEoCRIiChpyZXByb2R1Y3Rpb25fb2ZfcmVjZWlwdF9pZBgZIAEoCSJRChVDcmVhdGVSZWNlaXB0UmVzcG9uc2USJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIqwBChZDb21wbGV0ZVJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkSLAoGc3RhdHVzGAIgASgOMhwucHJvdmVuYW5jZS52MS5SZWNlaXB0U3RhdHVzEjsKF2dlbmVyYXRpb25fY29tcGxldGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvdXRwdXRfaGFzaBgEIAEoCSJCChdDb21wbGV0ZVJlY2VpcHRSZXNwb25zZRInCgdyZWNlaXB0GAEgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0Ik4KFUNyZWF0ZVJlY2VpcHRzUmVxdWVzdBI1CghyZWNlaXB0cxgBIAMoCzIjLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlcXVlc3QiTwoWQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVzcG9uc2UiUgoXQ29tcGxldGVSZWNlaXB0c1JlcXVlc3QSNwoIcmVjZWlwdHMYASADKAsyJS5wcm92ZW5hbmNlLnYxLkNvbXBsZXRlUmVjZWlwdFJlcXVlc3QiRAoYQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlEigKCHJlY2VpcHRzGAEgAygLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IicKEUdldFJlY2VpcHRSZXF1ZXN0EhIKCnJlY2VpcHRfaWQYASABKAkiPQoSR2V0UmVjZWlwdFJlc3BvbnNlEicKB3JlY2VpcHQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQiMQobR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkioQEKHEdldFNlZ21lbnRQcm92ZW5hbmNlUmVzcG9uc2USJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIvCg9jdXJyZW50X3JlY2VpcHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJwoHaGlzdG9yeRgDIAMoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdCI1Ch5CYXRjaEdldEN1cnJlbnRSZWNlaXB0c1JlcXVlc3QSEwoLc2VnbWVudF9pZHMYASADKAkicQoVU2VnbWVudEN1cnJlbnRSZWNlaXB0EicKB3NlZ21lbnQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlNlZ21lbnQSLwoPY3VycmVudF9yZWNlaXB0GAIgASgLMhYucHJvdmVuYW5jZS52MS5SZWNlaXB0IlkKH0JhdGNoR2V0Q3VycmVudFJlY2VpcHRzUmVzcG9uc2USNgoIc2VnbWVudHMYASADKAsyJC5wcm92ZW5hbmNlLnYxLlNlZ21lbnRDdXJyZW50UmVjZWlwdCJ2ChRHZXRBc3NldFVzYWdlUmVxdWVzdBIQCghhc3NldF9pZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSLkAgoKQXNzZXRVc2FnZRISCgpzZWdtZW50X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSEgoKcmVjZWlwdF9pZBgEIAEoCRImCgRyb2xlGAUgASgOMhgucHJvdmVuYW5jZS52MS5JbnB1dFJvbGUSDwoHdmVyc2lvbhgGIAEoDRIUCgxjb250ZW50X2hhc2gYByABKAkSDgoGd2VpZ2h0GAggASgBEhAKCHBvc2l0aW9uGAkgASgNEiwKBnN0YXR1cxgKIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIWCg5zZWdtZW50X2FjdGl2ZRgLIAEoCBI5ChVnZW5lcmF0aW9uX3N0YXJ0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNoYXJhY3Rlcl9uYW1lGA0gASgJIlsKFUdldEFzc2V0VXNhZ2VSZXNwb25zZRIpCgZ1c2FnZXMYASADKAsyGS5wcm92ZW5hbmNlLnYxLkFzc2V0VXNhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIl0KH0ZpbmRSZWNlaXB0c0J5SW5wdXRzSGFzaFJlcXVlc3QSEwoLaW5wdXRzX2hhc2gYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQogRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoUmVzcG9uc2USKAoIcmVjZWlwdHMYASADKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKE0xpc3RQcm9qZWN0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkirwEKDlByb2plY3RTdW1tYXJ5EhIKCnByb2plY3RfaWQYASABKAkSEwoLc2NlbmVfY291bnQYAiABKA0SHAoUYWN0aXZlX3NlZ21lbnRfY291bnQYAyABKA0SIAoYc3VwZXJzZWRlZF9zZWdtZW50X2NvdW50GAQgASgNEjQKEGxhc3RfcmVjb3JkZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEi8KCHByb2plY3RzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5Qcm9qZWN0U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoTTGlzdFNlZ21lbnRzUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNjZW5lX2lkGAIgASgJEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgDIAEoCBIRCglwYWdlX3NpemUYBCABKA0SEgoKcGFnZV90b2tlbhgFIAEoCSKhAQoOU2VnbWVudExpc3RpbmcSJwoHc2VnbWVudBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuU2VnbWVudBIaChJjdXJyZW50X3JlY2VpcHRfaWQYAiABKAkSMwoNbGF0ZXN0X3N0YXR1cxgDIAEoDjIcLnByb3ZlbmFuY2UudjEuUmVjZWlwdFN0YXR1cxIVCg1yZWNlaXB0X2NvdW50GAQgASgNImAKFExpc3RTZWdtZW50c1Jlc3BvbnNlEi8KCHNlZ21lbnRzGAEgAygLMh0ucHJvdmVuYW5jZS52MS5TZWdtZW50TGlzdGluZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijgEKFUdlbmVyYXRpb25EdXJhdGlvbktleRIZChF3b3JrZmxvd19hc3NldF9pZBgBIAEoCRIWCg5tb2RlbF9hc3NldF9pZBgCIAEoCRIYChByZXNvbHV0aW9uX3dpZHRoGAMgASgNEhkKEXJlc29sdXRpb25faGVpZ2h0GAQgASgNEg0KBXN0ZXBzGAUgASgNIlMKHUdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXF1ZXN0EjIKBGtleXMYASADKAsyJC5wcm92ZW5hbmNlLnYxLkdlbmVyYXRpb25EdXJhdGlvbktleSJwChNHZW5lcmF0aW9uRHVyYXRpb25zEjEKA2tleRgBIAEoCzIkLnByb3ZlbmFuY2UudjEuR2VuZXJhdGlvbkR1cmF0aW9uS2V5EhEKCW1lZGlhbl9tcxgCIAEoAxITCgtzYW1wbGVfc2l6ZRgDIAEoDSJXCh5HZXRHZW5lcmF0aW9uRHVyYXRpb25zUmVzcG9uc2USNQoJZHVyYXRpb25zGAEgAygLMiIucHJvdmVuYW5jZS52MS5HZW5lcmF0aW9uRHVyYXRpb25zIksKFkNvbXBhcmVSZWNlaXB0c1JlcXVlc3QSFwoPbGVmdF9yZWNlaXB0X2lkGAEgASgJEhgKEHJpZ2h0X3JlY2VpcHRfaWQYAiABKAkiuwIKFlJlY2VpcHRGaWVsZENvbXBhcmlzb24SDQoFZmllbGQYASABKAkSDQoFbGFiZWwYAiABKAkSDAoEbGVmdBgDIAEoCRINCgVyaWdodBgEIAEoCRIPCgdjaGFuZ2VkGAUgASgIEiYKBHJvbGUYBiABKA4yGC5wcm92ZW5hbmNlLnYxLklucHV0Um9sZRIQCghwb3NpdGlvbhgHIAEoDRIrCgpsZWZ0X2Fzc2V0GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhIsCgtyaWdodF9hc3NldBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSEwoLbGVmdF93ZWlnaHQYCiABKAESFAoMcmlnaHRfd2VpZ2h0GAsgASgBEhUKDWNoYW5nZWRfcGFydHMYDCADKAkitQEKF0NvbXBhcmVSZWNlaXB0c1Jlc3BvbnNlEiQKBGxlZnQYASABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSJQoFcmlnaHQYAiABKAsyFi5wcm92ZW5hbmNlLnYxLlJlY2VpcHQSNQoGZmllbGRzGAMgAygLMiUucHJvdmVuYW5jZS52MS5SZWNlaXB0RmllbGRDb21wYXJpc29uEhYKDmNoYW5nZWRfZmllbGRzGAQgASgNIt0GCg1MZWdhY3lTZWdtZW50EhIKCnNlZ21lbnRfaWQYASABKAkSEAoIc2NlbmVfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIWCg5jaGFyYWN0ZXJfbmFtZRgEIAEoCRIWCg5zZXF1ZW5jZV9pbmRleBgFIAEoDRItCgxzb3VyY2VfaW1hZ2UYBiABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEi4KDXZhcmlhbnRfaW1hZ2UYByABKAsyFy5wcm92ZW5hbmNlLnYxLkFzc2V0UmVmEikKCHdvcmtmbG93GAggASgLMhcucHJvdmVuYW5jZS52MS5Bc3NldFJlZhImCgVtb2RlbBgJIAEoCzIXLnByb3ZlbmFuY2UudjEuQXNzZXRSZWYSJwoFbG9yYXMYCiADKAsyGC5wcm92ZW5hbmNlLnYxLkxvcmFJbnB1dBIYChBub192YXJpYW50X2ltYWdlGAsgASgIEhAKCG5vX2xvcmFzGAwgASgIEhgKEHdvcmtmbG93X3ZlcnNpb24YDSABKAkSGAoLcHJvbXB0X3RleHQYDiABKAlIAIgBARIcCg9uZWdhdGl2ZV9wcm9tcHQYDyABKAlIAYgBARIWCgljZmdfc2NhbGUYECABKAFIAogBARIRCgRzZWVkGBEgASgESAOIAQESEgoFc3RlcHMYEiABKA1IBIgBARIUCgdzYW1wbGVyGBMgASgJSAWIAQESHQoQcmVzb2x1dGlvbl93aWR0aBgUIAEoDUgGiAEBEh4KEXJlc29sdXRpb25faGVpZ2h0GBUgASgNSAeIAQESMgoRYWRkaXRpb25hbF9wYXJhbXMYFiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjAKDGdlbmVyYXRlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLb3V0cHV0X2hhc2gYGCABKAlCDgoMX3Byb21wdF90ZXh0QhIKEF9uZWdhdGl2ZV9wcm9tcHRCDAoKX2NmZ19zY2FsZUIHCgVfc2VlZEIICgZfc3RlcHNCCgoIX3NhbXBsZXJCEwoRX3Jlc29sdXRpb25fd2lkdGhCFAoSX3Jlc29sdXRpb25faGVpZ2h0Ik0KG0ltcG9ydExlZ2FjeVNlZ21lbnRzUmVxdWVzdBIuCghzZWdtZW50cxgBIAMoCzIcLnByb3ZlbmFuY2UudjEuTGVnYWN5U2VnbWVudCJOChJMZWdhY3lJbXBvcnRSZXN1bHQSJwoHcmVjZWlwdBgBIAEoCzIWLnByb3ZlbmFuY2UudjEuUmVjZWlwdBIPCgdjcmVhdGVkGAIgASgIIlIKHEltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USMgoHcmVzdWx0cxgBIAMoCzIhLnByb3ZlbmFuY2UudjEuTGVnYWN5SW1wb3J0UmVzdWx0IigKEkdldENvdmVyYWdlUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIqcBCghDb3ZlcmFnZRISCgpwcm9qZWN0X2lkGAEgASgJEhAKCHNlZ21lbnRzGAIgASgNEhAKCGNvbXBsZXRlGAMgASgNEg4KBmxlZ2FjeRgEIAEoDRIPCgdydW5uaW5nGAUgASgNEhgKEHJ1bm5pbmdfdG9vX2xvbmcYBiABKA0SDgoGZmFpbGVkGAcgASgNEhgKEGNvbXBsZXRlX3BlcmNlbnQYCCABKAEihwEKE0dldENvdmVyYWdlUmVzcG9uc2USJgoFdG90YWwYASABKAsyFy5wcm92ZW5hbmNlLnYxLkNvdmVyYWdlEikKCHByb2plY3RzGAIgAygLMhcucHJvdmVuYW5jZS52MS5Db3ZlcmFnZRIdChVydW5uaW5nX2xpbWl0X3NlY29uZHMYAyABKA0iFgoUR2V0Q2hlY2twb2ludFJlcXVlc3QiQQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSFAoMdmVyaWZpZXJfa2V5GAIgASgJIj8KFkdldFJlY2VpcHRQcm9vZlJlcXVlc3QSEgoKcmVjZWlwdF9pZBgBIAEoCRIRCgl0cmVlX3NpemUYAiABKAQiWgoPUmVjZWlwdExvZ0VudHJ5Eg0KBWV2ZW50GAEgASgJEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEbGVhZhgDIAEoCRIWCg5pbmNsdXNpb25fcGF0aBgEIAMoCSJeChdHZXRSZWNlaXB0UHJvb2ZSZXNwb25zZRISCgpjaGVja3BvaW50GAEgASgJEi8KB2VudHJpZXMYAiADKAsyHi5wcm92ZW5hbmNlLnYxLlJlY2VpcHRMb2dFbnRyeSJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIisKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRIMCgRwYXRoGAEgAygJMukOCg5SZWNlaXB0U2VydmljZRJaCg1DcmVhdGVSZWNlaXB0EiMucHJvdmVuYW5jZS52MS5DcmVhdGVSZWNlaXB0UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdFJlc3BvbnNlEmAKD0NvbXBsZXRlUmVjZWlwdBIlLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVxdWVzdBomLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0UmVzcG9uc2USXQoOQ3JlYXRlUmVjZWlwdHMSJC5wcm92ZW5hbmNlLnYxLkNyZWF0ZVJlY2VpcHRzUmVxdWVzdBolLnByb3ZlbmFuY2UudjEuQ3JlYXRlUmVjZWlwdHNSZXNwb25zZRJjChBDb21wbGV0ZVJlY2VpcHRzEiYucHJvdmVuYW5jZS52MS5Db21wbGV0ZVJlY2VpcHRzUmVxdWVzdBonLnByb3ZlbmFuY2UudjEuQ29tcGxldGVSZWNlaXB0c1Jlc3BvbnNlElYKCkdldFJlY2VpcHQSIC5wcm92ZW5hbmNlLnYxLkdldFJlY2VpcHRSZXF1ZXN0GiEucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UmVzcG9uc2UiA5ACARJ0ChRHZXRTZWdtZW50UHJvdmVuYW5jZRIqLnByb3ZlbmFuY2UudjEuR2V0U2VnbWVudFByb3ZlbmFuY2VSZXF1ZXN0GisucHJvdmVuYW5jZS52MS5HZXRTZWdtZW50UHJvdmVuYW5jZVJlc3BvbnNlIgOQAgESfQoXQmF0Y2hHZXRDdXJyZW50UmVjZWlwdHMSLS5wcm92ZW5hbmNlLnYxLkJhdGNoR2V0Q3VycmVudFJlY2VpcHRzUmVxdWVzdBouLnByb3ZlbmFuY2UudjEuQmF0Y2hHZXRDdXJyZW50UmVjZWlwdHNSZXNwb25zZSIDkAIBEl8KDUdldEFzc2V0VXNhZ2USIy5wcm92ZW5hbmNlLnYxLkdldEFzc2V0VXNhZ2VSZXF1ZXN0GiQucHJvdmVuYW5jZS52MS5HZXRBc3NldFVzYWdlUmVzcG9uc2UiA5ACARKAAQoYRmluZFJlY2VpcHRzQnlJbnB1dHNIYXNoEi4ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXF1ZXN0Gi8ucHJvdmVuYW5jZS52MS5GaW5kUmVjZWlwdHNCeUlucHV0c0hhc2hSZXNwb25zZSIDkAIBElwKDExpc3RQcm9qZWN0cxIiLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVxdWVzdBojLnByb3ZlbmFuY2UudjEuTGlzdFByb2plY3RzUmVzcG9uc2UiA5ACARJcCgxMaXN0U2VnbWVudHMSIi5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1JlcXVlc3QaIy5wcm92ZW5hbmNlLnYxLkxpc3RTZWdtZW50c1Jlc3BvbnNlIgOQAgESZQoPQ29tcGFyZVJlY2VpcHRzEiUucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5Db21wYXJlUmVjZWlwdHNSZXNwb25zZSIDkAIBEm8KFEltcG9ydExlZ2FjeVNlZ21lbnRzEioucHJvdmVuYW5jZS52MS5JbXBvcnRMZWdhY3lTZWdtZW50c1JlcXVlc3QaKy5wcm92ZW5hbmNlLnYxLkltcG9ydExlZ2FjeVNlZ21lbnRzUmVzcG9uc2USWQoLR2V0Q292ZXJhZ2USIS5wcm92ZW5hbmNlLnYxLkdldENvdmVyYWdlUmVxdWVzdBoiLnByb3ZlbmFuY2UudjEuR2V0Q292ZXJhZ2VSZXNwb25zZSIDkAIBEnoKFkdldEdlbmVyYXRpb25EdXJhdGlvbnMSLC5wcm92ZW5hbmNlLnYxLkdldEdlbmVyYXRpb25EdXJhdGlvbnNSZXF1ZXN0Gi0ucHJvdmVuYW5jZS52MS5HZXRHZW5lcmF0aW9uRHVyYXRpb25zUmVzcG9uc2UiA5ACARJfCg1HZXRDaGVja3BvaW50EiMucHJvdmVuYW5jZS52MS5HZXRDaGVja3BvaW50UmVxdWVzdBokLnByb3ZlbmFuY2UudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlIgOQAgESZQoPR2V0UmVjZWlwdFByb29mEiUucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UHJvb2ZSZXF1ZXN0GiYucHJvdmVuYW5jZS52MS5HZXRSZWNlaXB0UHJvb2ZSZXNwb25zZSIDkAIBEnEKE0dldENvbnNpc3RlbmN5UHJvb2YSKS5wcm92ZW5hbmNlLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GioucHJvdmVuYW5jZS52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_provenance_v1_common]);
 
 /**
  * @generated from message provenance.v1.CreateReceiptRequest
@@ -398,6 +398,70 @@ export const GetSegmentProvenanceResponseSchema: GenMessage<GetSegmentProvenance
   messageDesc(file_provenance_v1_receipts, 11);
 
 /**
+ * @generated from message provenance.v1.BatchGetCurrentReceiptsRequest
+ */
+export type BatchGetCurrentReceiptsRequest = Message<"provenance.v1.BatchGetCurrentReceiptsRequest"> & {
+  /**
+   * 1 to 1,000 segment ids.
+   *
+   * @generated from field: repeated string segment_ids = 1;
+   */
+  segmentIds: string[];
+};
+
+/**
+ * Describes the message provenance.v1.BatchGetCurrentReceiptsRequest.
+ * Use `create(BatchGetCurrentReceiptsRequestSchema)` to create a new message.
+ */
+export const BatchGetCurrentReceiptsRequestSchema: GenMessage<BatchGetCurrentReceiptsRequest> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 12);
+
+/**
+ * One segment with its current receipt.
+ *
+ * @generated from message provenance.v1.SegmentCurrentReceipt
+ */
+export type SegmentCurrentReceipt = Message<"provenance.v1.SegmentCurrentReceipt"> & {
+  /**
+   * @generated from field: provenance.v1.Segment segment = 1;
+   */
+  segment?: Segment | undefined;
+
+  /**
+   * The latest SUCCEEDED receipt; absent when none has succeeded yet.
+   *
+   * @generated from field: provenance.v1.Receipt current_receipt = 2;
+   */
+  currentReceipt?: Receipt | undefined;
+};
+
+/**
+ * Describes the message provenance.v1.SegmentCurrentReceipt.
+ * Use `create(SegmentCurrentReceiptSchema)` to create a new message.
+ */
+export const SegmentCurrentReceiptSchema: GenMessage<SegmentCurrentReceipt> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 13);
+
+/**
+ * @generated from message provenance.v1.BatchGetCurrentReceiptsResponse
+ */
+export type BatchGetCurrentReceiptsResponse = Message<"provenance.v1.BatchGetCurrentReceiptsResponse"> & {
+  /**
+   * The known, viewable segments among those asked, in the order asked.
+   *
+   * @generated from field: repeated provenance.v1.SegmentCurrentReceipt segments = 1;
+   */
+  segments: SegmentCurrentReceipt[];
+};
+
+/**
+ * Describes the message provenance.v1.BatchGetCurrentReceiptsResponse.
+ * Use `create(BatchGetCurrentReceiptsResponseSchema)` to create a new message.
+ */
+export const BatchGetCurrentReceiptsResponseSchema: GenMessage<BatchGetCurrentReceiptsResponse> = /*@__PURE__*/
+  messageDesc(file_provenance_v1_receipts, 14);
+
+/**
  * @generated from message provenance.v1.GetAssetUsageRequest
  */
 export type GetAssetUsageRequest = Message<"provenance.v1.GetAssetUsageRequest"> & {
@@ -436,7 +500,7 @@ export type GetAssetUsageRequest = Message<"provenance.v1.GetAssetUsageRequest">
  * Use `create(GetAssetUsageRequestSchema)` to create a new message.
  */
 export const GetAssetUsageRequestSchema: GenMessage<GetAssetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 12);
+  messageDesc(file_provenance_v1_receipts, 15);
 
 /**
  * One use of an asset by one receipt.
@@ -519,7 +583,7 @@ export type AssetUsage = Message<"provenance.v1.AssetUsage"> & {
  * Use `create(AssetUsageSchema)` to create a new message.
  */
 export const AssetUsageSchema: GenMessage<AssetUsage> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 13);
+  messageDesc(file_provenance_v1_receipts, 16);
 
 /**
  * @generated from message provenance.v1.GetAssetUsageResponse
@@ -541,7 +605,7 @@ export type GetAssetUsageResponse = Message<"provenance.v1.GetAssetUsageResponse
  * Use `create(GetAssetUsageResponseSchema)` to create a new message.
  */
 export const GetAssetUsageResponseSchema: GenMessage<GetAssetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 14);
+  messageDesc(file_provenance_v1_receipts, 17);
 
 /**
  * @generated from message provenance.v1.FindReceiptsByInputsHashRequest
@@ -568,7 +632,7 @@ export type FindReceiptsByInputsHashRequest = Message<"provenance.v1.FindReceipt
  * Use `create(FindReceiptsByInputsHashRequestSchema)` to create a new message.
  */
 export const FindReceiptsByInputsHashRequestSchema: GenMessage<FindReceiptsByInputsHashRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 15);
+  messageDesc(file_provenance_v1_receipts, 18);
 
 /**
  * @generated from message provenance.v1.FindReceiptsByInputsHashResponse
@@ -590,7 +654,7 @@ export type FindReceiptsByInputsHashResponse = Message<"provenance.v1.FindReceip
  * Use `create(FindReceiptsByInputsHashResponseSchema)` to create a new message.
  */
 export const FindReceiptsByInputsHashResponseSchema: GenMessage<FindReceiptsByInputsHashResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 16);
+  messageDesc(file_provenance_v1_receipts, 19);
 
 /**
  * @generated from message provenance.v1.ListProjectsRequest
@@ -612,7 +676,7 @@ export type ListProjectsRequest = Message<"provenance.v1.ListProjectsRequest"> &
  * Use `create(ListProjectsRequestSchema)` to create a new message.
  */
 export const ListProjectsRequestSchema: GenMessage<ListProjectsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 17);
+  messageDesc(file_provenance_v1_receipts, 20);
 
 /**
  * A project as the receipts know it.
@@ -655,7 +719,7 @@ export type ProjectSummary = Message<"provenance.v1.ProjectSummary"> & {
  * Use `create(ProjectSummarySchema)` to create a new message.
  */
 export const ProjectSummarySchema: GenMessage<ProjectSummary> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 18);
+  messageDesc(file_provenance_v1_receipts, 21);
 
 /**
  * @generated from message provenance.v1.ListProjectsResponse
@@ -677,7 +741,7 @@ export type ListProjectsResponse = Message<"provenance.v1.ListProjectsResponse">
  * Use `create(ListProjectsResponseSchema)` to create a new message.
  */
 export const ListProjectsResponseSchema: GenMessage<ListProjectsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 19);
+  messageDesc(file_provenance_v1_receipts, 22);
 
 /**
  * @generated from message provenance.v1.ListSegmentsRequest
@@ -718,7 +782,7 @@ export type ListSegmentsRequest = Message<"provenance.v1.ListSegmentsRequest"> &
  * Use `create(ListSegmentsRequestSchema)` to create a new message.
  */
 export const ListSegmentsRequestSchema: GenMessage<ListSegmentsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 20);
+  messageDesc(file_provenance_v1_receipts, 23);
 
 /**
  * One segment with what a list needs to show about its receipts.
@@ -756,7 +820,7 @@ export type SegmentListing = Message<"provenance.v1.SegmentListing"> & {
  * Use `create(SegmentListingSchema)` to create a new message.
  */
 export const SegmentListingSchema: GenMessage<SegmentListing> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 21);
+  messageDesc(file_provenance_v1_receipts, 24);
 
 /**
  * @generated from message provenance.v1.ListSegmentsResponse
@@ -778,7 +842,7 @@ export type ListSegmentsResponse = Message<"provenance.v1.ListSegmentsResponse">
  * Use `create(ListSegmentsResponseSchema)` to create a new message.
  */
 export const ListSegmentsResponseSchema: GenMessage<ListSegmentsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 22);
+  messageDesc(file_provenance_v1_receipts, 25);
 
 /**
  * Which past receipts a duration is taken over; an empty id or a 0 matches any value.
@@ -821,7 +885,7 @@ export type GenerationDurationKey = Message<"provenance.v1.GenerationDurationKey
  * Use `create(GenerationDurationKeySchema)` to create a new message.
  */
 export const GenerationDurationKeySchema: GenMessage<GenerationDurationKey> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 23);
+  messageDesc(file_provenance_v1_receipts, 26);
 
 /**
  * @generated from message provenance.v1.GetGenerationDurationsRequest
@@ -840,7 +904,7 @@ export type GetGenerationDurationsRequest = Message<"provenance.v1.GetGeneration
  * Use `create(GetGenerationDurationsRequestSchema)` to create a new message.
  */
 export const GetGenerationDurationsRequestSchema: GenMessage<GetGenerationDurationsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 24);
+  messageDesc(file_provenance_v1_receipts, 27);
 
 /**
  * The generation durations of the past receipts matching one key.
@@ -873,7 +937,7 @@ export type GenerationDurations = Message<"provenance.v1.GenerationDurations"> &
  * Use `create(GenerationDurationsSchema)` to create a new message.
  */
 export const GenerationDurationsSchema: GenMessage<GenerationDurations> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 25);
+  messageDesc(file_provenance_v1_receipts, 28);
 
 /**
  * @generated from message provenance.v1.GetGenerationDurationsResponse
@@ -892,7 +956,7 @@ export type GetGenerationDurationsResponse = Message<"provenance.v1.GetGeneratio
  * Use `create(GetGenerationDurationsResponseSchema)` to create a new message.
  */
 export const GetGenerationDurationsResponseSchema: GenMessage<GetGenerationDurationsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 26);
+  messageDesc(file_provenance_v1_receipts, 29);
 
 /**
  * @generated from message provenance.v1.CompareReceiptsRequest
@@ -914,7 +978,7 @@ export type CompareReceiptsRequest = Message<"provenance.v1.CompareReceiptsReque
  * Use `create(CompareReceiptsRequestSchema)` to create a new message.
  */
 export const CompareReceiptsRequestSchema: GenMessage<CompareReceiptsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 27);
+  messageDesc(file_provenance_v1_receipts, 30);
 
 /**
  * One compared field of two receipts.
@@ -998,7 +1062,7 @@ export type ReceiptFieldComparison = Message<"provenance.v1.ReceiptFieldComparis
  * Use `create(ReceiptFieldComparisonSchema)` to create a new message.
  */
 export const ReceiptFieldComparisonSchema: GenMessage<ReceiptFieldComparison> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 28);
+  messageDesc(file_provenance_v1_receipts, 31);
 
 /**
  * @generated from message provenance.v1.CompareReceiptsResponse
@@ -1035,7 +1099,7 @@ export type CompareReceiptsResponse = Message<"provenance.v1.CompareReceiptsResp
  * Use `create(CompareReceiptsResponseSchema)` to create a new message.
  */
 export const CompareReceiptsResponseSchema: GenMessage<CompareReceiptsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 29);
+  messageDesc(file_provenance_v1_receipts, 32);
 
 /**
  * A segment made before receipts were recorded, with whatever is known of how it was made. What is not given is
@@ -1182,7 +1246,7 @@ export type LegacySegment = Message<"provenance.v1.LegacySegment"> & {
  * Use `create(LegacySegmentSchema)` to create a new message.
  */
 export const LegacySegmentSchema: GenMessage<LegacySegment> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 30);
+  messageDesc(file_provenance_v1_receipts, 33);
 
 /**
  * @generated from message provenance.v1.ImportLegacySegmentsRequest
@@ -1201,7 +1265,7 @@ export type ImportLegacySegmentsRequest = Message<"provenance.v1.ImportLegacySeg
  * Use `create(ImportLegacySegmentsRequestSchema)` to create a new message.
  */
 export const ImportLegacySegmentsRequestSchema: GenMessage<ImportLegacySegmentsRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 31);
+  messageDesc(file_provenance_v1_receipts, 34);
 
 /**
  * One imported segment's LEGACY receipt.
@@ -1227,7 +1291,7 @@ export type LegacyImportResult = Message<"provenance.v1.LegacyImportResult"> & {
  * Use `create(LegacyImportResultSchema)` to create a new message.
  */
 export const LegacyImportResultSchema: GenMessage<LegacyImportResult> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 32);
+  messageDesc(file_provenance_v1_receipts, 35);
 
 /**
  * @generated from message provenance.v1.ImportLegacySegmentsResponse
@@ -1246,7 +1310,7 @@ export type ImportLegacySegmentsResponse = Message<"provenance.v1.ImportLegacySe
  * Use `create(ImportLegacySegmentsResponseSchema)` to create a new message.
  */
 export const ImportLegacySegmentsResponseSchema: GenMessage<ImportLegacySegmentsResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 33);
+  messageDesc(file_provenance_v1_receipts, 36);
 
 /**
  * @generated from message provenance.v1.GetCoverageRequest
@@ -1265,7 +1329,7 @@ export type GetCoverageRequest = Message<"provenance.v1.GetCoverageRequest"> & {
  * Use `create(GetCoverageRequestSchema)` to create a new message.
  */
 export const GetCoverageRequestSchema: GenMessage<GetCoverageRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 34);
+  messageDesc(file_provenance_v1_receipts, 37);
 
 /**
  * How many active segments (not superseded) of a project, or of every project counted, have complete receipts.
@@ -1334,7 +1398,7 @@ export type Coverage = Message<"provenance.v1.Coverage"> & {
  * Use `create(CoverageSchema)` to create a new message.
  */
 export const CoverageSchema: GenMessage<Coverage> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 35);
+  messageDesc(file_provenance_v1_receipts, 38);
 
 /**
  * @generated from message provenance.v1.GetCoverageResponse
@@ -1365,7 +1429,7 @@ export type GetCoverageResponse = Message<"provenance.v1.GetCoverageResponse"> &
  * Use `create(GetCoverageResponseSchema)` to create a new message.
  */
 export const GetCoverageResponseSchema: GenMessage<GetCoverageResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 36);
+  messageDesc(file_provenance_v1_receipts, 39);
 
 /**
  * @generated from message provenance.v1.GetCheckpointRequest
@@ -1378,7 +1442,7 @@ export type GetCheckpointRequest = Message<"provenance.v1.GetCheckpointRequest">
  * Use `create(GetCheckpointRequestSchema)` to create a new message.
  */
 export const GetCheckpointRequestSchema: GenMessage<GetCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 37);
+  messageDesc(file_provenance_v1_receipts, 40);
 
 /**
  * @generated from message provenance.v1.GetCheckpointResponse
@@ -1404,7 +1468,7 @@ export type GetCheckpointResponse = Message<"provenance.v1.GetCheckpointResponse
  * Use `create(GetCheckpointResponseSchema)` to create a new message.
  */
 export const GetCheckpointResponseSchema: GenMessage<GetCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 38);
+  messageDesc(file_provenance_v1_receipts, 41);
 
 /**
  * @generated from message provenance.v1.GetReceiptProofRequest
@@ -1428,7 +1492,7 @@ export type GetReceiptProofRequest = Message<"provenance.v1.GetReceiptProofReque
  * Use `create(GetReceiptProofRequestSchema)` to create a new message.
  */
 export const GetReceiptProofRequestSchema: GenMessage<GetReceiptProofRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 39);
+  messageDesc(file_provenance_v1_receipts, 42);
 
 /**
  * One leaf of a receipt in the log.
@@ -1468,7 +1532,7 @@ export type ReceiptLogEntry = Message<"provenance.v1.ReceiptLogEntry"> & {
  * Use `create(ReceiptLogEntrySchema)` to create a new message.
  */
 export const ReceiptLogEntrySchema: GenMessage<ReceiptLogEntry> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 40);
+  messageDesc(file_provenance_v1_receipts, 43);
 
 /**
  * @generated from message provenance.v1.GetReceiptProofResponse
@@ -1494,7 +1558,7 @@ export type GetReceiptProofResponse = Message<"provenance.v1.GetReceiptProofResp
  * Use `create(GetReceiptProofResponseSchema)` to create a new message.
  */
 export const GetReceiptProofResponseSchema: GenMessage<GetReceiptProofResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 41);
+  messageDesc(file_provenance_v1_receipts, 44);
 
 /**
  * @generated from message provenance.v1.GetConsistencyProofRequest
@@ -1516,7 +1580,7 @@ export type GetConsistencyProofRequest = Message<"provenance.v1.GetConsistencyPr
  * Use `create(GetConsistencyProofRequestSchema)` to create a new message.
  */
 export const GetConsistencyProofRequestSchema: GenMessage<GetConsistencyProofRequest> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 42);
+  messageDesc(file_provenance_v1_receipts, 45);
 
 /**
  * @generated from message provenance.v1.GetConsistencyProofResponse
@@ -1535,7 +1599,7 @@ export type GetConsistencyProofResponse = Message<"provenance.v1.GetConsistencyP
  * Use `create(GetConsistencyProofResponseSchema)` to create a new message.
  */
 export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofResponse> = /*@__PURE__*/
-  messageDesc(file_provenance_v1_receipts, 43);
+  messageDesc(file_provenance_v1_receipts, 46);
 
 /**
  * Immutable generation receipts, segments, and reverse usage.
@@ -1601,6 +1665,18 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof GetSegmentProvenanceRequestSchema;
     output: typeof GetSegmentProvenanceResponseSchema;
+  },
+  /**
+   * GetSegmentProvenance without the history, for 1 to 1,000 segments at once: each segment with its current receipt,
+   * in the order asked. Segments that are not stored, or are in projects the caller may not view, are left out (not
+   * revealed); a segment asked more than once is answered once, where first asked.
+   *
+   * @generated from rpc provenance.v1.ReceiptService.BatchGetCurrentReceipts
+   */
+  batchGetCurrentReceipts: {
+    methodKind: "unary";
+    input: typeof BatchGetCurrentReceiptsRequestSchema;
+    output: typeof BatchGetCurrentReceiptsResponseSchema;
   },
   /**
    * Asset (version) -> the segments whose receipts used it.
