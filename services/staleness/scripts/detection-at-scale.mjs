@@ -1,0 +1,182 @@
+// Measures detection after PublishVersion of a widely used LoRA at the 1M-receipt shape (a measurement, not a test).
+//
+// Fills a fresh database (the staleness migrations, run by starting the built service once) straight with SQL,
+// without the services' write path: `--projects` projects, the first with `--big` segments and the others sharing the
+// rest of `--segments`, ~50 segments a scene, ~5.6 active inputs a segment; `lora-000` (shared, v1-v3, v3 current) is
+// an input of ~53 % of the segments, ~30 % of those with the hash of an older version. Then VACUUM ANALYZE, starts
+// the built service as its own process (dist/main.js, the env the tests give it), subscribes to
+// `provenance.staleness.detected.>`, calls PublishVersion(lora-000, v4) and prints, from the call's start: the first
+// and the last project's event on NATS, how many projects got one (each exactly once?), the totals they carry, the
+// events' detection_latency_ms, and the service's RSS (sampled every 20 ms, and VmHWM) before, during and after.
+//
+//   npm run build -w @provenance/shared && npm run build -w @provenance/staleness
+//   node services/staleness/scripts/detection-at-scale.mjs [--segments 1000000] [--projects 200] [--big 100000] [--publishes 1]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { AssetService, EVENT_MESSAGES, STALENESS_DETECTED_PREFIX, subjectFor } from "@provenance/shared";
+import { createTestEnvironment } from "@provenance/shared/testing";
+import { migrateStaleness } from "../dist/start.js";
+
+const { values: args } = parseArgs({
+  options: {
+    segments: { type: "string", default: "1000000" },
+    projects: { type: "string", default: "200" },
+    big: { type: "string", default: "100000" },
+    publishes: { type: "string", default: "1" },
+  },
+});
+const segments = Number(args.segments);
+const projects = Number(args.projects);
+const big = Number(args.big);
+const publishes = Number(args.publishes);
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+const hash = (text) => `md5('${text}') || md5('${text}-2')`;
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+}
+
+async function fill(sql) {
+  const t0 = performance.now();
+  const small = Math.floor((segments - big) / (projects - 1));
+  // Segment n: project 0 for n < big, else 1 + (n - big) % (projects - 1); its rank within the project picks the scene.
+  await sql.query(`SET maintenance_work_mem = '256MB'`);
+  await sql.query(`ALTER TABLE staleness.segment_inputs SET (autovacuum_enabled = false)`);
+  await sql.query(`ALTER TABLE staleness.segments SET (autovacuum_enabled = false)`);
+  await sql.query(`
+    INSERT INTO staleness.assets (asset_id, kind, name, project_id)
+    SELECT 'lora-' || lpad(k::text, 3, '0'), 'LORA', 'lora_' || k, NULL FROM generate_series(0, 39) k
+    UNION ALL VALUES ('workflow-i2v', 'WORKFLOW', 'i2v', NULL), ('model-wan', 'MODEL', 'wan', NULL)`);
+  await sql.query(`
+    INSERT INTO staleness.asset_versions (asset_id, version, content_hash, uploaded_by, previous_version, is_current)
+    SELECT a.asset_id, v, ${hash("' || a.asset_id || ' v' || v || '")}, 'bench', NULLIF(v - 1, 0), v = 3
+      FROM staleness.assets a, generate_series(1, 3) v ORDER BY a.asset_id, v`);
+  await sql.query(`
+    CREATE TEMP TABLE seg AS
+    SELECT n, 'seg-' || lpad(n::text, 7, '0') AS segment_id,
+           'p-' || lpad(CASE WHEN n < ${big} THEN 0 ELSE 1 + (n - ${big}) % ${projects - 1} END::text, 3, '0') AS project_id,
+           CASE WHEN n < ${big} THEN n ELSE (n - ${big}) / ${projects - 1} END AS rank
+      FROM generate_series(0, ${segments - 1}) n`);
+  await sql.query(`
+    INSERT INTO staleness.segments (segment_id, project_id, scene_id, character_name, sequence_index, current_receipt_id, current_receipt_created_at)
+    SELECT segment_id, project_id, project_id || '-scene-' || (rank / 50), 'anna', rank % 50, 'r-' || n, now() FROM seg`);
+  // ~5.6 inputs a segment: source image, workflow, model, a variant image in 60 %, a LoRA of the pool, lora-000 in
+  // 53 % (v3 in 70 % of those, v2 in 20 %, v1 in 10 %), and a second pool LoRA in the other 47 %.
+  await sql.query(`
+    INSERT INTO staleness.segment_inputs (segment_id, role, position, asset_id, content_hash, receipt_id, project_id, scene_id)
+    SELECT s.segment_id, i.role, i.position, i.asset_id, i.content_hash, 'r-' || s.n, s.project_id, s.project_id || '-scene-' || (s.rank / 50)
+      FROM seg s
+      CROSS JOIN LATERAL (
+        SELECT 'source_image', 0, s.project_id || '-src-' || (s.n % 500), ${hash("src' || (s.n % 500) || '")}
+        UNION ALL SELECT 'workflow', 0, 'workflow-i2v', ${hash("workflow-i2v v3")}
+        UNION ALL SELECT 'model', 0, 'model-wan', ${hash("model-wan v3")}
+        UNION ALL SELECT 'variant_image', 0, s.project_id || '-var-' || (s.n % 500), ${hash("var' || (s.n % 500) || '")} WHERE s.n % 5 < 3
+        UNION ALL SELECT 'lora', 0, 'lora-' || lpad((1 + s.n % 39)::text, 3, '0'), ${hash("lora-' || lpad((1 + s.n % 39)::text, 3, '0') || ' v3")}
+        UNION ALL SELECT 'lora', 1, 'lora-000', ${hash("lora-000 v' || CASE WHEN (s.n * 7) % 10 < 7 THEN 3 WHEN (s.n * 7) % 10 < 9 THEN 2 ELSE 1 END || '")}
+         WHERE (s.n * 37) % 100 < 53
+        UNION ALL SELECT 'lora', 1, 'lora-' || lpad((1 + (s.n + 7) % 39)::text, 3, '0'), ${hash("lora-' || lpad((1 + (s.n + 7) % 39)::text, 3, '0') || ' v3")}
+         WHERE (s.n * 37) % 100 >= 53
+      ) AS i(role, position, asset_id, content_hash)`);
+  await sql.query(`VACUUM ANALYZE staleness.segments, staleness.segment_inputs, staleness.assets, staleness.asset_versions`);
+  const [c] = (
+    await sql.query(`SELECT (SELECT count(*) FROM staleness.segments)::int AS segments, (SELECT count(*) FROM staleness.segment_inputs)::int AS inputs,
+                            (SELECT count(DISTINCT segment_id) FROM staleness.segment_inputs WHERE asset_id = 'lora-000')::int AS lora_segments,
+                            (SELECT count(DISTINCT project_id) FROM staleness.segment_inputs WHERE asset_id = 'lora-000')::int AS lora_projects`)
+  ).rows;
+  console.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(c)} (small projects ~${small} segments)`);
+  return c;
+}
+
+const env = await createTestEnvironment({ name: "detection_bench", logLevel: "warn" });
+const { nats } = env;
+try {
+  await migrateStaleness(env.config("staleness"), env.logger("migrate"));
+  const expected = await fill(env.sql);
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env.env("staleness", { PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }) },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  env.onClose(async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  });
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 600) throw new Error("the service did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log(`service pid ${child.pid} up: RSS ${rssOf(child.pid).rss.toFixed(0)} MiB`);
+
+  const assets = env.client(AssetService, url);
+  const schema = EVENT_MESSAGES[STALENESS_DETECTED_PREFIX];
+  for (let p = 0; p < publishes; p++) {
+    const arrivals = new Map();
+    let totalStale = 0;
+    let duplicates = 0;
+    let latencies = [];
+    let t0 = 0;
+    let done;
+    const allIn = new Promise((r) => (done = r));
+    const sub = nats.nc.subscribe(subjectFor(nats.namespace, "provenance.staleness.detected.>"), {
+      callback: (_err, msg) => {
+        const at = performance.now() - t0;
+        const ev = fromBinary(schema, msg.data);
+        if (arrivals.has(ev.projectId)) duplicates += 1;
+        else arrivals.set(ev.projectId, at);
+        totalStale += ev.totalStaleSegments;
+        latencies.push(ev.detectionLatencyMs);
+        if (arrivals.size === expected.lora_projects) done();
+      },
+    });
+    await nats.nc.flush();
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid).rss)), 20);
+    const before = rssOf(child.pid);
+    t0 = performance.now();
+    await assets.publishVersion({ assetId: "lora-000", contentHash: "f".repeat(60) + String(1000 + p), uploadedBy: "bench" });
+    const callMs = performance.now() - t0;
+    await Promise.race([allIn, new Promise((r) => setTimeout(r, 120_000))]);
+    const wallMs = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 3000));
+    clearInterval(sampler);
+    sub.unsubscribe();
+    const after = rssOf(child.pid);
+    const times = [...arrivals.values()].sort((a, b) => a - b);
+    latencies = latencies.sort((a, b) => a - b);
+    console.log(
+      `publish ${p + 1}: call ${callMs.toFixed(0)} ms; events of ${arrivals.size}/${expected.lora_projects} projects (duplicates ${duplicates}); ` +
+        `first ${times[0]?.toFixed(0)} ms, median ${times[Math.floor(times.length / 2)]?.toFixed(0)} ms, last ${times.at(-1)?.toFixed(0)} ms ` +
+        `(waited ${wallMs.toFixed(0)} ms); total stale segments ${totalStale} (expected ${expected.lora_segments}); ` +
+        `detection_latency_ms max ${latencies.at(-1)}; RSS MiB before ${before.rss.toFixed(0)}, peak sampled ${peak.toFixed(0)}, ` +
+        `3 s after ${after.rss.toFixed(0)}, VmHWM ${after.hwm.toFixed(0)}`,
+    );
+  }
+} finally {
+  await env.close();
+}
