@@ -61,6 +61,8 @@ export interface BenchResults {
   planning: PlanningResult;
   scaleOut: ScaleOut;
   memoryMiB: Record<string, Record<string, number>>;
+  /** The V8 heap in use at the end of each phase, per service (what RSS holds that is live JavaScript). */
+  heapUsedMiB: Record<string, Record<string, number>>;
   plans: Record<string, string>;
   durationSeconds: number;
 }
@@ -178,7 +180,10 @@ export function resultsTable(r: BenchResults): string {
 function memoryTable(r: BenchResults): string {
   const phases = [...new Set(Object.values(r.memoryMiB).flatMap((p) => Object.keys(p)))];
   const lines = [`| Service | ${phases.join(" | ")} |`, `|---|${phases.map(() => "---:").join("|")}|`];
-  for (const [svc, p] of Object.entries(r.memoryMiB)) lines.push(`| ${svc} | ${phases.map((ph) => (p[ph] ? `${p[ph]} MiB` : "")).join(" | ")} |`);
+  for (const [svc, p] of Object.entries(r.memoryMiB)) {
+    const heap = r.heapUsedMiB?.[svc] ?? {};
+    lines.push(`| ${svc} | ${phases.map((ph) => (p[ph] ? `${p[ph]} MiB${heap[ph] !== undefined ? ` (heap ${heap[ph]})` : ""}` : "")).join(" | ")} |`);
+  }
   return lines.join("\n");
 }
 
@@ -216,7 +221,7 @@ export function resultsMarkdown(r: BenchResults): string {
     "|---|---|---|---|",
     ...targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
     "",
-    "## Resident memory (peak per phase)",
+    "## Resident memory (peak per phase; in brackets the V8 heap in use at the phase's end)",
     "",
     memoryTable(r),
     "",
@@ -262,7 +267,7 @@ export async function updatePerformanceDoc(path: string, r: BenchResults): Promi
     "|---|---|---|---|",
     ...checkTargets(r).map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
     "",
-    "Peak resident memory per service and phase:",
+    "Peak resident memory per service and phase (in brackets the V8 heap in use at the phase's end):",
     "",
     memoryTable(r),
     DOCS_END,

@@ -404,7 +404,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
 
     sampler.enter("drain");
     await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
-    sampler.stop();
+    await sampler.stop();
 
     return {
       date: started.toISOString(),
@@ -428,11 +428,12 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       planning,
       scaleOut,
       memoryMiB: sampler.peaks,
+      heapUsedMiB: sampler.heapAtEnd,
       plans: plansText,
       durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
     };
   } finally {
-    sampler?.stop();
+    await sampler?.stop();
     for (const p of processes.reverse()) await p.stop().catch(() => undefined);
     await access?.close().catch(() => undefined);
     await db.end().catch(() => undefined);

@@ -138,12 +138,25 @@ export async function rssMiB(pid: number): Promise<number> {
   }
 }
 
+/** The V8 heap a service has in use, in MiB, from its /metrics (NaN when it does not answer). */
+export async function heapUsedMiB(url: string): Promise<number> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(await res.text());
+    return m ? Number(m[1]) / (1024 * 1024) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Samples each service's RSS every 250 ms and keeps the peak per phase. */
 export class RssSampler {
   private phase = "startup";
   private timer?: NodeJS.Timeout;
   /** Peak RSS (MiB) per service per phase. */
   readonly peaks: Record<string, Record<string, number>> = {};
+  /** The V8 heap in use (MiB, `nodejs_heap_size_used_bytes` of the service's /metrics) at the end of each phase. */
+  readonly heapAtEnd: Record<string, Record<string, number>> = {};
 
   constructor(private readonly processes: ServiceProcess[]) {}
 
@@ -157,10 +170,20 @@ export class RssSampler {
     this.timer = setInterval(() => void this.sample(), 250);
   }
 
-  /** Names the phase the next samples belong to. */
+  /** Names the phase the next samples belong to (recording the heap in use at the end of the last one). */
   enter(phase: string): void {
+    void this.heapSample(this.phase);
     this.phase = phase;
     void this.sample();
+  }
+
+  private async heapSample(phase: string): Promise<void> {
+    await Promise.all(
+      this.processes.map(async (p) => {
+        const mib = await heapUsedMiB(p.url);
+        if (!Number.isNaN(mib)) (this.heapAtEnd[p.label] ??= {})[phase] = Math.round(mib * 10) / 10;
+      }),
+    );
   }
 
   private async sample(): Promise<void> {
@@ -173,8 +196,9 @@ export class RssSampler {
     }
   }
 
-  /** Stops sampling. */
-  stop(): void {
+  /** Stops sampling (recording the heap in use at the end of the current phase first). */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.heapSample(this.phase);
   }
 }
