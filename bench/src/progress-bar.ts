@@ -37,7 +37,8 @@ export class ProgressBar {
     const rate = this.done_ / Math.max(elapsed, 1e-3);
     const eta = rate > 0 ? (this.total - this.done_) / rate : 0;
     const width = 30;
-    const filled = Math.round((this.done_ / Math.max(1, this.total)) * width);
+    // The work can grow while it is done (a backlog that new events join): the bar stays within its width.
+    const filled = Math.min(width, Math.max(0, Math.round((this.done_ / Math.max(1, this.total)) * width)));
     const line = `${this.label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${this.done_}/${this.total} ${Math.round(rate)}/s ETA ${Math.round(eta)}s`;
     if (this.stream.isTTY) this.stream.write(`\r${line}`);
     else this.stream.write(`${line}\n`);
