@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetKind, openDatabase } from "@provenance/shared";
-import { detectedChange, type CurrentChange, type DetectedChange } from "../src/domain/detected-change.js";
-import { readProjectInputs } from "../src/persistence/detection-repository.js";
+import { detectedChangeOfCounts, type CurrentChange, type DetectedChange } from "../src/domain/detected-change.js";
+import { readProjectCounts } from "../src/persistence/detection-repository.js";
 import { STALENESS_APP_ROLE } from "../src/persistence/migrations/index.js";
 import { STALENESS_SCHEMA } from "../src/persistence/schema.js";
 import { assetWithVersions, sha, startStalenessHarness, type StalenessHarness } from "./staleness-harness.js";
@@ -275,7 +275,7 @@ describe("the report and the stale list match the rule on a varied projection", 
             .map((i) => ({ ...i, receiptVersion: versions.find((v) => v.contentHash === i.contentHash)?.version ?? 0 }));
           const got: DetectedChange[] = [];
           for (const projectId of projects) {
-            const detected = detectedChange(change, projectId, await readProjectInputs(ds.manager, projectId, change));
+            const detected = detectedChangeOfCounts(change, projectId, await readProjectCounts(ds.manager, projectId, change));
             if (detected) got.push(detected);
           }
           const want = oracleDetectedChanges(change, affected, tables);

@@ -45,6 +45,11 @@ describe("at the scale of a 100,000-segment project", () => {
     const event = await eventually(() => nats.events.find((e) => e.assetId === "big-lora"), 30_000);
     expect(event.totalStaleSegments).toBe(10_000);
     expect(event.totalStaleScenes).toBe(40);
+    // Counted in the statement: the first 5,000 distinct ids in order, the totals exact.
+    expect(event.staleSegmentIds).toHaveLength(5_000);
+    expect(event.staleSegmentIds).toEqual([...event.staleSegmentIds].sort());
+    expect(event.groups.map((g) => [g.affectedSegments, g.affectedScenes, g.segmentIds.length])).toEqual([[10_000, 40, 5_000]]);
+    expect(event.groups[0]!.segmentIds).toEqual(event.staleSegmentIds);
 
     await h.assets.setCurrentVersion({ assetId: "big-model", version: 2 });
     const report = await h.report.getStalenessReport({ projectId: "big" });
@@ -62,7 +67,8 @@ describe("at the scale of a 100,000-segment project", () => {
         detect: `EXPLAIN (ANALYZE, BUFFERS) ${PROJECT_DETECTION_SQL.replaceAll("$1", "'big'")
           .replaceAll("$2", "'big-lora'")
           .replaceAll("$3", `'${sha("big lora v2")}'`)
-          .replaceAll("$4", `'${sha("big lora v1")}'`)}`,
+          .replaceAll("$4", `'${sha("big lora v1")}'`)
+          .replaceAll("$5", "2")}`,
       })) {
         const t = Date.now();
         const res = await h.sql.query(q);

@@ -5,17 +5,18 @@
  */
 import type { DataSource } from "typeorm";
 import { runWithRequestId, type Logger } from "@provenance/shared";
-import { detectedChange, type DetectedChange } from "../domain/detected-change.js";
+import { detectedChangeOfCounts, type DetectedChange } from "../domain/detected-change.js";
 import { enqueueStalenessDetected } from "../events/publishers.js";
 import {
   hasPendingTask,
   insertTaskProject,
   pendingAssets,
-  readProjectInputs,
+  readProjectCounts,
   taskAgeMs,
   withAssetLock,
   type DetectionSession,
   type DetectionTask,
+  type RemainingProject,
 } from "../persistence/detection-repository.js";
 
 /** What one project's step did. */
@@ -33,12 +34,36 @@ export interface DetectStalenessOptions {
   logger: Logger;
   /** Told each enqueued event's detection latency, in seconds (the staleness_detection_latency_seconds histogram). */
   observeDetection?: (seconds: number) => void;
-  /** Called after each project's transaction has committed; tests use it to interrupt a task half-way. */
+  /**
+   * Called for each project after the transaction that dealt with it has committed (in the order they were dealt
+   * with); tests use it to interrupt a task half-way.
+   */
   afterProject?: (task: DetectionTask, projectId: string) => Promise<void> | void;
 }
 
-/** Raised inside a project's transaction to roll it back: the task had already dealt with the project. */
+/** Raised inside a batch's transaction to roll it back: the task had already dealt with one of its projects. */
 class ProjectAlreadyDone extends Error {}
+
+/**
+ * How many projects one transaction deals with: the first transaction one (the first event after the least work),
+ * then twice as many as the last, as long as their inputs of the asset together stay within
+ * {@link BATCH_MAX_INPUTS} (a bigger project has a transaction of its own). A transaction's commit waits for the WAL
+ * flush; one per project made 200 small projects take seconds.
+ */
+const BATCH_MAX_INPUTS = 20_000;
+
+/** The next batch of `remaining` (smallest first) after a batch of `previous` projects. */
+export function nextBatch(remaining: readonly RemainingProject[], previous: number): RemainingProject[] {
+  const most = Math.max(1, previous * 2);
+  const batch: RemainingProject[] = [];
+  let inputs = 0;
+  for (const p of remaining) {
+    if (batch.length >= most || (batch.length > 0 && inputs + p.inputs > BATCH_MAX_INPUTS)) break;
+    batch.push(p);
+    inputs += p.inputs;
+  }
+  return batch;
+}
 
 /**
  * Works through detection tasks. For one asset: takes its detection lock (one replica per asset at a time) and runs
@@ -81,17 +106,30 @@ export class DetectStaleness {
 
   private async runTask(session: DetectionSession, task: DetectionTask, stopped: () => boolean): Promise<void> {
     const startedAt = performance.now();
-    const projects = await session.remainingProjects(task);
+    let remaining = await session.remainingProjects(task);
+    const projects = remaining.length;
     let events = 0;
-    for (const projectId of projects) {
+    let previous = 0;
+    while (remaining.length > 0) {
       if (stopped()) return;
-      const done = await this.detectProject(session, task, projectId);
-      if (done?.detected) {
-        events += 1;
-        this.opts.observeDetection?.(done.latencyMs / 1000);
-        this.log.debug({ taskId: task.taskId, projectId, latencyMs: done.latencyMs }, "staleness detected");
+      const batch = nextBatch(remaining, previous);
+      const done = await this.detectProjects(session, task, batch);
+      if (!done) {
+        // Some project of the batch had been dealt with already: start again from what the task has left.
+        remaining = await session.remainingProjects(task);
+        previous = 0;
+        continue;
       }
-      await this.opts.afterProject?.(task, projectId);
+      remaining = remaining.slice(batch.length);
+      previous = batch.length;
+      for (const d of done) {
+        if (d.detected) {
+          events += 1;
+          this.opts.observeDetection?.(d.latencyMs / 1000);
+          this.log.debug({ taskId: task.taskId, projectId: d.projectId, latencyMs: d.latencyMs }, "staleness detected");
+        }
+      }
+      for (const d of done) await this.opts.afterProject?.(task, d.projectId);
     }
     await session.finish(task);
     this.log.info(
@@ -99,7 +137,7 @@ export class DetectStaleness {
         taskId: task.taskId,
         assetId: task.change.assetId,
         version: task.change.currentVersion,
-        projects: projects.length,
+        projects,
         events,
         ms: Math.round(performance.now() - startedAt),
       },
@@ -108,24 +146,28 @@ export class DetectStaleness {
   }
 
   /**
-   * One project's step, in one transaction: reads the project's active inputs of the asset with the rule's verdicts,
-   * enqueues the project's StalenessDetected (when anything is stale or made fresh) and records the project as done
-   * for the task. Undefined when the project was already done: the transaction is rolled back, the event with it.
+   * One batch of projects, in one transaction: for each, counts the project's active inputs of the asset with the
+   * rule's verdicts, enqueues its StalenessDetected (when anything is stale or made fresh) and records it as done for
+   * the task. Undefined when one of them was already done: the transaction is rolled back, its events with it.
    */
-  private async detectProject(session: DetectionSession, task: DetectionTask, projectId: string): Promise<ProjectDetection | undefined> {
+  private async detectProjects(session: DetectionSession, task: DetectionTask, batch: readonly RemainingProject[]): Promise<ProjectDetection[] | undefined> {
     try {
       return await session.transaction(async (m) => {
-        const detected = detectedChange(task.change, projectId, await readProjectInputs(m, projectId, task.change));
-        // The server's clock may step back between the task's creation and now.
-        const latencyMs = Math.max(0, await taskAgeMs(m, task.taskId));
-        let eventId: string | null = null;
-        if (detected) {
-          detected.detectionLatencyMs = latencyMs;
-          eventId = await enqueueStalenessDetected(m, detected, task.requestId || undefined);
+        const out: ProjectDetection[] = [];
+        for (const { projectId } of batch) {
+          const detected = detectedChangeOfCounts(task.change, projectId, await readProjectCounts(m, projectId, task.change));
+          // The server's clock may step back between the task's creation and now.
+          const latencyMs = Math.max(0, await taskAgeMs(m, task.taskId));
+          let eventId: string | null = null;
+          if (detected) {
+            detected.detectionLatencyMs = latencyMs;
+            eventId = await enqueueStalenessDetected(m, detected, task.requestId || undefined);
+          }
+          const recorded = await insertTaskProject(m, { taskId: task.taskId, projectId, eventId, detectionLatencyMs: detected ? latencyMs : null });
+          if (!recorded) throw new ProjectAlreadyDone();
+          out.push({ projectId, detected, latencyMs });
         }
-        const recorded = await insertTaskProject(m, { taskId: task.taskId, projectId, eventId, detectionLatencyMs: detected ? latencyMs : null });
-        if (!recorded) throw new ProjectAlreadyDone();
-        return { projectId, detected, latencyMs };
+        return out;
       });
     } catch (err) {
       if (err instanceof ProjectAlreadyDone) return undefined;

@@ -2,7 +2,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { StalenessDetectedSchema } from "@provenance/shared";
 import type { AssetKindName } from "./asset-kinds.js";
-import { toAssetStaleness } from "./staleness-groups.js";
+import { summarySentence, toAssetStaleness } from "./staleness-groups.js";
 
 /** An asset's current version changing from `previous` to `current`. */
 export interface CurrentChange {
@@ -88,6 +88,72 @@ export function detectedChange(change: CurrentChange, projectId: string, inputs:
           affectedScenes: new Set(members.map((m) => m.sceneId)).size,
         });
         group.segmentIds = ids.slice(0, MAX_EVENT_SEGMENT_IDS);
+        return group;
+      }),
+  };
+}
+
+/**
+ * One project's verdicts on the changed asset, already counted by the detection statement (persistence/statements.ts,
+ * `PROJECT_DETECTION_SQL`), so detection never holds a project's inputs: the ids are the first
+ * {@link MAX_EVENT_SEGMENT_IDS} distinct ones in order, the counts cover all of them.
+ */
+export interface DetectionCounts {
+  /** The first distinct segments with a stale input of the asset, in order. */
+  staleSegmentIds: string[];
+  /** The first distinct segments with an input the change made fresh, in order. */
+  freshSegmentIds: string[];
+  /** Distinct segments with a stale input of the asset. */
+  totalStaleSegments: number;
+  /** Distinct scenes of those segments. */
+  totalStaleScenes: number;
+  /** One per receipt version with a stale input (0: a hash that is no version of the asset). */
+  groups: DetectionGroupCounts[];
+}
+
+/** The stale inputs of one receipt version in one project, counted. */
+export interface DetectionGroupCounts {
+  receiptVersion: number;
+  /** Distinct segments. */
+  affectedSegments: number;
+  /** Distinct scenes. */
+  affectedScenes: number;
+  /** The first distinct segment ids, in order. */
+  segmentIds: string[];
+}
+
+/**
+ * The project's detected change from its counted verdicts, the same message {@link detectedChange} builds from the
+ * verdict rows: undefined when nothing is stale and nothing was made fresh; groups by receipt version, ascending; id
+ * lists cut at {@link MAX_EVENT_SEGMENT_IDS} with exact totals.
+ */
+export function detectedChangeOfCounts(change: CurrentChange, projectId: string, counts: DetectionCounts): DetectedChange | undefined {
+  if (counts.totalStaleSegments === 0 && counts.freshSegmentIds.length === 0) return undefined;
+  return {
+    projectId,
+    assetId: change.assetId,
+    previousVersion: change.previousVersion,
+    currentVersion: change.currentVersion,
+    staleSegmentIds: counts.staleSegmentIds.slice(0, MAX_EVENT_SEGMENT_IDS),
+    freshSegmentIds: counts.freshSegmentIds.slice(0, MAX_EVENT_SEGMENT_IDS),
+    totalStaleSegments: counts.totalStaleSegments,
+    totalStaleScenes: counts.totalStaleScenes,
+    groups: [...counts.groups]
+      .sort((a, b) => a.receiptVersion - b.receiptVersion)
+      .map((g) => {
+        const row = {
+          projectId,
+          assetId: change.assetId,
+          assetName: change.assetName,
+          kind: change.kind,
+          receiptVersion: g.receiptVersion,
+          currentVersion: change.currentVersion,
+          segmentIds: g.segmentIds.slice(0, MAX_EVENT_SEGMENT_IDS),
+          affectedScenes: g.affectedScenes,
+        };
+        const group = toAssetStaleness(row);
+        group.affectedSegments = g.affectedSegments;
+        group.summary = summarySentence({ ...row, affectedSegments: g.affectedSegments });
         return group;
       }),
   };

@@ -6,7 +6,7 @@
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
 import { rowsOf } from "@provenance/shared";
 import type { AssetKindName } from "../domain/asset-kinds.js";
-import type { CurrentChange, DetectionInput } from "../domain/detected-change.js";
+import type { CurrentChange, DetectionCounts } from "../domain/detected-change.js";
 import { PROJECT_DETECTION_SQL } from "./statements.js";
 
 /** A queued change of an asset's current version. */
@@ -16,6 +16,12 @@ export interface DetectionTask {
   change: CurrentChange;
   /** The request that made the change ("" when unknown). */
   requestId: string;
+}
+
+/** A project a task has still to deal with, and how many active inputs of the task's asset it has. */
+export interface RemainingProject {
+  projectId: string;
+  inputs: number;
 }
 
 /** Whether the holder of an asset's detection lock ran the work, and what it returned. */
@@ -116,20 +122,20 @@ export class DetectionSession {
    * segment_inputs_active_asset_project_idx, which is small (its keys repeat and are deduplicated): ~50 ms for an
    * asset used by 450,000 inputs.
    */
-  async remainingProjects(task: DetectionTask): Promise<string[]> {
+  async remainingProjects(task: DetectionTask): Promise<RemainingProject[]> {
     const rows = rowsOf(
       await this.runner.query(
         `WITH used AS MATERIALIZED (
            SELECT project_id, count(*) AS inputs FROM staleness.segment_inputs
             WHERE asset_id = $1 AND active GROUP BY project_id
          )
-         SELECT u.project_id FROM used u
+         SELECT u.project_id, u.inputs::int AS inputs FROM used u
           WHERE NOT EXISTS (SELECT 1 FROM staleness.detection_task_projects d WHERE d.task_id = $2 AND d.project_id = u.project_id)
           ORDER BY u.inputs, u.project_id`,
         [task.change.assetId, task.taskId],
       ),
     );
-    return rows.map((r) => r.project_id as string);
+    return rows.map((r) => ({ projectId: r.project_id as string, inputs: r.inputs as number }));
   }
 
   /**
@@ -142,6 +148,9 @@ export class DetectionSession {
     await this.runner.startTransaction();
     try {
       await this.runner.query(`SET LOCAL jit = off`);
+      // The detection statement's distinct counts sort a project's inputs of the asset (~50,000 for the biggest
+      // project): in memory rather than in temporary files.
+      await this.runner.query(`SET LOCAL work_mem = '64MB'`);
       const value = await work(this.runner.manager);
       await this.runner.commitTransaction();
       return value;
@@ -157,22 +166,28 @@ export class DetectionSession {
   }
 }
 
-/** One project's active inputs of the changed asset, each with the rule's verdict against the change (`PROJECT_DETECTION_SQL`). */
-export async function readProjectInputs(m: EntityManager, projectId: string, change: CurrentChange): Promise<DetectionInput[]> {
-  const rows = rowsOf(await m.query(PROJECT_DETECTION_SQL, [
-    projectId,
-    change.assetId,
-    change.currentContentHash,
-    change.previousContentHash,
-    change.currentVersion,
-  ]));
-  return rows.map((r) => ({
-    sceneId: (r.scene_id as string | null) ?? "",
-    segmentId: r.segment_id as string,
-    receiptVersion: r.receipt_version as number,
-    stale: r.stale as boolean,
-    fresh: r.fresh as boolean,
-  }));
+/** One project's verdicts on the changed asset, counted by `PROJECT_DETECTION_SQL` (ids cut at 5,000, exact totals). */
+export async function readProjectCounts(m: EntityManager, projectId: string, change: CurrentChange): Promise<DetectionCounts> {
+  const rows = rowsOf(
+    await m.query(PROJECT_DETECTION_SQL, [projectId, change.assetId, change.currentContentHash, change.previousContentHash, change.currentVersion]),
+  );
+  const counts: DetectionCounts = { staleSegmentIds: [], freshSegmentIds: [], totalStaleSegments: 0, totalStaleScenes: 0, groups: [] };
+  for (const r of rows) {
+    if (r.receipt_version === null) {
+      counts.totalStaleSegments = r.stale_segments as number;
+      counts.totalStaleScenes = r.stale_scenes as number;
+      counts.staleSegmentIds = (r.stale_ids as string[] | null) ?? [];
+      counts.freshSegmentIds = (r.fresh_ids as string[] | null) ?? [];
+    } else {
+      counts.groups.push({
+        receiptVersion: r.receipt_version as number,
+        affectedSegments: r.stale_segments as number,
+        affectedScenes: r.stale_scenes as number,
+        segmentIds: (r.stale_ids as string[] | null) ?? [],
+      });
+    }
+  }
+  return counts;
 }
 
 /** Milliseconds from the task's creation (the change's commit) to now, by the database's clock. */

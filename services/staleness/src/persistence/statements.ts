@@ -25,6 +25,9 @@
  * SQL run bare on PostgreSQL).
  */
 
+/** Most segment ids a detection row lists: MAX_EVENT_SEGMENT_IDS of domain/detected-change.ts (domain/detected-change.test.ts checks they agree). */
+export const DETECTION_ID_LIMIT = 5_000;
+
 /** `AND <column> = $1` when the query is for one project, so the planner sees a plain equality it can use an index for. */
 function projectFilter(column: string, scoped: boolean): string {
   return scoped ? `AND ${column} = $1` : "";
@@ -281,21 +284,45 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
 
 /**
  * Detection's per-project step: one project's active inputs of the changed asset, index-only from
- * segment_inputs_active_project_asset_idx, each with the rule's verdict against the change. `$1` project id, `$2`
- * asset id, `$3` the change's current content hash, `$4` its previous one ('' when the asset had no current version),
- * `$5` its current version.
- * Columns: `scene_id`, `segment_id`, `receipt_version` (the version with the input's hash, 0 when none), `stale` (the
- * input's hash is not the change's current one and no open pin waives it while the asset is on the change's current
- * version `$5`) and `fresh` (the change moved from another hash to the input's, or to the version a pin waiting for
- * it accepted).
+ * segment_inputs_active_project_asset_idx, each with the rule's verdict against the change, counted here so that
+ * only what the event carries leaves the database. `$1` project id, `$2` asset id, `$3` the change's current content
+ * hash, `$4` its previous one ('' when the asset had no current version), `$5` its current version.
+ * An input is `stale` when its hash is not the change's current one and no open pin waives it while the asset is on
+ * the change's current version `$5`, and `fresh` when the change moved from another hash to the input's, or to the
+ * version a pin waiting for it accepted. The pin probe runs only for the inputs whose hash an open pin of the project
+ * names (`pinned`, usually none), not once per input.
+ * Rows: one with `receipt_version` NULL for the project — `stale_segments` / `stale_scenes` (distinct), `stale_ids` and
+ * `fresh_ids` (the first 5,000 distinct segment ids, in byte order) — and one per receipt version with a stale input
+ * (the version with the input's hash, 0 when none): its distinct `stale_segments`, `stale_scenes` and first
+ * 5,000 `stale_ids`.
  */
 export const PROJECT_DETECTION_SQL = `
-  SELECT i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
-         i.content_hash <> $3::text AND NOT ${waivedSql("i", "$5::int")} AS stale,
-         ($4::text <> $3::text AND (i.content_hash = $3::text OR ${waivedSql("i", "$5::int")})) AS fresh
-    FROM staleness.segment_inputs i
-    LEFT JOIN staleness.asset_versions v ON v.asset_id = i.asset_id AND v.content_hash = i.content_hash
-   WHERE i.project_id = $1 AND i.asset_id = $2 AND i.active`;
+  WITH pinned AS MATERIALIZED (
+    SELECT DISTINCT pin.content_hash FROM staleness.pins pin
+     WHERE pin.project_id = $1 AND pin.asset_id = $2 AND pin.unpinned_at IS NULL AND pin.accepted_version = $5::int
+       AND (pin.expires_at IS NULL OR pin.expires_at > now())
+  ), inputs AS MATERIALIZED (
+    SELECT i.scene_id, i.segment_id COLLATE "C" AS segment_id, i.content_hash::text AS content_hash,
+           CASE WHEN i.content_hash IN (SELECT p.content_hash FROM pinned p) THEN ${waivedSql("i", "$5::int")} ELSE false END AS waived
+      FROM staleness.segment_inputs i
+     WHERE i.project_id = $1 AND i.asset_id = $2 AND i.active
+  ), verdicts AS MATERIALIZED (
+    SELECT i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
+           i.content_hash <> $3::text AND NOT i.waived AS stale,
+           $4::text <> $3::text AND (i.content_hash = $3::text OR i.waived) AS fresh
+      FROM inputs i
+      LEFT JOIN staleness.asset_versions v ON v.asset_id = $2 AND v.content_hash = i.content_hash
+  )
+  SELECT NULL::int AS receipt_version,
+         count(DISTINCT segment_id) FILTER (WHERE stale)::int AS stale_segments,
+         count(DISTINCT scene_id) FILTER (WHERE stale)::int AS stale_scenes,
+         (array_agg(DISTINCT segment_id ORDER BY segment_id) FILTER (WHERE stale))[1:${DETECTION_ID_LIMIT}] AS stale_ids,
+         (array_agg(DISTINCT segment_id ORDER BY segment_id) FILTER (WHERE fresh))[1:${DETECTION_ID_LIMIT}] AS fresh_ids
+    FROM verdicts
+  UNION ALL
+  SELECT receipt_version, count(DISTINCT segment_id)::int, count(DISTINCT scene_id)::int,
+         (array_agg(DISTINCT segment_id ORDER BY segment_id))[1:${DETECTION_ID_LIMIT}], NULL
+    FROM verdicts WHERE stale GROUP BY receipt_version`;
 
 /**
  * The report's legacy_segments: active segments (not superseded) with a LEGACY receipt and no current one — made
