@@ -5,7 +5,9 @@ import {
   createRemoteJWKSet,
   errors as joseErrors,
   jwtVerify,
+  type FlattenedJWSInput,
   type JSONWebKeySet,
+  type JWTHeaderParameters,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from "jose";
@@ -39,7 +41,16 @@ export interface TokenVerifierOptions {
   fileCheckIntervalMs?: number;
   /** Called when a changed JWKS file cannot be used (the previous keys stay). */
   onKeysReloadError?: (err: unknown) => void;
+  /**
+   * How many verified tokens are remembered (default {@link DEFAULT_VERIFIED_TOKEN_CACHE}; 0 remembers none). A token
+   * seen again skips the signature and claim checks only while it is unexpired and the JWKS still resolves its header
+   * to the very key that verified it (see docs/decisions/0009-verified-token-cache.md).
+   */
+  verifiedTokenCacheSize?: number;
 }
+
+/** How many verified tokens a verifier remembers by default: a service sees a handful of callers, each with one token at a time. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE = 1024;
 
 /** Checks one token. */
 export interface TokenVerifier {
@@ -160,12 +171,30 @@ function identityOf(payload: JWTPayload): { subject: string; groups: string[] } 
 export async function createTokenVerifier(opts: TokenVerifierOptions): Promise<TokenVerifier> {
   const getKey = await keyGetterFor(opts);
   const clockTolerance = opts.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
+  const verified = new VerifiedTokens(opts.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE);
   return {
     async verify(token) {
       if (token.length > MAX_TOKEN_BYTES) throw unauthenticated("malformed", "too long");
+      const seen = verified.get(token, clockTolerance);
+      if (seen) {
+        // The key is looked up as on every call (a JWKS file re-read, a remote set refetched, a kid rotated out);
+        // only when it is still the key that verified this exact token are the signature and claims not checked again.
+        let key: unknown;
+        try {
+          key = await getKey(seen.header, seen.input);
+        } catch (err) {
+          verified.delete(token);
+          throw failureOf(err);
+        }
+        if (key === seen.key) return seen.principal;
+        verified.delete(token);
+      }
       let payload: JWTPayload;
+      let protectedHeader: JWTHeaderParameters;
+      let key: unknown;
+      const keyOf: JWTVerifyGetKey = async (header, input) => (key = await getKey(header, input));
       try {
-        ({ payload } = await jwtVerify(token, getKey, {
+        ({ payload, protectedHeader } = await jwtVerify(token, keyOf, {
           issuer: opts.issuer,
           audience: opts.audience,
           algorithms: [...ACCEPTED_ALGORITHMS],
@@ -176,7 +205,62 @@ export async function createTokenVerifier(opts: TokenVerifierOptions): Promise<T
         throw failureOf(err);
       }
       const who = identityOf(payload);
-      return createPrincipal({ ...who, issuer: opts.issuer, expiresAt: new Date(payload.exp! * 1000) }, token);
+      const principal = createPrincipal({ ...who, issuer: opts.issuer, expiresAt: new Date(payload.exp! * 1000) }, token);
+      verified.add(token, { principal, header: protectedHeader, input: flattenedOf(token), key, exp: payload.exp!, nbf: payload.nbf });
+      return principal;
     },
   };
+}
+
+/** The token's parts as jose hands them to a key getter. */
+function flattenedOf(token: string): FlattenedJWSInput {
+  const [protectedPart, payload, signature] = token.split(".");
+  return { protected: protectedPart!, payload: payload!, signature: signature! };
+}
+
+/** A token that passed every check, with what it was checked against. */
+interface VerifiedToken {
+  principal: Principal;
+  header: JWTHeaderParameters;
+  input: FlattenedJWSInput;
+  /** The key its signature was verified with. */
+  key: unknown;
+  exp: number;
+  nbf: number | undefined;
+}
+
+/**
+ * Tokens that passed verification, keyed on the exact token string, at most `max` (the least recently used goes
+ * first). An entry is only returned while the token is within its `exp` and `nbf` (with jose's clock tolerance and
+ * its comparisons), so a remembered token expires exactly when a freshly verified one would.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, VerifiedToken>();
+
+  constructor(private readonly max: number) {}
+
+  get(token: string, clockToleranceSec: number): VerifiedToken | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    const now = Math.floor(Date.now() / 1000);
+    if (entry.exp <= now - clockToleranceSec || (entry.nbf !== undefined && entry.nbf > now + clockToleranceSec)) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    // Most recently used last, so the first key is the one to evict.
+    this.entries.delete(token);
+    this.entries.set(token, entry);
+    return entry;
+  }
+
+  add(token: string, entry: VerifiedToken): void {
+    if (this.max <= 0) return;
+    this.entries.delete(token);
+    this.entries.set(token, entry);
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token);
+  }
 }
