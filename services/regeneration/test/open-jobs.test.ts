@@ -16,7 +16,7 @@ import {
   AssetSchema,
   EVENT_MESSAGES,
   GENERATION_STREAM,
-  GetSegmentProvenanceResponseSchema,
+  SegmentCurrentReceiptSchema,
   InputRole,
   JobStatus,
   RECEIPT_COMPLETED,
@@ -29,7 +29,7 @@ import {
   streamName,
   subjectFor,
   type Asset,
-  type GetSegmentProvenanceResponse,
+  type SegmentCurrentReceipt,
   type Receipt,
   type RegenerationJob,
   type StaleSegment,
@@ -100,7 +100,7 @@ class LaggingSources implements PlanSources {
     );
   }
 
-  async segmentProvenance(segmentIds: readonly string[]): Promise<(GetSegmentProvenanceResponse | undefined)[]> {
+  async currentReceipts(segmentIds: readonly string[]): Promise<(SegmentCurrentReceipt | undefined)[]> {
     const gate = this.gate;
     if (gate) {
       this.gate = undefined;
@@ -110,7 +110,7 @@ class LaggingSources implements PlanSources {
     return segmentIds.map((segmentId) => {
       const seq = this.segments.get(segmentId);
       if (seq === undefined) return undefined;
-      return create(GetSegmentProvenanceResponseSchema, {
+      return create(SegmentCurrentReceiptSchema, {
         segment: { segmentId, sceneId: SCENE, projectId: PROJECT, characterName: "dee", sequenceIndex: seq, active: true },
         currentReceipt: receiptOf(segmentId, seq),
       });

@@ -1,7 +1,7 @@
 /**
  * PlanRegeneration: the jobs a selection would submit. Reads the stale segments (StalenessService), the jobs already
  * holding them (this schema), the assets' current versions (AssetService) and each segment's current receipt
- * (ReceiptService); the rules of domain/ turn them into jobs, each with its GPU-time estimate (past durations from
+ * (ReceiptService.BatchGetCurrentReceipts, 1,000 segments a call); the rules of domain/ turn them into jobs, each with its GPU-time estimate (past durations from
  * ReceiptService, one read per plan). Writes nothing. SubmitRegeneration plans through this too.
  */
 import { isDomainError, type PlannedJob } from "@provenance/shared";
@@ -42,7 +42,7 @@ export class PlanRegeneration {
 
     const assetIds = [...new Set(candidates.flatMap((s) => s.reasons.map((r) => r.assetId)))];
     const current = currentVersionsOf(await this.sources.assets(assetIds, caller));
-    const provenance = await this.sources.segmentProvenance(candidates.map((s) => s.segmentId), caller);
+    const provenance = await this.sources.currentReceipts(candidates.map((s) => s.segmentId), caller);
     const jobs: PlannedJob[] = [];
     candidates.forEach((segment, i) => {
       const p = provenance[i];

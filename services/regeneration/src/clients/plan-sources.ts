@@ -11,7 +11,7 @@ import {
   StalenessService,
   forwardRequestId,
   type Asset,
-  type GetSegmentProvenanceResponse,
+  type SegmentCurrentReceipt,
   type StaleSegment,
 } from "@provenance/shared";
 import { callDependency, dependencyCallOptions } from "./dependency-call.js";
@@ -24,8 +24,11 @@ import { mapConcurrently } from "./map-concurrently.js";
 export interface PlanSources {
   /** Every stale active segment of a project (only those stale because of `assetId`, when given). */
   staleSegments(projectId: string, assetId: string, caller?: Caller): Promise<StaleSegment[]>;
-  /** Each segment with its current receipt, in the order asked; undefined where the receipts service does not know it. */
-  segmentProvenance(segmentIds: readonly string[], caller?: Caller): Promise<(GetSegmentProvenanceResponse | undefined)[]>;
+  /**
+   * Each segment with its current receipt, in the order asked; undefined where the receipts service does not know it
+   * (or the caller may not view it).
+   */
+  currentReceipts(segmentIds: readonly string[], caller?: Caller): Promise<(SegmentCurrentReceipt | undefined)[]>;
   /** Each asset with its current version, in the order asked; undefined where it is not registered (or not viewable). */
   assets(assetIds: readonly string[], caller?: Caller): Promise<(Asset | undefined)[]>;
 }
@@ -43,6 +46,15 @@ export interface PlanSourceUrls {
 }
 
 const STALE_PAGE_SIZE = 1000;
+
+/** The most segments one BatchGetCurrentReceipts call takes. */
+const CURRENT_RECEIPTS_PER_CALL = 1000;
+
+/**
+ * BatchGetCurrentReceipts calls in flight at once: two keep the receipts service busy (one call's statement runs while
+ * the other's answer is encoded) without queueing answers of 1,000 receipts behind each other past the deadline.
+ */
+const CURRENT_RECEIPTS_CALLS_AT_ONCE = 2;
 
 /** {@link PlanSources} over ConnectRPC (gRPC) clients. */
 export class ConnectPlanSources implements PlanSources {
@@ -76,12 +88,19 @@ export class ConnectPlanSources implements PlanSources {
     return out;
   }
 
-  async segmentProvenance(segmentIds: readonly string[], caller?: Caller): Promise<(GetSegmentProvenanceResponse | undefined)[]> {
-    return mapConcurrently(segmentIds, this.concurrency, (segmentId) =>
-      this.call("ReceiptService", this.urls.receiptsUrl, `read the provenance of segment ${segmentId}`, () =>
-        this.receipts.getSegmentProvenance({ segmentId }, this.options(caller)),
+  /** One BatchGetCurrentReceipts per 1,000 segments, {@link CURRENT_RECEIPTS_CALLS_AT_ONCE} at a time. */
+  async currentReceipts(segmentIds: readonly string[], caller?: Caller): Promise<(SegmentCurrentReceipt | undefined)[]> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < segmentIds.length; i += CURRENT_RECEIPTS_PER_CALL) chunks.push(segmentIds.slice(i, i + CURRENT_RECEIPTS_PER_CALL));
+    const answers = await mapConcurrently(chunks, Math.min(this.concurrency, CURRENT_RECEIPTS_CALLS_AT_ONCE), (chunk) =>
+      this.call("ReceiptService", this.urls.receiptsUrl, `read the current receipts of ${chunk.length} segments`, () =>
+        this.receipts.batchGetCurrentReceipts({ segmentIds: chunk }, this.options(caller)),
       ),
     );
+    // Unknown (or hidden) segments are left out of an answer: match the rest up by id.
+    const found = new Map<string, SegmentCurrentReceipt>();
+    for (const answer of answers) for (const s of answer?.segments ?? []) if (s.segment) found.set(s.segment.segmentId, s);
+    return segmentIds.map((id) => found.get(id));
   }
 
   async assets(assetIds: readonly string[], caller?: Caller): Promise<(Asset | undefined)[]> {
