@@ -11,14 +11,23 @@
 //
 //   npm run build -w @provenance/shared && npm run build -w @provenance/staleness
 //   node services/staleness/scripts/detection-at-scale.mjs [--segments 1000000] [--projects 200] [--big 100000] [--publishes 1]
+//     [--watchers 1000] [--db NAME]
+//
+// `--watchers N` opens N WatchStaleness streams (gRPC, 100 per connection) before publishing, spread over the projects
+// (stream k watches project k mod projects), each read as it arrives; the last watcher's change is reported too.
+//
+// Filling takes minutes at 1M. `--db NAME` keeps the data in database NAME: created, migrated and filled when it does
+// not exist, used as it is when it does (each run publishes the next versions of lora-000), never dropped (drop it
+// yourself: `dropdb -h 127.0.0.1 -U root NAME`).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { fromBinary } from "@bufbuild/protobuf";
-import { AssetService, EVENT_MESSAGES, STALENESS_DETECTED_PREFIX, subjectFor } from "@provenance/shared";
+import { AssetService, StalenessService, EVENT_MESSAGES, STALENESS_DETECTED_PREFIX, subjectFor } from "@provenance/shared";
 import { createTestEnvironment } from "@provenance/shared/testing";
 import { migrateStaleness } from "../dist/start.js";
 
@@ -28,12 +37,15 @@ const { values: args } = parseArgs({
     projects: { type: "string", default: "200" },
     big: { type: "string", default: "100000" },
     publishes: { type: "string", default: "1" },
+    db: { type: "string" },
+    watchers: { type: "string", default: "1000" },
   },
 });
 const segments = Number(args.segments);
 const projects = Number(args.projects);
 const big = Number(args.big);
 const publishes = Number(args.publishes);
+const watchers = Number(args.watchers);
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 const hash = (text) => `md5('${text}') || md5('${text}-2')`;
@@ -106,16 +118,43 @@ async function fill(sql) {
   return c;
 }
 
+async function counts(sql) {
+  const [c] = (
+    await sql.query(`SELECT (SELECT count(DISTINCT segment_id) FROM staleness.segment_inputs WHERE asset_id = 'lora-000' AND active)::int AS lora_segments,
+                            (SELECT count(DISTINCT project_id) FROM staleness.segment_inputs WHERE asset_id = 'lora-000' AND active)::int AS lora_projects,
+                            (SELECT max(version) FROM staleness.asset_versions WHERE asset_id = 'lora-000')::int AS lora_versions`)
+  ).rows;
+  return c;
+}
+
 const env = await createTestEnvironment({ name: "detection_bench", logLevel: "warn" });
 const { nats } = env;
 try {
-  await migrateStaleness(env.config("staleness"), env.logger("migrate"));
-  const expected = await fill(env.sql);
+  // The database the data is in: the environment's, or the kept one named by --db.
+  const dbName = args.db ?? env.db.name;
+  const onDb = (value) => value.replaceAll(`/${env.db.name}`, `/${dbName}`);
+  const serviceEnv = Object.fromEntries(Object.entries(env.env("staleness")).map(([k, v]) => [k, onDb(v)]));
+  let sql = env.sql;
+  let fresh = true;
+  if (args.db) {
+    const { rows } = await env.sql.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [dbName]);
+    fresh = rows.length === 0;
+    if (fresh) await env.sql.query(`CREATE DATABASE ${dbName}`);
+    sql = new pg.Client({ connectionString: onDb(env.db.url) });
+    await sql.connect();
+    env.onClose(() => sql.end());
+  }
+  if (fresh) {
+    await migrateStaleness(env.config("staleness", { DATABASE_URL: serviceEnv.DATABASE_URL, MIGRATION_DATABASE_URL: serviceEnv.MIGRATION_DATABASE_URL }), env.logger("migrate"));
+    await fill(sql);
+  }
+  const expected = await counts(sql);
+  console.log(`lora-000: ${JSON.stringify(expected)}`);
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env.env("staleness", { PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }) },
+    env: { ...process.env, ...serviceEnv, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", WATCH_MAX_STREAMS_PER_CALLER: String(Math.max(100, watchers)) },
     stdio: ["ignore", "inherit", "inherit"],
   });
   env.onClose(async () => {
@@ -134,6 +173,30 @@ try {
   console.log(`service pid ${child.pid} up: RSS ${rssOf(child.pid).rss.toFixed(0)} MiB`);
 
   const assets = env.client(AssetService, url);
+  // The watchers: each stream records when each change reached it.
+  const watchAbort = new AbortController();
+  const watchArrivals = [];
+  let watchErrors = 0;
+  let watchT0 = 0;
+  const watchClients = Array.from({ length: Math.ceil(watchers / 100) }, () => env.client(StalenessService, url));
+  const streams = Array.from({ length: watchers }, (_, k) =>
+    (async () => {
+      const projectId = `p-${String(k % projects).padStart(3, "0")}`;
+      try {
+        for await (const _res of watchClients[Math.floor(k / 100)].watchStaleness({ projectId }, { signal: watchAbort.signal })) {
+          watchArrivals.push(performance.now() - watchT0);
+        }
+      } catch {
+        if (!watchAbort.signal.aborted) watchErrors += 1;
+      }
+    })(),
+  );
+  env.onClose(async () => {
+    watchAbort.abort();
+    await Promise.allSettled(streams);
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  if (watchers > 0) console.log(`${watchers} WatchStaleness streams open: RSS ${rssOf(child.pid).rss.toFixed(0)} MiB`);
   const schema = EVENT_MESSAGES[STALENESS_DETECTED_PREFIX];
   for (let p = 0; p < publishes; p++) {
     const arrivals = new Map();
@@ -158,10 +221,13 @@ try {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid).rss)), 20);
     const before = rssOf(child.pid);
+    watchArrivals.length = 0;
     t0 = performance.now();
-    await assets.publishVersion({ assetId: "lora-000", contentHash: "f".repeat(60) + String(1000 + p), uploadedBy: "bench" });
+    watchT0 = t0;
+    await assets.publishVersion({ assetId: "lora-000", contentHash: "f".repeat(56) + String(10_000_000 + expected.lora_versions * 100 + p), uploadedBy: "bench" });
     const callMs = performance.now() - t0;
     await Promise.race([allIn, new Promise((r) => setTimeout(r, 120_000))]);
+    for (let i = 0; i < 600 && watchArrivals.length < watchers; i++) await new Promise((r) => setTimeout(r, 100));
     const wallMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 3000));
     clearInterval(sampler);
@@ -173,7 +239,8 @@ try {
       `publish ${p + 1}: call ${callMs.toFixed(0)} ms; events of ${arrivals.size}/${expected.lora_projects} projects (duplicates ${duplicates}); ` +
         `first ${times[0]?.toFixed(0)} ms, median ${times[Math.floor(times.length / 2)]?.toFixed(0)} ms, last ${times.at(-1)?.toFixed(0)} ms ` +
         `(waited ${wallMs.toFixed(0)} ms); total stale segments ${totalStale} (expected ${expected.lora_segments}); ` +
-        `detection_latency_ms max ${latencies.at(-1)}; RSS MiB before ${before.rss.toFixed(0)}, peak sampled ${peak.toFixed(0)}, ` +
+        `detection_latency_ms max ${latencies.at(-1)}; watchers: ${watchArrivals.length}/${watchers} changes, last ` +
+        `${watchArrivals.length ? Math.max(...watchArrivals).toFixed(0) : "-"} ms, ${watchErrors} streams failed; RSS MiB before ${before.rss.toFixed(0)}, peak sampled ${peak.toFixed(0)}, ` +
         `3 s after ${after.rss.toFixed(0)}, VmHWM ${after.hwm.toFixed(0)}`,
     );
   }
