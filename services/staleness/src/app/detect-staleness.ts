@@ -9,14 +9,15 @@ import { detectedChangeOfCounts, type DetectedChange } from "../domain/detected-
 import { enqueueStalenessDetected } from "../events/publishers.js";
 import {
   hasPendingTask,
-  insertTaskProject,
+  insertTaskProjects,
   pendingAssets,
-  readProjectCounts,
+  readProjectsCounts,
   taskAgeMs,
   withAssetLock,
   type DetectionSession,
   type DetectionTask,
   type RemainingProject,
+  type TaskProjectRow,
 } from "../persistence/detection-repository.js";
 
 /** What one project's step did. */
@@ -153,20 +154,26 @@ export class DetectStaleness {
   private async detectProjects(session: DetectionSession, task: DetectionTask, batch: readonly RemainingProject[]): Promise<ProjectDetection[] | undefined> {
     try {
       return await session.transaction(async (m) => {
+        const counts = await readProjectsCounts(
+          m,
+          batch.map((p) => p.projectId),
+          task.change,
+        );
+        // The server's clock may step back between the task's creation and now.
+        const latencyMs = Math.max(0, await taskAgeMs(m, task.taskId));
         const out: ProjectDetection[] = [];
+        const rows: TaskProjectRow[] = [];
         for (const { projectId } of batch) {
-          const detected = detectedChangeOfCounts(task.change, projectId, await readProjectCounts(m, projectId, task.change));
-          // The server's clock may step back between the task's creation and now.
-          const latencyMs = Math.max(0, await taskAgeMs(m, task.taskId));
+          const detected = detectedChangeOfCounts(task.change, projectId, counts.get(projectId)!);
           let eventId: string | null = null;
           if (detected) {
             detected.detectionLatencyMs = latencyMs;
             eventId = await enqueueStalenessDetected(m, detected, task.requestId || undefined);
           }
-          const recorded = await insertTaskProject(m, { taskId: task.taskId, projectId, eventId, detectionLatencyMs: detected ? latencyMs : null });
-          if (!recorded) throw new ProjectAlreadyDone();
+          rows.push({ taskId: task.taskId, projectId, eventId, detectionLatencyMs: detected ? latencyMs : null });
           out.push({ projectId, detected, latencyMs });
         }
+        if (!(await insertTaskProjects(m, rows))) throw new ProjectAlreadyDone();
         return out;
       });
     } catch (err) {

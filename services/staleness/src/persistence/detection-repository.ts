@@ -7,7 +7,7 @@ import type { DataSource, EntityManager, QueryRunner } from "typeorm";
 import { rowsOf } from "@provenance/shared";
 import type { AssetKindName } from "../domain/asset-kinds.js";
 import type { CurrentChange, DetectionCounts } from "../domain/detected-change.js";
-import { PROJECT_DETECTION_SQL } from "./statements.js";
+import { PROJECT_DETECTION_SQL, PROJECTS_DETECTION_SQL } from "./statements.js";
 
 /** A queued change of an asset's current version. */
 export interface DetectionTask {
@@ -166,28 +166,62 @@ export class DetectionSession {
   }
 }
 
+function noCounts(): DetectionCounts {
+  return { staleSegmentIds: [], freshSegmentIds: [], totalStaleSegments: 0, totalStaleScenes: 0, groups: [] };
+}
+
+/** Adds one row of the detection statement to its project's counts. */
+function addRow(counts: DetectionCounts, r: Record<string, unknown>): void {
+  if (r.receipt_version === null) {
+    counts.totalStaleSegments = r.stale_segments as number;
+    counts.totalStaleScenes = r.stale_scenes as number;
+    counts.staleSegmentIds = (r.stale_ids as string[] | null) ?? [];
+    counts.freshSegmentIds = (r.fresh_ids as string[] | null) ?? [];
+  } else {
+    counts.groups.push({
+      receiptVersion: r.receipt_version as number,
+      affectedSegments: r.stale_segments as number,
+      affectedScenes: r.stale_scenes as number,
+      segmentIds: (r.stale_ids as string[] | null) ?? [],
+    });
+  }
+}
+
+function changeParams(change: CurrentChange): unknown[] {
+  return [change.assetId, change.currentContentHash, change.previousContentHash, change.currentVersion];
+}
+
 /** One project's verdicts on the changed asset, counted by `PROJECT_DETECTION_SQL` (ids cut at 5,000, exact totals). */
 export async function readProjectCounts(m: EntityManager, projectId: string, change: CurrentChange): Promise<DetectionCounts> {
-  const rows = rowsOf(
-    await m.query(PROJECT_DETECTION_SQL, [projectId, change.assetId, change.currentContentHash, change.previousContentHash, change.currentVersion]),
-  );
-  const counts: DetectionCounts = { staleSegmentIds: [], freshSegmentIds: [], totalStaleSegments: 0, totalStaleScenes: 0, groups: [] };
-  for (const r of rows) {
-    if (r.receipt_version === null) {
-      counts.totalStaleSegments = r.stale_segments as number;
-      counts.totalStaleScenes = r.stale_scenes as number;
-      counts.staleSegmentIds = (r.stale_ids as string[] | null) ?? [];
-      counts.freshSegmentIds = (r.fresh_ids as string[] | null) ?? [];
-    } else {
-      counts.groups.push({
-        receiptVersion: r.receipt_version as number,
-        affectedSegments: r.stale_segments as number,
-        affectedScenes: r.stale_scenes as number,
-        segmentIds: (r.stale_ids as string[] | null) ?? [],
-      });
-    }
-  }
+  const counts = noCounts();
+  for (const r of rowsOf(await m.query(PROJECT_DETECTION_SQL, [projectId, ...changeParams(change)]))) addRow(counts, r);
   return counts;
+}
+
+/**
+ * Several projects' verdicts on the changed asset in one statement (`PROJECTS_DETECTION_SQL`), by project; a project
+ * none of whose active inputs uses the asset any more has empty counts.
+ */
+export async function readProjectsCounts(m: EntityManager, projectIds: readonly string[], change: CurrentChange): Promise<Map<string, DetectionCounts>> {
+  const out = new Map(projectIds.map((p) => [p, noCounts()]));
+  for (const r of rowsOf(await m.query(PROJECTS_DETECTION_SQL, [projectIds, ...changeParams(change)]))) {
+    const counts = out.get(r.project_id as string);
+    if (counts) addRow(counts, r);
+  }
+  return out;
+}
+
+/** Records the projects as dealt with by the task; false when one of them already was (its primary key's row was there). */
+export async function insertTaskProjects(m: EntityManager, rows: readonly TaskProjectRow[]): Promise<boolean> {
+  const inserted = rowsOf(
+    await m.query(
+      `INSERT INTO staleness.detection_task_projects (task_id, project_id, event_id, detection_latency_ms)
+       SELECT $1::bigint, p, e, l FROM unnest($2::text[], $3::uuid[], $4::int[]) AS t(p, e, l)
+       ON CONFLICT (task_id, project_id) DO NOTHING RETURNING project_id`,
+      [rows[0]?.taskId, rows.map((r) => r.projectId), rows.map((r) => r.eventId), rows.map((r) => r.detectionLatencyMs)],
+    ),
+  );
+  return inserted.length === rows.length;
 }
 
 /** Milliseconds from the task's creation (the change's commit) to now, by the database's clock. */
@@ -206,16 +240,4 @@ export interface TaskProjectRow {
   projectId: string;
   eventId: string | null;
   detectionLatencyMs: number | null;
-}
-
-/** Records the project as dealt with by the task; false when it already was (the primary key's row was there). */
-export async function insertTaskProject(m: EntityManager, row: TaskProjectRow): Promise<boolean> {
-  const inserted = rowsOf(
-    await m.query(
-      `INSERT INTO staleness.detection_task_projects (task_id, project_id, event_id, detection_latency_ms) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (task_id, project_id) DO NOTHING RETURNING task_id`,
-      [row.taskId, row.projectId, row.eventId, row.detectionLatencyMs],
-    ),
-  );
-  return inserted.length > 0;
 }

@@ -296,33 +296,47 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
  * (the version with the input's hash, 0 when none): its distinct `stale_segments`, `stale_scenes` and first
  * 5,000 `stale_ids`.
  */
-export const PROJECT_DETECTION_SQL = `
+export const PROJECT_DETECTION_SQL: string = detectionSql(false);
+
+/**
+ * {@link PROJECT_DETECTION_SQL} for several projects at once (`$1` their ids, a text[]), as detection runs it: the same
+ * rows for each project, with a leading `project_id` column (a project none of whose active inputs uses the asset any
+ * more has none).
+ */
+export const PROJECTS_DETECTION_SQL: string = detectionSql(true);
+
+function detectionSql(many: boolean): string {
+  const projects = many ? "= ANY($1::text[])" : "= $1";
+  const project = many ? "project_id, " : "";
+  return `
   WITH pinned AS MATERIALIZED (
-    SELECT DISTINCT pin.content_hash FROM staleness.pins pin
-     WHERE pin.project_id = $1 AND pin.asset_id = $2 AND pin.unpinned_at IS NULL AND pin.accepted_version = $5::int
+    SELECT DISTINCT pin.project_id, pin.content_hash FROM staleness.pins pin
+     WHERE pin.project_id ${projects} AND pin.asset_id = $2 AND pin.unpinned_at IS NULL AND pin.accepted_version = $5::int
        AND (pin.expires_at IS NULL OR pin.expires_at > now())
   ), inputs AS MATERIALIZED (
-    SELECT i.scene_id, i.segment_id COLLATE "C" AS segment_id, i.content_hash::text AS content_hash,
-           CASE WHEN i.content_hash IN (SELECT p.content_hash FROM pinned p) THEN ${waivedSql("i", "$5::int")} ELSE false END AS waived
+    SELECT i.project_id, i.scene_id, i.segment_id COLLATE "C" AS segment_id, i.content_hash::text AS content_hash,
+           CASE WHEN (i.project_id, i.content_hash) IN (SELECT p.project_id, p.content_hash FROM pinned p)
+                THEN ${waivedSql("i", "$5::int")} ELSE false END AS waived
       FROM staleness.segment_inputs i
-     WHERE i.project_id = $1 AND i.asset_id = $2 AND i.active
+     WHERE i.project_id ${projects} AND i.asset_id = $2 AND i.active
   ), verdicts AS MATERIALIZED (
-    SELECT i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
+    SELECT i.project_id, i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
            i.content_hash <> $3::text AND NOT i.waived AS stale,
            $4::text <> $3::text AND (i.content_hash = $3::text OR i.waived) AS fresh
       FROM inputs i
       LEFT JOIN staleness.asset_versions v ON v.asset_id = $2 AND v.content_hash = i.content_hash
   )
-  SELECT NULL::int AS receipt_version,
+  SELECT ${project}NULL::int AS receipt_version,
          count(DISTINCT segment_id) FILTER (WHERE stale)::int AS stale_segments,
          count(DISTINCT scene_id) FILTER (WHERE stale)::int AS stale_scenes,
          (array_agg(DISTINCT segment_id ORDER BY segment_id) FILTER (WHERE stale))[1:${DETECTION_ID_LIMIT}] AS stale_ids,
          (array_agg(DISTINCT segment_id ORDER BY segment_id) FILTER (WHERE fresh))[1:${DETECTION_ID_LIMIT}] AS fresh_ids
-    FROM verdicts
+    FROM verdicts ${many ? "GROUP BY project_id" : ""}
   UNION ALL
-  SELECT receipt_version, count(DISTINCT segment_id)::int, count(DISTINCT scene_id)::int,
+  SELECT ${project}receipt_version, count(DISTINCT segment_id)::int, count(DISTINCT scene_id)::int,
          (array_agg(DISTINCT segment_id ORDER BY segment_id))[1:${DETECTION_ID_LIMIT}], NULL
-    FROM verdicts WHERE stale GROUP BY receipt_version`;
+    FROM verdicts WHERE stale GROUP BY ${project}receipt_version`;
+}
 
 /**
  * The report's legacy_segments: active segments (not superseded) with a LEGACY receipt and no current one — made
