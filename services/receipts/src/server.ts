@@ -21,6 +21,7 @@ import {
 } from "@provenance/shared";
 import type { ServiceAuth } from "@provenance/shared/auth";
 import type { NoteVerifier } from "@provenance/shared/receipt-log";
+import { MAX_GROUP_COMMIT_SIZE, configureGroupCommit } from "./app/group-commit.js";
 import { CoverageMetric, getCoverage, type CoverageDeps } from "./app/get-coverage.js";
 import type { AssetVersionLookup } from "./clients/asset-versions.js";
 import { DEFAULT_RUNNING_LIMIT_SECONDS } from "./config.js";
@@ -37,6 +38,8 @@ export interface ReceiptsServerDeps extends CommonServerDeps {
   runningLimitSeconds?: number;
   /** The receipt log's published key (GetCheckpoint). */
   receiptLogVerifier: NoteVerifier;
+  /** RECEIPT_GROUP_COMMIT_MAX_SIZE (default 1,000): single calls written per transaction at most. */
+  groupCommitMaxSize?: number;
 }
 
 function uint(query: URLSearchParams, name: string): number {
@@ -53,6 +56,7 @@ export function createServer(deps: ReceiptsServerDeps): ServiceServer {
     const everyProject = { ...coverage, dataSource: deps.dataSource };
     coverage.metric = new CoverageMetric(deps.metrics, () => getCoverage(everyProject, undefined, { all: true }));
   }
+  configureGroupCommit(deps.dataSource, { maxSize: deps.groupCommitMaxSize ?? MAX_GROUP_COMMIT_SIZE, metrics: deps.metrics });
   const handlers = new ReceiptHandlers({ ...deps, coverage });
   return createServiceServer({
     name: "receipts",

@@ -4,7 +4,7 @@ import { receiptsResolvers } from "./app/item-projects.js";
 import { RECEIPTS_APP_ROLE, receiptsMigrations } from "./persistence/migrations/index.js";
 import { AssetServiceVersionLookup, type AssetVersionLookup } from "./clients/asset-versions.js";
 import { RECEIPTS_SCHEMA } from "./persistence/schema.js";
-import { readRunningLimitSeconds } from "./config.js";
+import { readGroupCommitMaxSize, readRunningLimitSeconds } from "./config.js";
 import { createServer } from "./server.js";
 import { ReceiptLogAuditor } from "./app/receipt-log-auditor.js";
 import { ReceiptLogIntegrator } from "./app/receipt-log-integrator.js";
@@ -78,6 +78,7 @@ export async function startReceipts(
       assetVersions: overrides.assetVersions ?? new AssetServiceVersionLookup(config.stalenessUrl, undefined, runtime.auth.outbound),
       receiptLogVerifier: signer.verifier,
       runningLimitSeconds: readRunningLimitSeconds(),
+      groupCommitMaxSize: readGroupCommitMaxSize(),
     });
     return await runtime.listen(server);
   } catch (err) {

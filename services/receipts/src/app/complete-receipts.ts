@@ -4,21 +4,74 @@
  * provenance.receipt.completed per receipt completed now is enqueued in it too. Retrying a completion that committed
  * (its reply lost) returns the stored receipt and writes nothing.
  */
-import type { DataSource } from "typeorm";
-import { notFound, useKeyedPlans } from "@provenance/shared";
+import type { DataSource, EntityManager } from "typeorm";
+import { currentRequestId, notFound, runWithRequestId, useKeyedPlans } from "@provenance/shared";
 import { batchEntry, requireDistinct, singleCall, type EntryName } from "../domain/batch-entries.js";
-import { applyCompletion, type Completion } from "../domain/completion.js";
+import { applyCompletion, type Completion, type CompletionOutcome } from "../domain/completion.js";
 import type { ReceiptRecord } from "../domain/receipt-record.js";
 import { isReceiptId } from "../domain/receipt-id.js";
 import { supersededBy, supersessionsOf } from "../domain/supersession.js";
-import { enqueueReceiptsCompleted } from "../events/receipt-events.js";
+import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
+import { enqueueReceiptsCompleted, type CompletedReceipt } from "../events/receipt-events.js";
 import { lockReceipts, setCompletions } from "../persistence/receipt-repository.js";
 import { markSuperseded } from "../persistence/segment-repository.js";
 
-/** CompleteReceipt: completes one receipt (see {@link completeReceipts}); errors name its fields as they are. */
+/**
+ * CompleteReceipt: completes one receipt (see {@link completeReceipts}); errors name its fields as they are.
+ * Concurrent calls share transactions (group commit, `app/group-commit.ts`): each gets what it would have got alone.
+ */
 export async function completeReceipt(ds: DataSource, completion: Completion, requestId?: string): Promise<ReceiptRecord> {
-  const [receipt] = await complete(ds, [completion], singleCall, requestId);
-  return receipt!;
+  if (!isReceiptId(completion.receiptId)) throw notFound("receipt", completion.receiptId);
+  const call: CompleteCall = { completion, requestId: requestId || currentRequestId() || "" };
+  return groupCommitQueue(ds, "complete", () => completeWriter(ds)).submit(call);
+}
+
+/** A queued CompleteReceipt, with the request id its event carries. */
+interface CompleteCall {
+  completion: Completion;
+  requestId: string;
+}
+
+function completeWriter(ds: DataSource): GroupWriter<CompleteCall, ReceiptRecord> {
+  return {
+    keyOf: (c) => c.completion.receiptId,
+    writeGroup: (calls) => ds.transaction((m) => completeGroup(m, calls)),
+    writeAlone: async (c) => (await complete(ds, [c.completion], singleCall, c.requestId || undefined))[0]!,
+  };
+}
+
+/**
+ * A group of CompleteReceipt calls (distinct receipts) in one transaction, each judged as a single call before
+ * anything is written: an unknown receipt (NOT_FOUND) or a refused completion fails that call only.
+ */
+async function completeGroup(m: EntityManager, calls: readonly CompleteCall[]): Promise<Outcome<ReceiptRecord>[]> {
+  await useKeyedPlans(m);
+  const byId = new Map((await lockReceipts(m, calls.map((c) => c.completion.receiptId))).map((r) => [r.receiptId, r]));
+  const outcomes = calls.map(({ completion }): Outcome<CompletionOutcome> => {
+    try {
+      const stored = byId.get(completion.receiptId);
+      if (!stored) throw notFound("receipt", completion.receiptId);
+      return { ok: true, value: applyCompletion(stored, completion, "") };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  const changed = calls.flatMap((call, i) => {
+    const o = outcomes[i]!;
+    return o.ok && o.value.changed ? [{ call, receipt: o.value.receipt }] : [];
+  });
+  await setCompletions(m, changed.map((c) => c.receipt));
+  const supersessions = supersessionsOf(changed.map((c) => c.receipt));
+  const marked = await markSuperseded(m, supersessions);
+  // Each event carries its own call's request id (one outbox write per request id).
+  const byRequest = new Map<string, CompletedReceipt[]>();
+  for (const { call, receipt } of changed) {
+    const list = byRequest.get(call.requestId) ?? [];
+    list.push({ receipt, supersededSegmentId: supersededBy(receipt, supersessions, marked) });
+    byRequest.set(call.requestId, list);
+  }
+  for (const [requestId, completed] of byRequest) await runWithRequestId(requestId, () => enqueueReceiptsCompleted(m, completed, requestId));
+  return outcomes.map((o) => (o.ok ? { ok: true, value: o.value.receipt } : o));
 }
 
 /**

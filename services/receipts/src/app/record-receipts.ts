@@ -2,8 +2,8 @@
  * CreateReceipt / CreateReceipts: records receipts (and their segments on first sight) in one transaction, idempotent
  * per key, and enqueues one provenance.receipt.created per new receipt in the same transaction.
  */
-import type { DataSource } from "typeorm";
-import { useKeyedPlans } from "@provenance/shared";
+import type { DataSource, EntityManager } from "typeorm";
+import { currentRequestId, runWithRequestId, useKeyedPlans } from "@provenance/shared";
 import { batchEntry, requireDistinct, singleCall, type EntryName } from "../domain/batch-entries.js";
 import { replayedReceipt } from "../domain/idempotency.js";
 import type { ReceiptDraft } from "../domain/new-receipt.js";
@@ -11,6 +11,7 @@ import { newReceiptRecord, type ReceiptRecord } from "../domain/receipt-record.j
 import { checkReproductionTargets, reproducedReceiptIds } from "../domain/reproduction.js";
 import { checkSegmentPlacement } from "../domain/segment-placement.js";
 import { checkSupersessionTargets, supersededSegmentIds } from "../domain/supersession.js";
+import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
 import { enqueueReceiptsCreated } from "../events/receipt-events.js";
 import { insertInputs, insertReceipts, receiptProjects, receiptsByIdempotencyKeys } from "../persistence/receipt-repository.js";
 import { insertSegments, segmentProjects, segmentsByIds } from "../persistence/segment-repository.js";
@@ -27,10 +28,131 @@ export interface Recorder {
   requestId?: string;
 }
 
-/** CreateReceipt: records one receipt (see {@link recordReceipts}); errors name its fields as they are. */
+/**
+ * CreateReceipt: records one receipt (see {@link recordReceipts}); errors name its fields as they are. Concurrent
+ * calls share transactions (group commit, `app/group-commit.ts`): each gets what it would have got alone.
+ */
 export async function recordReceipt(ds: DataSource, draft: ReceiptDraft, by: Recorder): Promise<RecordedReceipt> {
-  const [result] = await record(ds, [draft], singleCall, by);
-  return result!;
+  const call: CreateCall = { draft, recordedBy: by.recordedBy, requestId: by.requestId || currentRequestId() || "" };
+  return groupCommitQueue(ds, "create", () => createWriter(ds)).submit(call);
+}
+
+/** A queued CreateReceipt: its draft, and who asked, with the request id its event carries. */
+interface CreateCall {
+  draft: ReceiptDraft;
+  recordedBy: string;
+  requestId: string;
+}
+
+function createWriter(ds: DataSource): GroupWriter<CreateCall, RecordedReceipt> {
+  return {
+    keyOf: (c) => c.draft.idempotencyKey,
+    writeGroup: (calls) => recordGroup(ds, calls),
+    writeAlone: async (c) => (await record(ds, [c.draft], singleCall, c))[0]!,
+  };
+}
+
+/** An entry that failed after the group's writes: the transaction is rolled back and redone without it. */
+class EntriesFailed extends Error {}
+
+/**
+ * A group of CreateReceipt calls in one transaction, each judged as a single call: an entry the rules refuse before
+ * anything is written is left out; one refused after the writes (a segment elsewhere, a key reused with other
+ * content) fails alone and the transaction is redone without it, so it leaves nothing behind.
+ */
+async function recordGroup(ds: DataSource, calls: readonly CreateCall[]): Promise<Outcome<RecordedReceipt>[]> {
+  const outcomes: (Outcome<RecordedReceipt> | undefined)[] = calls.map(({ draft }) => {
+    try {
+      supersededSegmentIds([draft], singleCall);
+      reproducedReceiptIds([draft], singleCall);
+      return undefined;
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  for (;;) {
+    const live = calls.flatMap((call, i) => (outcomes[i] === undefined ? [{ ...call, i }] : []));
+    if (live.length === 0) return outcomes as Outcome<RecordedReceipt>[];
+    const failed = new Map<number, unknown>();
+    try {
+      const written = await ds.transaction((m) => writeGroupOf(m, live, failed));
+      for (const [i, error] of failed) outcomes[i] = { ok: false, error };
+      for (const [i, value] of written) outcomes[i] = { ok: true, value };
+      return outcomes as Outcome<RecordedReceipt>[];
+    } catch (err) {
+      if (!(err instanceof EntriesFailed)) throw err;
+      for (const [i, error] of failed) outcomes[i] = { ok: false, error };
+    }
+  }
+}
+
+/** The writes of {@link recordGroup}: answers by call index; refusals go to `failed` (thrown as EntriesFailed after writes). */
+async function writeGroupOf(
+  m: EntityManager,
+  calls: readonly (CreateCall & { i: number })[],
+  failed: Map<number, unknown>,
+): Promise<Map<number, RecordedReceipt>> {
+  const judge = (i: number, check: () => void): boolean => {
+    try {
+      check();
+      return true;
+    } catch (error) {
+      failed.set(i, error);
+      return false;
+    }
+  };
+  await useKeyedPlans(m);
+  const drafts = calls.map((c) => c.draft);
+  const targets = supersededSegmentIds(drafts, singleCall);
+  const reproduced = reproducedReceiptIds(drafts, singleCall);
+  const targetProjects = targets.length > 0 ? await segmentProjects(m, targets) : new Map<string, string>();
+  const reproducedProjects = reproduced.length > 0 ? await receiptProjects(m, reproduced) : new Map<string, string>();
+  const admitted = calls.filter(
+    (c) =>
+      judge(c.i, () => checkSupersessionTargets([c.draft], targetProjects, singleCall)) &&
+      judge(c.i, () => checkReproductionTargets([c.draft], reproducedProjects, singleCall)),
+  );
+  if (admitted.length === 0) return new Map();
+
+  await insertSegments(m, admitted.map((c) => c.draft.segment));
+  const stored = await insertReceipts(m, admitted.map((c) => c.draft), admitted.map((c) => c.recordedBy));
+  const fresh = admitted.flatMap((call, k) => {
+    const key = stored[k];
+    return key ? [{ call, key }] : [];
+  });
+  const segments = await segmentsByIds(m, fresh.map((f) => f.call.draft.segment.segmentId));
+  let refusedAfterWrites = false;
+  for (const { call } of fresh) {
+    if (!judge(call.i, () => checkSegmentPlacement(call.draft.segment, segments.get(call.draft.segment.segmentId)!, ""))) refusedAfterWrites = true;
+  }
+  const reused = admitted.filter((_, k) => stored[k] === undefined);
+  const earlier = new Map((await receiptsByIdempotencyKeys(m, reused.map((c) => c.draft.idempotencyKey))).map((r) => [r.idempotencyKey, r]));
+  const answers = new Map<number, RecordedReceipt>();
+  for (const call of reused) {
+    let receipt: ReceiptRecord | undefined;
+    if (judge(call.i, () => (receipt = replayedReceipt(call.draft, earlier.get(call.draft.idempotencyKey), "")))) {
+      answers.set(call.i, { receipt: receipt!, created: false });
+    } else {
+      refusedAfterWrites = true;
+    }
+  }
+  if (refusedAfterWrites) throw new EntriesFailed();
+
+  await insertInputs(
+    m,
+    fresh.flatMap(({ call, key }) => call.draft.inputs.map((input) => ({ ...input, receiptId: key.receiptId, receiptSeq: key.seq }))),
+  );
+  const byRequest = new Map<string, ReceiptRecord[]>();
+  for (const { call, key } of fresh) {
+    const receipt = newReceiptRecord(call.draft, key, segments.get(call.draft.segment.segmentId)!, call.recordedBy);
+    answers.set(call.i, { receipt, created: true });
+    const list = byRequest.get(call.requestId) ?? [];
+    list.push(receipt);
+    byRequest.set(call.requestId, list);
+  }
+  // Each event carries its own call's request id (one outbox write per request id).
+  for (const [requestId, receipts] of byRequest) await runWithRequestId(requestId, () => enqueueReceiptsCreated(m, receipts, requestId));
+  return answers;
 }
 
 /**

@@ -44,11 +44,16 @@ async function withInputs(m: EntityManager, rows: Row[]): Promise<ReceiptRecord[
 }
 
 /**
- * Inserts receipts recorded by `recordedBy` in one statement, in order, each under a new time-ordered id (UUIDv7, so
- * receipts and their inputs append to the primary keys' right edge). A draft whose idempotency key is already taken
- * is skipped. Returns, per draft, what storage assigned, or undefined where it was skipped.
+ * Inserts receipts recorded by `recordedBy` (one subject for all, or one per draft) in one statement, in order, each
+ * under a new time-ordered id (UUIDv7, so receipts and their inputs append to the primary keys' right edge). A draft
+ * whose idempotency key is already taken is skipped. Returns, per draft, what storage assigned, or undefined where it
+ * was skipped.
  */
-export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptDraft[], recordedBy: string): Promise<(StoredReceiptKey | undefined)[]> {
+export async function insertReceipts(
+  m: EntityManager,
+  drafts: readonly ReceiptDraft[],
+  recordedBy: string | readonly string[],
+): Promise<(StoredReceiptKey | undefined)[]> {
   const receiptIds = drafts.map(() => uuidv7());
   const inserted = rowsOf(
     await m.query(INSERT_RECEIPTS_SQL, [
@@ -58,7 +63,7 @@ export async function insertReceipts(m: EntityManager, drafts: readonly ReceiptD
       drafts.map((d) => d.resolutionHeight), drafts.map((d) => JSON.stringify(d.additionalParams)),
       drafts.map((d) => d.inputsHash), drafts.map((d) => d.generationStartedAt), drafts.map((d) => d.regenerationJobId),
       drafts.map((d) => d.supersedesSegmentId), drafts.map((d) => d.idempotencyKey), drafts.map((d) => d.requestFingerprint),
-      recordedBy, drafts.map((d) => d.reproductionOfReceiptId),
+      typeof recordedBy === "string" ? drafts.map(() => recordedBy) : recordedBy, drafts.map((d) => d.reproductionOfReceiptId),
     ]),
   );
   const stored = new Map(inserted.map((r) => [r.receipt_id as string, r]));

@@ -101,8 +101,8 @@ export const INSERT_SEGMENTS_SQL = `
 
 /**
  * New receipts, one multi-row INSERT from arrays, in array order (so seq follows it); a receipt whose idempotency
- * key is taken is skipped. $19: who recorded them (one subject for the whole statement); $20: the receipt each
- * reproduces (NULL for none). Returns what storage assigned to each one inserted. `created_xid` is left to its
+ * key is taken is skipped. $19: who recorded each (its caller's subject; a group commit mixes callers); $20: the
+ * receipt each reproduces (NULL for none). Returns what storage assigned to each one inserted. `created_xid` is left to its
  * default, the inserting transaction's id.
  */
 export const INSERT_RECEIPTS_SQL = `
@@ -114,14 +114,14 @@ export const INSERT_RECEIPTS_SQL = `
   SELECT d.receipt_id, d.segment_id, d.workflow_version, d.prompt_text, d.negative_prompt, d.cfg_scale,
          d.seed::numeric, d.steps, d.sampler, d.resolution_width, d.resolution_height, d.additional_params::jsonb,
          d.inputs_hash, d.generation_started_at, d.regeneration_job_id, d.supersedes_segment_id, d.idempotency_key,
-         d.request_fingerprint, $19::text, d.reproduction_of_receipt_id
+         d.request_fingerprint, d.recorded_by, d.reproduction_of_receipt_id
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::double precision[], $7::text[],
                 $8::integer[], $9::text[], $10::integer[], $11::integer[], $12::text[], $13::text[],
-                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $20::uuid[])
+                $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[])
          WITH ORDINALITY AS d(receipt_id, segment_id, workflow_version, prompt_text, negative_prompt, cfg_scale,
            seed, steps, sampler, resolution_width, resolution_height, additional_params, inputs_hash,
            generation_started_at, regeneration_job_id, supersedes_segment_id, idempotency_key,
-           request_fingerprint, reproduction_of_receipt_id, n)
+           request_fingerprint, recorded_by, reproduction_of_receipt_id, n)
    ORDER BY d.n
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING receipt_id, seq, created_at`;
