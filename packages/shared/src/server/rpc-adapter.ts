@@ -64,11 +64,11 @@ interface TrackedSignal {
 }
 
 /**
- * One listener on `shutdown` for every request in flight (a Set of their controllers), instead of one listener per
+ * (Exported for its tests.) One listener on `shutdown` for every request in flight (a Set of their controllers), instead of one listener per
  * request on the shared signal: no MaxListenersExceededWarning past 10 open requests, and no O(n) listener removal
  * per finished request when thousands of streams are open.
  */
-function abortOnShutdown(shutdown: AbortSignal): { track(own: AbortSignal): TrackedSignal } {
+export function abortOnShutdown(shutdown: AbortSignal): { track(own: AbortSignal): TrackedSignal; readonly open: number } {
   const open = new Set<AbortController>();
   shutdown.addEventListener(
     "abort",
@@ -85,7 +85,12 @@ function abortOnShutdown(shutdown: AbortSignal): { track(own: AbortSignal): Trac
         c.abort(shutdown.aborted ? shutdown.reason : own.reason);
         return { signal: c.signal, release: () => undefined };
       }
-      const onOwn = () => c.abort(own.reason);
+      // The request's own signal is aborted when its stream closes, however it ended: from then on shutdown has
+      // nothing to abort, so the controller leaves the set even when the answer's promise never settles.
+      const onOwn = () => {
+        open.delete(c);
+        c.abort(own.reason);
+      };
       own.addEventListener("abort", onOwn, { once: true });
       open.add(c);
       return {
@@ -96,11 +101,14 @@ function abortOnShutdown(shutdown: AbortSignal): { track(own: AbortSignal): Trac
         },
       };
     },
+    get open() {
+      return open.size;
+    },
   };
 }
 
 /** Creates the handler every RPC request goes through; paths that are no RPC go to `fallback`. */
-export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, res: NodeResponse) => void {
+export function createRpcHandler(opts: RpcHandlerOptions): RpcHandler {
   const router = createConnectRouter({
     interceptors: opts.interceptors,
     readMaxBytes: opts.maxRequestBytes,
@@ -115,7 +123,7 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
   opts.routes(router);
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
 
-  return (req, res) => {
+  const handle = (req: NodeRequest, res: NodeResponse): void => {
     const handler = paths.get((req.url ?? "").split("?", 2)[0]!);
     if (!handler) return opts.fallback(req, res);
     const early = malformedGet(req);
@@ -128,6 +136,9 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
       return refuse(res, new ConnectError(`the request names no host: ${(err as Error).message}`, Code.InvalidArgument));
     }
     const signal = aborted.track(uReq.signal);
+    // Released when the response closes too (written, reset or cut): every request's controller leaves the set of
+    // those shutdown would abort, so a server that has answered millions of calls holds none of them.
+    res.once("close", () => signal.release());
     uReq = { ...uReq, signal: signal.signal };
     const facts = { inputType: handler.method.input.typeName };
     const refusal = {
@@ -153,4 +164,10 @@ export function createRpcHandler(opts: RpcHandlerOptions): (req: NodeRequest, re
       })
       .finally(() => signal.release());
   };
+  return Object.assign(handle, {
+    openRequests: () => aborted.open,
+  });
 }
+
+/** The handler of every RPC request, and how many requests it holds for shutdown to abort (those not yet closed). */
+export type RpcHandler = ((req: NodeRequest, res: NodeResponse) => void) & { openRequests(): number };

@@ -75,6 +75,8 @@ export interface ServiceServer {
   close(graceMs?: number): Promise<void>;
   /** The TCP server that routes each connection to HTTP/2 or HTTP/1.1. */
   readonly httpServer: net.Server;
+  /** RPC requests whose stream has not closed yet (what shutdown would abort); 0 once every answered call is done. */
+  openRequests(): number;
 }
 
 function urlFor(address: net.AddressInfo): string {
@@ -177,6 +179,7 @@ export function createServiceServer(opts: ServiceServerOptions): ServiceServer {
 
   return {
     httpServer: tcp,
+    openRequests: () => rpc.openRequests(),
     listen(portNumber, host) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
