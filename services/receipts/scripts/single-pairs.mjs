@@ -26,7 +26,9 @@ const freePort = () =>
 const env = await createTestEnvironment({ name: "receipts_pairs" });
 const port = await freePort();
 const extra = { PORT: String(port), LOG_LEVEL: process.env.PAIRS_LOG_LEVEL ?? "warn", ...(groupMax ? { RECEIPT_GROUP_COMMIT_MAX_SIZE: groupMax } : {}) };
-const child = spawn(process.execPath, [fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
+// PAIRS_CPU_PROF_DIR=dir: the service writes a CPU profile there when it stops.
+const prof = process.env.PAIRS_CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.PAIRS_CPU_PROF_DIR] : [];
+const child = spawn(process.execPath, [...prof, fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
   env: { ...process.env, ...env.env("receipts", extra) },
   stdio: ["ignore", "inherit", "inherit"],
 });

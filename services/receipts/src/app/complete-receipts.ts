@@ -5,14 +5,14 @@
  * (its reply lost) returns the stored receipt and writes nothing.
  */
 import type { DataSource, EntityManager } from "typeorm";
-import { currentRequestId, notFound, runWithRequestId, useKeyedPlans } from "@provenance/shared";
+import { currentRequestId, notFound, useKeyedPlans } from "@provenance/shared";
 import { batchEntry, requireDistinct, singleCall, type EntryName } from "../domain/batch-entries.js";
 import { applyCompletion, type Completion, type CompletionOutcome } from "../domain/completion.js";
 import type { ReceiptRecord } from "../domain/receipt-record.js";
 import { isReceiptId } from "../domain/receipt-id.js";
 import { supersededBy, supersessionsOf } from "../domain/supersession.js";
 import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
-import { enqueueReceiptsCompleted, type CompletedReceipt } from "../events/receipt-events.js";
+import { enqueueReceiptsCompleted, enqueueReceiptsCompletedOfCalls } from "../events/receipt-events.js";
 import { lockReceipts, setCompletions } from "../persistence/receipt-repository.js";
 import { markSuperseded } from "../persistence/segment-repository.js";
 
@@ -63,14 +63,11 @@ async function completeGroup(m: EntityManager, calls: readonly CompleteCall[]): 
   await setCompletions(m, changed.map((c) => c.receipt));
   const supersessions = supersessionsOf(changed.map((c) => c.receipt));
   const marked = await markSuperseded(m, supersessions);
-  // Each event carries its own call's request id (one outbox write per request id).
-  const byRequest = new Map<string, CompletedReceipt[]>();
-  for (const { call, receipt } of changed) {
-    const list = byRequest.get(call.requestId) ?? [];
-    list.push({ receipt, supersededSegmentId: supersededBy(receipt, supersessions, marked) });
-    byRequest.set(call.requestId, list);
-  }
-  for (const [requestId, completed] of byRequest) await runWithRequestId(requestId, () => enqueueReceiptsCompleted(m, completed, requestId));
+  // One outbox write for the group; each event carries its own call's request id.
+  await enqueueReceiptsCompletedOfCalls(
+    m,
+    changed.map(({ call, receipt }) => ({ event: { receipt, supersededSegmentId: supersededBy(receipt, supersessions, marked) }, requestId: call.requestId })),
+  );
   return outcomes.map((o) => (o.ok ? { ok: true, value: o.value.receipt } : o));
 }
 

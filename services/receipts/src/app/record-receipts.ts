@@ -3,7 +3,7 @@
  * per key, and enqueues one provenance.receipt.created per new receipt in the same transaction.
  */
 import type { DataSource, EntityManager } from "typeorm";
-import { currentRequestId, runWithRequestId, useKeyedPlans } from "@provenance/shared";
+import { currentRequestId, useKeyedPlans } from "@provenance/shared";
 import { batchEntry, requireDistinct, singleCall, type EntryName } from "../domain/batch-entries.js";
 import { replayedReceipt } from "../domain/idempotency.js";
 import type { ReceiptDraft } from "../domain/new-receipt.js";
@@ -12,7 +12,7 @@ import { checkReproductionTargets, reproducedReceiptIds } from "../domain/reprod
 import { checkSegmentPlacement } from "../domain/segment-placement.js";
 import { checkSupersessionTargets, supersededSegmentIds } from "../domain/supersession.js";
 import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
-import { enqueueReceiptsCreated } from "../events/receipt-events.js";
+import { enqueueReceiptsCreated, enqueueReceiptsCreatedOfCalls } from "../events/receipt-events.js";
 import { insertInputs, insertReceipts, receiptProjects, receiptsByIdempotencyKeys } from "../persistence/receipt-repository.js";
 import { insertSegments, segmentProjects, segmentsByIds } from "../persistence/segment-repository.js";
 
@@ -142,16 +142,13 @@ async function writeGroupOf(
     m,
     fresh.flatMap(({ call, key }) => call.draft.inputs.map((input) => ({ ...input, receiptId: key.receiptId, receiptSeq: key.seq }))),
   );
-  const byRequest = new Map<string, ReceiptRecord[]>();
-  for (const { call, key } of fresh) {
+  const events = fresh.map(({ call, key }) => {
     const receipt = newReceiptRecord(call.draft, key, segments.get(call.draft.segment.segmentId)!, call.recordedBy);
     answers.set(call.i, { receipt, created: true });
-    const list = byRequest.get(call.requestId) ?? [];
-    list.push(receipt);
-    byRequest.set(call.requestId, list);
-  }
-  // Each event carries its own call's request id (one outbox write per request id).
-  for (const [requestId, receipts] of byRequest) await runWithRequestId(requestId, () => enqueueReceiptsCreated(m, receipts, requestId));
+    return { event: receipt, requestId: call.requestId };
+  });
+  // One outbox write for the group; each event carries its own call's request id.
+  await enqueueReceiptsCreatedOfCalls(m, events);
   return answers;
 }
 

@@ -2,8 +2,20 @@
  * The receipts service's events, written to its outbox in the caller's transaction (through the shared
  * `enqueueEvents`) so each is published if and only if its state change commits. Subjects from the shared catalog.
  */
+import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { EntityManager } from "typeorm";
-import { RECEIPT_COMPLETED, RECEIPT_CREATED, ReceiptCompletedSchema, ReceiptCreatedSchema, enqueueEvents } from "@provenance/shared";
+import { v7 as uuidv7 } from "uuid";
+import {
+  EVENT_REQUEST_ID_HEADER,
+  RECEIPT_COMPLETED,
+  RECEIPT_CREATED,
+  ReceiptCompletedSchema,
+  ReceiptCreatedSchema,
+  enqueueEvents,
+  outboxChannel,
+  quoteIdentifier,
+} from "@provenance/shared";
 import { toReceiptMessage, type ReceiptRecord } from "../domain/receipt-record.js";
 import { RECEIPTS_SCHEMA } from "../persistence/schema.js";
 
@@ -33,4 +45,59 @@ export async function enqueueReceiptsCompleted(m: EntityManager, completed: read
     events: completed.map(({ receipt, supersededSegmentId }) => ({ receipt: toReceiptMessage(receipt), supersededSegmentId })),
     requestId,
   });
+}
+
+/** An event of a group commit and the request id of the call it belongs to. */
+export interface EventOfCall<E> {
+  event: E;
+  requestId: string;
+}
+
+/**
+ * Events of a group commit (calls of different requests) in one outbox write and one notification: each carries its
+ * own call's request id, in the message and the header, as `enqueueEvents` writes them for one request.
+ */
+async function enqueueEventsOfCalls<T extends DescMessage>(
+  m: EntityManager,
+  subject: string,
+  eventSchema: T,
+  events: readonly EventOfCall<MessageInitShape<T>>[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const occurredAt = timestampNow();
+  const ids = events.map(() => uuidv7());
+  const payloads = events.map(({ event, requestId }, i) => {
+    const message = create(eventSchema, event);
+    Object.assign(message, { eventId: ids[i], occurredAt, requestId });
+    return Buffer.from(toBinary(eventSchema, message));
+  });
+  const headers = events.map(({ requestId }) => JSON.stringify(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}));
+  await m.query(
+    `INSERT INTO ${quoteIdentifier(RECEIPTS_SCHEMA)}.outbox (id, subject, payload, headers)
+     SELECT e.id, $2, e.payload, e.headers::jsonb
+       FROM unnest($1::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS e(id, payload, headers, n)
+      ORDER BY e.n`,
+    [ids, subject, payloads, headers],
+  );
+  await m.query("SELECT pg_notify($1, '')", [outboxChannel(RECEIPTS_SCHEMA)]);
+}
+
+/** One `provenance.receipt.created` per receipt a group commit recorded, each with its call's request id. */
+export async function enqueueReceiptsCreatedOfCalls(m: EntityManager, receipts: readonly EventOfCall<ReceiptRecord>[]): Promise<void> {
+  await enqueueEventsOfCalls(
+    m,
+    RECEIPT_CREATED,
+    ReceiptCreatedSchema,
+    receipts.map(({ event, requestId }) => ({ event: { receipt: toReceiptMessage(event) }, requestId })),
+  );
+}
+
+/** One `provenance.receipt.completed` per receipt a group commit completed, each with its call's request id. */
+export async function enqueueReceiptsCompletedOfCalls(m: EntityManager, completed: readonly EventOfCall<CompletedReceipt>[]): Promise<void> {
+  await enqueueEventsOfCalls(
+    m,
+    RECEIPT_COMPLETED,
+    ReceiptCompletedSchema,
+    completed.map(({ event: { receipt, supersededSegmentId }, requestId }) => ({ event: { receipt: toReceiptMessage(receipt), supersededSegmentId }, requestId })),
+  );
 }
