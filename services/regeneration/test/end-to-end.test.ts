@@ -114,6 +114,9 @@ describe("regenerating the segments of an updated LoRA", () => {
     expect(second.batch!.batchId).toBe(first.batch!.batchId);
     expect(first.batch).toMatchObject({ jobCount: 12, submitted: 12, requestedBy: "creator@example.com", projectId: PROJECT });
     expect(second.jobs.map((j) => j.jobId)).toEqual(first.jobs.map((j) => j.jobId));
+    // The first answer is built from what the transaction stored, the replay read back: the same batch and jobs.
+    expect(second.batch).toEqual(first.batch);
+    expect(second.jobs).toEqual(first.jobs);
     batchId = first.batch!.batchId;
     for (const job of first.jobs) {
       expect(job.status).toBe(JobStatus.SUBMITTED);

@@ -10,7 +10,7 @@ import { alreadyExists, failedPrecondition } from "@provenance/shared";
 import type { Caller } from "@provenance/shared/auth";
 import { newSegmentIdFor } from "../domain/new-segment-id.js";
 import { holdersBySegment, nothingToRegenerateMessage, openJobConflictMessage, segmentsHeldMessage } from "../domain/open-jobs.js";
-import type { NewJob, SubmittedBatch } from "../domain/regeneration-records.js";
+import type { BatchView, NewJob, SubmittedBatch } from "../domain/regeneration-records.js";
 import { sameSelection, type Selection } from "../domain/selection.js";
 import { enqueueJobsRequested } from "../events/job-requested-publisher.js";
 import { BatchRepository } from "../persistence/batch-repository.js";
@@ -63,11 +63,13 @@ export class SubmitRegeneration {
       if (!winner) throw new Error(`batch of idempotency key ${cmd.idempotencyKey} vanished`);
       return this.replay(winner, cmd);
     }
-    return { ...(await this.read.batch(batchId)), created: true };
+    // The batch and its jobs as the transaction stored them (every job submitted): not read back, so its plans are not
+    // parsed again.
+    return { ...created, created: true };
   }
 
-  /** The transaction: false (writing nothing) when the key was taken meanwhile. */
-  private async write(batchId: string, jobs: NewJob[], cmd: SubmitCommand): Promise<boolean> {
+  /** The transaction: the batch and its jobs as stored, or undefined (writing nothing) when the key was taken meanwhile. */
+  private async write(batchId: string, jobs: NewJob[], cmd: SubmitCommand): Promise<BatchView | undefined> {
     try {
       return await this.dataSource.transaction(async (m) => {
         const batches = new BatchRepository(m);
@@ -80,14 +82,14 @@ export class SubmitRegeneration {
           requestedBy: cmd.requestedBy,
           jobCount: jobs.length,
         });
-        if (!inserted) return false;
+        if (!inserted) return undefined;
         // Jobs committed since the plan was read (another key's submit, a completion) are seen here.
         const holders = holdersBySegment(await jobRows.ofSegments(jobs.map((j) => j.plan.oldSegmentId)));
         if (holders.size > 0) throw failedPrecondition(segmentsHeldMessage([...holders.values()]));
         // Jobs a concurrent transaction has not committed yet are not seen above; the unique index catches them.
-        await jobRows.insert(batchId, jobs);
+        const stored = await jobRows.insert(batchId, jobs);
         await enqueueJobsRequested(m, { batchId, requestedBy: cmd.requestedBy, requestId: cmd.requestId }, jobs);
-        return true;
+        return { batch: { ...inserted, counts: { ...inserted.counts, submitted: stored.length } }, jobs: stored };
       });
     } catch (err) {
       if (err instanceof OpenJobConflict) throw failedPrecondition(openJobConflictMessage(err.segmentId));

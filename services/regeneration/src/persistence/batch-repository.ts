@@ -15,6 +15,19 @@ export interface NewBatchRow {
   jobCount: number;
 }
 
+/** A batch from its row, but its job counts. */
+function batchOf(row: Row): Omit<BatchRecord, "counts"> {
+  return {
+    batchId: row.batch_id as string,
+    projectId: row.project_id as string,
+    idempotencyKey: row.idempotency_key as string,
+    requestedBy: row.requested_by as string,
+    selection: selectionFromDocument(row.selection as Record<string, unknown>),
+    jobCount: row.job_count as number,
+    createdAt: row.created_at as Date,
+  };
+}
+
 /** Reads and writes batches. */
 export class BatchRepository {
   constructor(private readonly q: Queryable) {}
@@ -44,27 +57,20 @@ export class BatchRepository {
     );
     const row = rows[0];
     if (!row) return undefined;
-    return {
-      batchId: row.batch_id as string,
-      projectId: row.project_id as string,
-      idempotencyKey: row.idempotency_key as string,
-      requestedBy: row.requested_by as string,
-      selection: selectionFromDocument(row.selection as Record<string, unknown>),
-      jobCount: row.job_count as number,
-      counts: { ...emptyCounts(), ...(row.counts as Record<JobStatusName, number>) },
-      createdAt: row.created_at as Date,
-    };
+    return { ...batchOf(row), counts: { ...emptyCounts(), ...(row.counts as Record<JobStatusName, number>) } };
   }
 
   /**
-   * Inserts a batch; false (inserting nothing) when its idempotency key is taken. A concurrent insert of the same key
-   * waits here for the other transaction, and gets false when that one commits.
+   * Inserts a batch and returns it as stored, with no jobs counted yet; undefined (inserting nothing) when its
+   * idempotency key is taken. A concurrent insert of the same key waits here for the other transaction, and gets
+   * undefined when that one commits.
    */
-  async insert(batch: NewBatchRow): Promise<boolean> {
+  async insert(batch: NewBatchRow): Promise<BatchRecord | undefined> {
     const inserted: Row[] = await this.q.query(
       `INSERT INTO regeneration.batches (batch_id, project_id, idempotency_key, requested_by, selection, job_count)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
-       ON CONFLICT (idempotency_key) DO NOTHING RETURNING batch_id`,
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING batch_id, project_id, idempotency_key, requested_by, selection, job_count, created_at`,
       [
         batch.batchId,
         batch.selection.projectId,
@@ -74,6 +80,7 @@ export class BatchRepository {
         batch.jobCount,
       ],
     );
-    return inserted.length > 0;
+    const row = inserted[0];
+    return row ? { ...batchOf(row), counts: emptyCounts() } : undefined;
   }
 }

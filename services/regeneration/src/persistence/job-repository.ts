@@ -1,6 +1,6 @@
 /** Rows of `regeneration.jobs`: read and written, nothing decided. */
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { Row } from "@provenance/shared";
+import type { PlannedJob, Row } from "@provenance/shared";
 import type { JobProgress, JobStatusName, ReceiptStatusName } from "../domain/job-progress.js";
 import type { SegmentJob } from "../domain/open-jobs.js";
 import { planFromJson, planToJson, type JobRecord, type NewJob } from "../domain/regeneration-records.js";
@@ -36,6 +36,10 @@ export interface JobFilter {
 const JOB_COLUMNS = `job_id, seq, batch_id, status, plan, new_segment_id, new_receipt_id, new_receipt_created_at,
   actual_inputs_hash, receipt_status, error, completed_at, created_at, updated_at`;
 
+/** {@link JOB_COLUMNS} but the plan: what an insert returns, its plans being the caller's. */
+const JOB_COLUMNS_BUT_PLAN = `job_id, seq, batch_id, status, new_segment_id, new_receipt_id, new_receipt_created_at,
+  actual_inputs_hash, receipt_status, error, completed_at, created_at, updated_at`;
+
 function progressOf(row: Row): JobProgress {
   return {
     newReceiptId: (row.new_receipt_id as string | null) ?? null,
@@ -46,13 +50,14 @@ function progressOf(row: Row): JobProgress {
   };
 }
 
-function jobOf(row: Row): JobRecord {
+/** A job from its row; `plan` when the caller has the message already (the row then need not carry it). */
+function jobOf(row: Row, plan?: PlannedJob): JobRecord {
   return {
     jobId: row.job_id as string,
     seq: BigInt(row.seq as string),
     batchId: row.batch_id as string,
     status: row.status as JobStatusName,
-    plan: planFromJson(row.plan as JsonValue),
+    plan: plan ?? planFromJson(row.plan as JsonValue),
     newSegmentId: row.new_segment_id as string,
     progress: progressOf(row),
     error: row.error as string,
@@ -84,7 +89,7 @@ export class JobRepository {
   /** Every job of a batch, in submission order. */
   async ofBatch(batchId: string): Promise<JobRecord[]> {
     const rows: Row[] = await this.q.query(`SELECT ${JOB_COLUMNS} FROM regeneration.jobs WHERE batch_id = $1 ORDER BY seq`, [batchId]);
-    return rows.map(jobOf);
+    return rows.map((r) => jobOf(r));
   }
 
   /** A page of jobs matching `filter`, after `afterSeq`, in submission order. */
@@ -105,7 +110,7 @@ export class JobRepository {
       `SELECT ${JOB_COLUMNS} FROM regeneration.jobs WHERE ${where.join(" AND ")} ORDER BY seq LIMIT $${params.length}`,
       params,
     );
-    return rows.map(jobOf);
+    return rows.map((r) => jobOf(r));
   }
 
   /** Every job, of any status, whose old segment is one of `segmentIds`. */
@@ -126,20 +131,23 @@ export class JobRepository {
   }
 
   /**
-   * Inserts the jobs of a batch (status `submitted`) in the order given. Throws {@link OpenJobConflict} when the
-   * database refuses one because its segment already has an open job; a concurrent transaction's uncommitted job for
-   * the same segment makes this wait for it, and conflict if it commits.
+   * Inserts the jobs of a batch (status `submitted`) in the order given, in one statement, and returns them as stored
+   * (in that order). Throws {@link OpenJobConflict} when the database refuses one because its segment already has an
+   * open job; a concurrent transaction's uncommitted job for the same segment makes this wait for it, and conflict if
+   * it commits.
    */
-  async insert(batchId: string, jobs: readonly NewJob[]): Promise<void> {
-    if (jobs.length === 0) return;
+  async insert(batchId: string, jobs: readonly NewJob[]): Promise<JobRecord[]> {
+    if (jobs.length === 0) return [];
+    let rows: Row[];
     try {
-      await this.q.query(
+      rows = await this.q.query(
         `INSERT INTO regeneration.jobs
            (job_id, batch_id, project_id, scene_id, old_segment_id, old_receipt_id, new_segment_id, plan, expected_inputs_hash)
          SELECT j.job_id, $1, j.project_id, j.scene_id, j.old_segment_id, j.old_receipt_id, j.new_segment_id, j.plan, j.expected_inputs_hash
            FROM jsonb_to_recordset($2::jsonb) AS j(job_id text, project_id text, scene_id text, old_segment_id text,
                 old_receipt_id text, new_segment_id text, plan jsonb, expected_inputs_hash text, ord int)
-          ORDER BY j.ord`,
+          ORDER BY j.ord
+         RETURNING ${JOB_COLUMNS_BUT_PLAN}`,
         [
           batchId,
           JSON.stringify(
@@ -160,6 +168,8 @@ export class JobRepository {
     } catch (err) {
       throw openJobConflictOf(err) ?? err;
     }
+    const planOf = new Map(jobs.map((j) => [j.jobId, j.plan]));
+    return rows.map((r) => jobOf(r, planOf.get(r.job_id as string))).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   }
 
   /** One job, locked until the caller's transaction ends (the receipt consumer applies events to it one at a time). */
