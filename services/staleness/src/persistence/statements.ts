@@ -290,7 +290,8 @@ export function staleSegmentsSql(filter: StaleSegmentsFilter, limit: number): [s
  * An input is `stale` when its hash is not the change's current one and no open pin waives it while the asset is on
  * the change's current version `$5`, and `fresh` when the change moved from another hash to the input's, or to the
  * version a pin waiting for it accepted. The pin probe runs only for the inputs whose hash an open pin of the project
- * names (`pinned`, usually none), not once per input.
+ * names (`pinned`, usually none: then not at all), not once per input; hashes are compared as the column's char(64),
+ * and ids and scenes in byte order (COLLATE "C"), which sorts several times faster than the database's collation.
  * Rows: one with `receipt_version` NULL for the project — `stale_segments` / `stale_scenes` (distinct), `stale_ids` and
  * `fresh_ids` (the first 5,000 distinct segment ids, in byte order) — and one per receipt version with a stale input
  * (the version with the input's hash, 0 when none): its distinct `stale_segments`, `stale_scenes` and first
@@ -314,15 +315,15 @@ function detectionSql(many: boolean): string {
      WHERE pin.project_id ${projects} AND pin.asset_id = $2 AND pin.unpinned_at IS NULL AND pin.accepted_version = $5::int
        AND (pin.expires_at IS NULL OR pin.expires_at > now())
   ), inputs AS MATERIALIZED (
-    SELECT i.project_id, i.scene_id, i.segment_id COLLATE "C" AS segment_id, i.content_hash::text AS content_hash,
-           CASE WHEN (i.project_id, i.content_hash) IN (SELECT p.project_id, p.content_hash FROM pinned p)
+    SELECT i.project_id, i.scene_id COLLATE "C" AS scene_id, i.segment_id COLLATE "C" AS segment_id, i.content_hash,
+           CASE WHEN EXISTS (SELECT FROM pinned) AND (i.project_id, i.content_hash) IN (SELECT p.project_id, p.content_hash FROM pinned p)
                 THEN ${waivedSql("i", "$5::int")} ELSE false END AS waived
       FROM staleness.segment_inputs i
      WHERE i.project_id ${projects} AND i.asset_id = $2 AND i.active
   ), verdicts AS MATERIALIZED (
     SELECT i.project_id, i.scene_id, i.segment_id, COALESCE(v.version, 0) AS receipt_version,
-           i.content_hash <> $3::text AND NOT i.waived AS stale,
-           $4::text <> $3::text AND (i.content_hash = $3::text OR i.waived) AS fresh
+           i.content_hash <> $3::bpchar AND NOT i.waived AS stale,
+           $4::bpchar <> $3::bpchar AND (i.content_hash = $3::bpchar OR i.waived) AS fresh
       FROM inputs i
       LEFT JOIN staleness.asset_versions v ON v.asset_id = $2 AND v.content_hash = i.content_hash
   )
