@@ -60,6 +60,8 @@ export interface BenchResults {
   /** PlanRegeneration / SubmitRegeneration of a project whose every segment is stale. */
   planning: PlanningResult;
   scaleOut: ScaleOut;
+  /** One replica's load rate with the receipt log's queue triggers on and off (drop = 1 − on ÷ off). */
+  receiptLogCost: { receipts: number; logOnReceiptsPerSecond: number; logOffReceiptsPerSecond: number; drop: number };
   memoryMiB: Record<string, Record<string, number>>;
   /** The V8 heap in use at the end of each phase, per service (what RSS holds that is live JavaScript). */
   heapUsedMiB: Record<string, Record<string, number>>;
@@ -118,6 +120,13 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const p = r.planning;
   const planSubmit = Math.round((p.plan.p50 + p.submit.p50) * 10) / 10;
   le(`plan + submit, ${p.staleSegments} stale segments (plan p50 + submit)`, "≤ 3000 ms", planSubmit, 3000);
+  const lc = r.receiptLogCost;
+  checks.push({
+    name: "ingestion drop with the receipt log on (one replica, log on vs off)",
+    target: "≤ 10%",
+    measured: `${Math.round(lc.drop * 1000) / 10}% (${lc.logOnReceiptsPerSecond} vs ${lc.logOffReceiptsPerSecond} receipts/s)`,
+    met: lc.drop <= 0.1,
+  });
   checks.push({
     name: `the run, ${r.sizes.receipts} receipts`,
     target: "≤ 30 min",
@@ -173,6 +182,7 @@ export function resultsTable(r: BenchResults): string {
   const so = r.scaleOut;
   lines.push(
     `| Ingestion, ${so.receipts} receipts through 1 / 2 replicas of receipts (${so.concurrencyPerReplica} batches of ${so.batchSize} in flight each) | **${so.receiptsPerSecond["1"]} / ${so.receiptsPerSecond["2"]} receipts/s** (×${so.ratio}) | | | | | | | | | |`,
+    `| Ingestion, ${r.receiptLogCost.receipts} receipts through 1 replica with the receipt log's triggers off | **${r.receiptLogCost.logOffReceiptsPerSecond} receipts/s** (log on: ${r.receiptLogCost.logOnReceiptsPerSecond}/s) | | | | | | | | | |`,
   );
   return lines.join("\n");
 }

@@ -401,6 +401,29 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     scaleOut.receiptsPerSecond["2"] = twoReplicas.receiptsPerSecond;
     scaleOut.ratio = Math.round((twoReplicas.receiptsPerSecond / oneReplica.receiptsPerSecond) * 100) / 100;
     log(`  one replica ${oneReplica.receiptsPerSecond} receipts/s, two ${twoReplicas.receiptsPerSecond} receipts/s (×${scaleOut.ratio})`);
+    await receipts2.stop();
+    await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
+
+    // 8. What the receipt log costs the write path: the same load through one replica with the log's queue triggers
+    //    disabled (as the owner, on this throw-away database), against the one-replica load above with them on.
+    //    The integrator then finds nothing queued; the receipts written meanwhile are never logged.
+    sampler.enter("log-off");
+    const logTriggers = ["generation_receipts_log_created", "generation_receipts_log_completed"];
+    for (const t of logTriggers) await db.query(`ALTER TABLE receipts.generation_receipts DISABLE TRIGGER ${t}`);
+    let logOff;
+    try {
+      logOff = await loadReceipts(receiptClient, dataset, plan.scaleOutReceipts, opts.loadConcurrency, opts.batchSize, runId, nextReceipt, "receipt log off");
+    } finally {
+      for (const t of logTriggers) await db.query(`ALTER TABLE receipts.generation_receipts ENABLE TRIGGER ${t}`);
+    }
+    nextReceipt += plan.scaleOutReceipts;
+    const receiptLogCost = {
+      receipts: plan.scaleOutReceipts,
+      logOnReceiptsPerSecond: oneReplica.receiptsPerSecond,
+      logOffReceiptsPerSecond: logOff.receiptsPerSecond,
+      drop: Math.round((1 - oneReplica.receiptsPerSecond / logOff.receiptsPerSecond) * 1000) / 1000,
+    };
+    log(`  receipt log off ${logOff.receiptsPerSecond} receipts/s, on ${oneReplica.receiptsPerSecond} receipts/s (drop ${Math.round(receiptLogCost.drop * 1000) / 10}%)`);
 
     sampler.enter("drain");
     await waitForProjection(nats.nc, nats.namespace, db, 10 * 60_000);
@@ -427,6 +450,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       ingestion: { loadReceiptsPerSecond: load.receiptsPerSecond, rates: ingestion },
       planning,
       scaleOut,
+      receiptLogCost,
       memoryMiB: sampler.peaks,
       heapUsedMiB: sampler.heapAtEnd,
       plans: plansText,

@@ -87,6 +87,9 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
     expect(written.scaleOut.receiptsPerSecond["2"]).toBeGreaterThan(0);
     expect(written.scaleOut.ratio).toBeGreaterThan(0);
     expect(written.memoryMiB["receipts-2"]?.["scale-out"], "second replica's RSS").toBeGreaterThan(20);
+    // The receipt log's cost: the same load with its queue triggers off, compared with the one-replica load.
+    expect(written.receiptLogCost.logOffReceiptsPerSecond).toBeGreaterThan(0);
+    expect(written.receiptLogCost.logOnReceiptsPerSecond).toBe(written.scaleOut.receiptsPerSecond["1"]);
 
     expect(written.ingestion.rates.map((r) => r.path)).toEqual(["batch", "batch", "batch", "single", "single", "single", "single"]);
     for (const r of written.ingestion.rates) {
