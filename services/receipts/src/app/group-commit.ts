@@ -1,8 +1,8 @@
 /**
- * Group commit for single calls: concurrent CreateReceipt (or CompleteReceipt) calls that arrive while a write
- * transaction is in flight are queued and written together in the next transaction, so many calls share one commit
- * (one WAL flush) instead of one each. A lone call goes at once: nothing waits for a group to fill, groups form only
- * from the calls that queued behind the transaction in flight. Each caller gets exactly its own answer or its own
+ * Group commit for single calls: concurrent CreateReceipt (or CompleteReceipt) calls that arrive while the queue's
+ * write transactions are in flight ({@link DEFAULT_GROUPS_IN_FLIGHT} at once) are queued and written together in the
+ * next transaction, so many calls share one commit (one WAL flush) instead of one each. A lone call goes at once:
+ * nothing waits for a group to fill, groups form only from the calls that queued behind the transactions in flight. Each caller gets exactly its own answer or its own
  * error (the group writer reports an outcome per call); calls with the same key (idempotency key, receipt id) never
  * share a group, the later one waits for the next, so each sees what it would see after the other alone.
  */
@@ -36,10 +36,18 @@ interface Queued<I, O> {
   reject(error: unknown): void;
 }
 
-/** One queue of single calls and the one transaction it has in flight at a time. */
+/** Transactions of one queue in flight at once, by default. */
+export const DEFAULT_GROUPS_IN_FLIGHT = 2;
+
+/**
+ * One queue of single calls and its transactions in flight (at most `inFlight`; a call that finds one free starts at
+ * once, the others queue for the next free one and go together).
+ */
 export class GroupCommitQueue<I, O> {
   private readonly queue: Queued<I, O>[] = [];
-  private draining = false;
+  private running = 0;
+  /** Keys of the calls being written: a call with one of them waits, so each sees the other's result. */
+  private readonly busyKeys = new Set<string>();
 
   constructor(
     private readonly writer: GroupWriter<I, O>,
@@ -47,33 +55,40 @@ export class GroupCommitQueue<I, O> {
     private readonly maxSize: number,
     /** Told each group's size as it is written. */
     private readonly onGroup: (size: number) => void = () => {},
+    private readonly inFlight: number = DEFAULT_GROUPS_IN_FLIGHT,
   ) {}
 
-  /** Queues a call; written at once when no transaction of this queue is in flight, else with the next group. */
+  /** Queues a call; written at once when a transaction slot is free, else with the next group. */
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, scope: new AsyncResource("receipts.group-commit"), resolve, reject });
-      if (!this.draining) void this.drain();
+      this.pump();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) await this.write(this.take());
-    } finally {
-      this.draining = false;
+  private pump(): void {
+    while (this.running < this.inFlight && this.queue.length > 0) {
+      const group = this.take();
+      if (group.length === 0) return;
+      const keys = group.map((q) => this.writer.keyOf(q.item));
+      for (const k of keys) this.busyKeys.add(k);
+      this.running += 1;
+      void this.write(group).finally(() => {
+        for (const k of keys) this.busyKeys.delete(k);
+        this.running -= 1;
+        this.pump();
+      });
     }
   }
 
-  /** Up to maxSize queued calls in arrival order, one per key; the others stay queued in order. */
+  /** Up to maxSize queued calls in arrival order, one per key and none of a key being written; the rest stay queued. */
   private take(): Queued<I, O>[] {
     const group: Queued<I, O>[] = [];
     const keys = new Set<string>();
     const rest: Queued<I, O>[] = [];
     for (const q of this.queue) {
       const key = this.writer.keyOf(q.item);
-      if (group.length < this.maxSize && !keys.has(key)) {
+      if (group.length < this.maxSize && !keys.has(key) && !this.busyKeys.has(key)) {
         keys.add(key);
         group.push(q);
       } else {
