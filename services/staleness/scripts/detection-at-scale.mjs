@@ -19,10 +19,12 @@
 // Filling takes minutes at 1M. `--db NAME` keeps the data in database NAME: created, migrated and filled when it does
 // not exist, used as it is when it does (each run publishes the next versions of lora-000), never dropped (drop it
 // yourself: `dropdb -h 127.0.0.1 -U root NAME`).
+/* global AbortController */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
+import { clearInterval, setInterval } from "node:timers";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
