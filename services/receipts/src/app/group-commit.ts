@@ -2,9 +2,10 @@
  * Group commit for single calls: concurrent CreateReceipt (or CompleteReceipt) calls that arrive while the queue's
  * write transactions are in flight ({@link DEFAULT_GROUPS_IN_FLIGHT} at once) are queued and written together in the
  * next transaction, so many calls share one commit (one WAL flush) instead of one each. A lone call goes at once:
- * nothing waits for a group to fill, groups form only from the calls that queued behind the transactions in flight. Each caller gets exactly its own answer or its own
- * error (the group writer reports an outcome per call); calls with the same key (idempotency key, receipt id) never
- * share a group, the later one waits for the next, so each sees what it would see after the other alone.
+ * nothing waits for a group to fill, groups form only from the calls that queued behind the transactions in flight.
+ * Each caller gets exactly its own answer or its own error (the group writer reports an outcome per call); calls with
+ * the same key (idempotency key, receipt id) never share a group, nor are two in flight at once: the later one waits,
+ * so each sees what it would see after the other alone.
  */
 import { AsyncResource } from "node:async_hooks";
 import { Histogram, type Registry } from "prom-client";
