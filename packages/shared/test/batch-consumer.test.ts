@@ -132,6 +132,32 @@ describe("batch consumers on JetStream", () => {
     expect(seen.sort()).toEqual([first, last].sort());
   });
 
+  it("skips (acks, undecoded, unhandled) the events its skip predicate names by header, and handles the rest", async () => {
+    const seen: string[] = [];
+    const c = await consume({
+      skip: (headers, subject) => subject === CREATED && headers["X-Kind"] === "other",
+      handleBatch: async (events) => {
+        seen.push(...events.map((e) => e.eventId));
+      },
+    });
+    const send = (id: string, kind: string | undefined, data: Uint8Array) => {
+      const hdrs = natsHeaders();
+      if (kind) hdrs.set("X-Kind", kind);
+      return f.h.nats.js.publish(subjectFor(f.h.nats.namespace, CREATED), data, { msgID: id, headers: hdrs });
+    };
+    const p = `skip-${f.durableSeq}`;
+    // A skipped event is not even decoded: bytes that could not be decoded are acked all the same, not terminated.
+    await send(`${p}-garbage`, "other", new Uint8Array([0xff, 0xff, 0xff]));
+    await send(`${p}-other`, "other", encoded(`${p}-other`));
+    await send(`${p}-mine`, "mine", encoded(`${p}-mine`));
+    await send(`${p}-unmarked`, undefined, encoded(`${p}-unmarked`));
+    await eventually(async () => seen.length >= 2 && (await c.lag()) === 0);
+    await sleep(150);
+    expect(seen.sort()).toEqual([`${p}-mine`, `${p}-unmarked`]);
+    // Nothing is left for redelivery: the skipped events were acked.
+    expect(await c.lag()).toBe(0);
+  });
+
   it("runs a batch of several under no request id and a batch of one under its event's", async () => {
     const runs: { ids: string[]; requestId: string | undefined }[] = [];
     await publish(20, "rid");

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptStatus } from "@provenance/shared";
+import { RECEIPT_JOB_HEADER, ReceiptCompletedSchema, ReceiptCreatedSchema, ReceiptStatus } from "@provenance/shared";
 import { collectMessages } from "@provenance/shared/testing";
 import { enqueuedEvents, receiptRequest, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 
@@ -60,6 +60,41 @@ describe("receipt events through the outbox", () => {
 
     const { rows } = await h.sql.query("SELECT count(*)::int AS n FROM receipts.outbox");
     expect(rows[0].n).toBe(0);
+  });
+
+  it("every receipt event names its regeneration job in a header, empty for a receipt of none", async () => {
+    const project = "p-job-header";
+    const single = await h.client.createReceipt(receiptRequest({ projectId: project, regenerationJobId: "job-h1" }));
+    const batch = await h.client.createReceipts({
+      receipts: [receiptRequest({ projectId: project }), receiptRequest({ projectId: project, regenerationJobId: "job-h2" })],
+    });
+    const ids = [single.receipt!, ...batch.results.map((r) => r.receipt!)].map((r) => r.receiptId);
+    await h.client.completeReceipt({ receiptId: ids[0]!, status: ReceiptStatus.SUCCEEDED, generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:02:00Z")) });
+    await h.client.completeReceipts({
+      receipts: [ids[1]!, ids[2]!].map((receiptId) => ({ receiptId, status: ReceiptStatus.FAILED, generationCompletedAt: timestampFromDate(new Date("2026-11-21T10:03:00Z")) })),
+    });
+    const want = new Map([
+      [ids[0]!, "job-h1"],
+      [ids[1]!, ""],
+      [ids[2]!, "job-h2"],
+    ]);
+    for (const [subject, schema] of [
+      ["provenance.receipt.created", ReceiptCreatedSchema],
+      ["provenance.receipt.completed", ReceiptCompletedSchema],
+    ] as const) {
+      const ofOurs = async () => (await read(subject, 1)).filter((m) => want.has(fromBinary(schema, m.data).receipt!.receiptId));
+      let ours = await ofOurs();
+      for (let tries = 0; ours.length < 3 && tries < 50; tries++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ours = await ofOurs();
+      }
+      expect(ours).toHaveLength(3);
+      for (const m of ours) {
+        const receipt = fromBinary(schema, m.data).receipt!;
+        expect(m.headers[RECEIPT_JOB_HEADER]).toBe(want.get(receipt.receiptId));
+        expect(receipt.regenerationJobId).toBe(want.get(receipt.receiptId));
+      }
+    }
   });
 
   it("a rejected request enqueues nothing", async () => {

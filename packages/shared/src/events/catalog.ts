@@ -23,6 +23,12 @@ export const GENERATION_STREAM: StreamKind = "GENERATION";
 /** Un-namespaced subjects. */
 export const RECEIPT_CREATED = "provenance.receipt.created";
 export const RECEIPT_COMPLETED = "provenance.receipt.completed";
+/**
+ * Header of every receipt event: the receipt's regeneration job id, empty for a receipt of no job. Consumers that
+ * only follow jobs' receipts skip the others without decoding them; an event without the header (published before
+ * it existed) is decoded.
+ */
+export const RECEIPT_JOB_HEADER = "Provenance-Regeneration-Job";
 export const ASSET_VERSION_PUBLISHED = "provenance.asset.version_published";
 export const ASSET_CURRENT_CHANGED = "provenance.asset.current_changed";
 /** Prefix of `provenance.staleness.detected.<project_id>` (see {@link stalenessDetectedSubject}). */

@@ -49,6 +49,11 @@ export interface ConsumerOptions {
   filterSubjects: string[];
   /** Message schema per un-namespaced subject, to decode `event` (exact subjects only). */
   eventSchema?: Record<string, DescMessage>;
+  /**
+   * Events this consumer has nothing to do with, told by their headers (first value of each) and un-namespaced
+   * subject: acked at once, neither decoded nor handed to the handler.
+   */
+  skip?: (headers: Record<string, string>, subject: string) => boolean;
   /** At most this many handlers run at once (default 8); with `handleBatch`, this many batches (default 1). */
   concurrency?: number;
   /** Deliveries before a failing message is terminated (default 10). */
@@ -113,6 +118,10 @@ class DeliveryHandler {
     }
     const subject = stripNamespace(this.opts.namespace, m.subject);
     const headers = m.headers;
+    if (this.opts.skip?.(headers, subject)) {
+      m.ack();
+      return undefined;
+    }
     const eventId = headers["Nats-Msg-Id"] ?? "";
     let event: Message | undefined;
     const schema = this.opts.eventSchema?.[subject];

@@ -1,6 +1,7 @@
 /**
- * The receipts service's events, written to its outbox in the caller's transaction (through the shared
- * `enqueueEvents`) so each is published if and only if its state change commits. Subjects from the shared catalog.
+ * The receipts service's receipt events, written to its outbox in the caller's transaction (rows as the shared
+ * `enqueueEvents` writes them, with a header of their own) so each is published if and only if its state change
+ * commits. Subjects from the shared catalog.
  */
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -11,8 +12,9 @@ import {
   RECEIPT_COMPLETED,
   RECEIPT_CREATED,
   ReceiptCompletedSchema,
+  RECEIPT_JOB_HEADER,
   ReceiptCreatedSchema,
-  enqueueEvents,
+  currentRequestId,
   outboxChannel,
   quoteIdentifier,
 } from "@provenance/shared";
@@ -21,13 +23,8 @@ import { RECEIPTS_SCHEMA } from "../persistence/schema.js";
 
 /** One `provenance.receipt.created` per receipt just recorded, in order, in one outbox write. */
 export async function enqueueReceiptsCreated(m: EntityManager, receipts: readonly ReceiptRecord[], requestId?: string): Promise<void> {
-  await enqueueEvents(m, {
-    schema: RECEIPTS_SCHEMA,
-    subject: RECEIPT_CREATED,
-    eventSchema: ReceiptCreatedSchema,
-    events: receipts.map((receipt) => ({ receipt: toReceiptMessage(receipt) })),
-    requestId,
-  });
+  const id = requestId || currentRequestId() || "";
+  await enqueueReceiptsCreatedOfCalls(m, receipts.map((event) => ({ event, requestId: id })));
 }
 
 /** A receipt just completed, and the segment its success superseded ("" for none). */
@@ -38,13 +35,8 @@ export interface CompletedReceipt {
 
 /** One `provenance.receipt.completed` per receipt just completed, in order, in one outbox write. */
 export async function enqueueReceiptsCompleted(m: EntityManager, completed: readonly CompletedReceipt[], requestId?: string): Promise<void> {
-  await enqueueEvents(m, {
-    schema: RECEIPTS_SCHEMA,
-    subject: RECEIPT_COMPLETED,
-    eventSchema: ReceiptCompletedSchema,
-    events: completed.map(({ receipt, supersededSegmentId }) => ({ receipt: toReceiptMessage(receipt), supersededSegmentId })),
-    requestId,
-  });
+  const id = requestId || currentRequestId() || "";
+  await enqueueReceiptsCompletedOfCalls(m, completed.map((event) => ({ event, requestId: id })));
 }
 
 /** An event of a group commit and the request id of the call it belongs to. */
@@ -54,14 +46,15 @@ export interface EventOfCall<E> {
 }
 
 /**
- * Events of a group commit (calls of different requests) in one outbox write and one notification: each carries its
- * own call's request id, in the message and the header, as `enqueueEvents` writes them for one request.
+ * Receipt events (of one call, or of the calls of a group commit) in one outbox write and one notification: each
+ * carries its own call's request id, in the message and the header, as `enqueueEvents` writes them, and its receipt's
+ * regeneration job in RECEIPT_JOB_HEADER (consumers of jobs' receipts skip the others undecoded).
  */
-async function enqueueEventsOfCalls<T extends DescMessage>(
+async function enqueueReceiptEvents<T extends DescMessage>(
   m: EntityManager,
   subject: string,
   eventSchema: T,
-  events: readonly EventOfCall<MessageInitShape<T>>[],
+  events: readonly (EventOfCall<MessageInitShape<T>> & { jobId: string | null })[],
 ): Promise<void> {
   if (events.length === 0) return;
   const occurredAt = timestampNow();
@@ -71,7 +64,9 @@ async function enqueueEventsOfCalls<T extends DescMessage>(
     Object.assign(message, { eventId: ids[i], occurredAt, requestId });
     return Buffer.from(toBinary(eventSchema, message));
   });
-  const headers = events.map(({ requestId }) => JSON.stringify(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}));
+  const headers = events.map(({ requestId, jobId }) =>
+    JSON.stringify({ ...(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}), [RECEIPT_JOB_HEADER]: jobId ?? "" }),
+  );
   await m.query(
     `INSERT INTO ${quoteIdentifier(RECEIPTS_SCHEMA)}.outbox (id, subject, payload, headers)
      SELECT e.id, $2, e.payload, e.headers::jsonb
@@ -84,20 +79,24 @@ async function enqueueEventsOfCalls<T extends DescMessage>(
 
 /** One `provenance.receipt.created` per receipt a group commit recorded, each with its call's request id. */
 export async function enqueueReceiptsCreatedOfCalls(m: EntityManager, receipts: readonly EventOfCall<ReceiptRecord>[]): Promise<void> {
-  await enqueueEventsOfCalls(
+  await enqueueReceiptEvents(
     m,
     RECEIPT_CREATED,
     ReceiptCreatedSchema,
-    receipts.map(({ event, requestId }) => ({ event: { receipt: toReceiptMessage(event) }, requestId })),
+    receipts.map(({ event, requestId }) => ({ event: { receipt: toReceiptMessage(event) }, requestId, jobId: event.regenerationJobId })),
   );
 }
 
 /** One `provenance.receipt.completed` per receipt a group commit completed, each with its call's request id. */
 export async function enqueueReceiptsCompletedOfCalls(m: EntityManager, completed: readonly EventOfCall<CompletedReceipt>[]): Promise<void> {
-  await enqueueEventsOfCalls(
+  await enqueueReceiptEvents(
     m,
     RECEIPT_COMPLETED,
     ReceiptCompletedSchema,
-    completed.map(({ event: { receipt, supersededSegmentId }, requestId }) => ({ event: { receipt: toReceiptMessage(receipt), supersededSegmentId }, requestId })),
+    completed.map(({ event: { receipt, supersededSegmentId }, requestId }) => ({
+      event: { receipt: toReceiptMessage(receipt), supersededSegmentId },
+      requestId,
+      jobId: receipt.regenerationJobId,
+    })),
   );
 }

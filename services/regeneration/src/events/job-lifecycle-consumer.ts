@@ -6,9 +6,11 @@ import {
   PROVENANCE_STREAM,
   RECEIPT_COMPLETED,
   RECEIPT_CREATED,
+  RECEIPT_JOB_HEADER,
   ReceiptStatus,
   startConsumer,
   type EventConnection,
+  type ConsumedEvent,
   type Logger,
   type Receipt,
   type ReceiptCompleted,
@@ -52,9 +54,27 @@ export function observationOf(receipt: Receipt | undefined): { jobId: string; se
   };
 }
 
-/** Starts the durable consumer `regeneration-job-lifecycle` on PROVENANCE (receipt created + completed); idempotent and order-independent. */
+/**
+ * Starts the durable consumer `regeneration-job-lifecycle` on PROVENANCE (receipt created + completed); idempotent and
+ * order-independent. Most receipts are no job's: their events are skipped by header, undecoded, and the rest are
+ * handled in batches (acks of a batch go out together), at most `concurrency` of a batch at once.
+ */
 export async function startJobLifecycle(opts: JobLifecycleOptions): Promise<RunningConsumer> {
   const log = opts.logger.child({ component: "job-lifecycle" });
+  const concurrency = opts.concurrency ?? 8;
+  const handle = async (msg: ConsumedEvent) => {
+    const event = msg.event as ReceiptCreated | ReceiptCompleted | undefined;
+    const found = observationOf(event?.receipt);
+    if (!found) return;
+    if (opts.reproductions && event?.receipt?.reproductionOfReceiptId) {
+      const applied = await opts.reproductions.apply(found.jobId, found.seen, event.receipt.outputHash, msg.eventId);
+      if (typeof applied === "object") log.info({ jobId: found.jobId, ...applied, receiptId: found.seen.receiptId }, "reproduction progressed");
+      return;
+    }
+    const result = await opts.track.apply(found.jobId, found.seen, msg.eventId);
+    if (result === "unknown_job") log.debug({ jobId: found.jobId }, "receipt names a job this service does not know; ignored");
+    else if (typeof result === "object") log.info({ jobId: found.jobId, status: result.status, receiptId: found.seen.receiptId }, "job progressed");
+  };
   return startConsumer({
     nc: opts.nc,
     namespace: opts.namespace,
@@ -62,20 +82,24 @@ export async function startJobLifecycle(opts: JobLifecycleOptions): Promise<Runn
     durable: LIFECYCLE_CONSUMER,
     filterSubjects: [RECEIPT_CREATED, RECEIPT_COMPLETED],
     eventSchema: { [RECEIPT_CREATED]: EVENT_MESSAGES[RECEIPT_CREATED], [RECEIPT_COMPLETED]: EVENT_MESSAGES[RECEIPT_COMPLETED] },
-    concurrency: opts.concurrency ?? 8,
+    skip: (headers) => headers[RECEIPT_JOB_HEADER] === "",
     logger: opts.logger,
-    handle: async (msg) => {
-      const event = msg.event as ReceiptCreated | ReceiptCompleted | undefined;
-      const found = observationOf(event?.receipt);
-      if (!found) return;
-      if (opts.reproductions && event?.receipt?.reproductionOfReceiptId) {
-        const applied = await opts.reproductions.apply(found.jobId, found.seen, event.receipt.outputHash, msg.eventId);
-        if (typeof applied === "object") log.info({ jobId: found.jobId, ...applied, receiptId: found.seen.receiptId }, "reproduction progressed");
-        return;
-      }
-      const result = await opts.track.apply(found.jobId, found.seen, msg.eventId);
-      if (result === "unknown_job") log.debug({ jobId: found.jobId }, "receipt names a job this service does not know; ignored");
-      else if (typeof result === "object") log.info({ jobId: found.jobId, status: result.status, receiptId: found.seen.receiptId }, "job progressed");
+    handleBatch: async (events) => {
+      // Each event alone is idempotent (its event id), so a batch that fails part-way is safely handled again one by one.
+      // On a failure no further event is started, and the batch fails once those in flight have settled.
+      let next = 0;
+      let failure: { err: unknown } | undefined;
+      const worker = async () => {
+        while (!failure && next < events.length) {
+          try {
+            await handle(events[next++]!);
+          } catch (err) {
+            failure ??= { err };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
+      if (failure) throw failure.err;
     },
   });
 }
