@@ -21,7 +21,7 @@ describe("transactional outbox and relay", () => {
   let h: OutboxHarness;
   const relays: OutboxRelay[] = [];
 
-  function relay(opts: { namespace?: string; batchSize?: number; pollIntervalMs?: number } = {}): OutboxRelay {
+  function relay(opts: { namespace?: string; batchSize?: number; pollIntervalMs?: number; gatherMs?: number } = {}): OutboxRelay {
     const r = new OutboxRelay({
       dataSource: h.ds,
       schema: SCHEMA,
@@ -30,6 +30,7 @@ describe("transactional outbox and relay", () => {
       logger: testLogger,
       batchSize: opts.batchSize,
       pollIntervalMs: opts.pollIntervalMs,
+      gatherMs: opts.gatherMs,
     });
     relays.push(r);
     return r;
@@ -70,6 +71,24 @@ describe("transactional outbox and relay", () => {
 
   afterAll(async () => {
     await h?.close();
+  });
+
+  it("an idle relay, once woken, gathers the commits that follow for gatherMs and relays them in one batch", async () => {
+    const r = relay({ gatherMs: 1000, pollIntervalMs: 60_000 });
+    await r.start();
+    const batches: number[] = [];
+    const relayOnce = r.relayOnce.bind(r);
+    r.relayOnce = async () => {
+      const n = await relayOnce();
+      if (n > 0) batches.push(n);
+      return n;
+    };
+    // Five commits, each notifying on its own, well within the window.
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(...(await enqueueMany(1, `req-gather-${i}`)));
+    const msgs = await onStream(5, 10_000);
+    expect(msgs.map((m) => m.msgId).sort()).toEqual([...ids].sort());
+    expect(batches).toEqual([5]);
   });
 
   it("names streams and subjects per namespace", () => {

@@ -73,15 +73,17 @@ export async function enqueueEvents<T extends DescMessage>(manager: EntityManage
     payloads.push(Buffer.from(toBinary(eventSchema, message)));
   }
   const headers = JSON.stringify(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {});
-  // WITH ORDINALITY + ORDER BY: seq (the relay's order) follows the array order.
+  // WITH ORDINALITY + ORDER BY: seq (the relay's order) follows the array order. The notification goes in the same
+  // statement (a data-modifying WITH always runs to completion); it is delivered on commit, and folded into one per
+  // transaction and channel.
   await manager.query(
-    `INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers)
-     SELECT e.id, $2, e.payload, $3::jsonb
-       FROM unnest($1::uuid[], $4::bytea[]) WITH ORDINALITY AS e(id, payload, n)
-      ORDER BY e.n`,
-    [ids, args.subject, headers, payloads],
+    `WITH queued AS (
+       INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers)
+       SELECT e.id, $2, e.payload, $3::jsonb
+         FROM unnest($1::uuid[], $4::bytea[]) WITH ORDINALITY AS e(id, payload, n)
+        ORDER BY e.n)
+     SELECT pg_notify($5, '')`,
+    [ids, args.subject, headers, payloads, outboxChannel(args.schema)],
   );
-  // Delivered on commit, and folded into one notification per transaction and channel.
-  await manager.query("SELECT pg_notify($1, '')", [outboxChannel(args.schema)]);
   return ids;
 }

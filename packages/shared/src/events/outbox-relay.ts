@@ -26,6 +26,11 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** How long to wait for JetStream's ack of one publish, in ms (default 5000). */
   publishTimeoutMs?: number;
+  /**
+   * How long an idle relay, once woken, waits for more rows before it takes a batch, in ms (default 10; 0: none).
+   * Single calls commit one or two events each: gathered, they are relayed several per transaction instead of one.
+   */
+  gatherMs?: number;
 }
 
 interface OutboxRow {
@@ -73,11 +78,13 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly publishTimeoutMs: number;
+  private readonly gatherMs: number;
   private readonly log: Logger;
   private listener: pg.Client | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private listenerTimer: NodeJS.Timeout | undefined;
+  private gatherTimer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private wakeRequested = false;
   private stopped = true;
@@ -91,6 +98,7 @@ export class OutboxRelay {
     this.batchSize = opts.batchSize ?? 500;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
+    this.gatherMs = opts.gatherMs ?? 10;
     this.log = opts.logger.child({ component: "outbox-relay", schema: opts.schema });
   }
 
@@ -114,7 +122,8 @@ export class OutboxRelay {
     clearInterval(this.pollTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.listenerTimer);
-    this.pollTimer = this.retryTimer = this.listenerTimer = undefined;
+    clearTimeout(this.gatherTimer);
+    this.pollTimer = this.retryTimer = this.listenerTimer = this.gatherTimer = undefined;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -144,17 +153,18 @@ export class OutboxRelay {
       const done = [...onStream, ...pending.filter((_, i) => results[i]!.status === "fulfilled").map((row) => row.id)];
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       failure = rejected?.reason;
-      if (done.length > 0) {
-        await m.query(`DELETE FROM ${this.table} WHERE id = ANY($1::uuid[])`, [done]);
-      }
       if (this.js) {
-        // Attempt records whose rows are all gone (seen with this transaction's deletes) have served their purpose.
+        // One statement: the rows relayed go, and with them the attempt records whose rows are then all gone (the
+        // rows this statement deletes are still in its snapshot, so they are left out by id).
         await m.query(
-          `DELETE FROM ${this.attempts} a
-            WHERE a.first_seq <= $1
-              AND NOT EXISTS (SELECT 1 FROM ${this.table} o WHERE o.seq BETWEEN a.first_seq AND a.last_seq)`,
-          [last],
+          `WITH relayed AS (DELETE FROM ${this.table} WHERE id = ANY($1::uuid[]))
+           DELETE FROM ${this.attempts} a
+            WHERE a.first_seq <= $2
+              AND NOT EXISTS (SELECT 1 FROM ${this.table} o WHERE o.seq BETWEEN a.first_seq AND a.last_seq AND o.id <> ALL($1::uuid[]))`,
+          [done, last],
         );
+      } else if (done.length > 0) {
+        await m.query(`DELETE FROM ${this.table} WHERE id = ANY($1::uuid[])`, [done]);
       }
       return done.length;
     });
@@ -280,10 +290,17 @@ export class OutboxRelay {
   private wake(): void {
     if (this.stopped) return;
     this.wakeRequested = true;
-    if (this.draining || this.retryTimer) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    if (this.draining || this.retryTimer || this.gatherTimer) return;
+    const startDraining = () => {
+      this.gatherTimer = undefined;
+      if (this.stopped || this.draining) return;
+      this.draining = this.drain().finally(() => {
+        this.draining = undefined;
+      });
+    };
+    // A relay already draining takes what arrives meanwhile in its next batch; an idle one gathers first.
+    if (this.gatherMs > 0) this.gatherTimer = setTimeout(startDraining, this.gatherMs);
+    else startDraining();
   }
 
   private async drain(): Promise<void> {

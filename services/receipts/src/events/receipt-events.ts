@@ -67,14 +67,16 @@ async function enqueueReceiptEvents<T extends DescMessage>(
   const headers = events.map(({ requestId, jobId }) =>
     JSON.stringify({ ...(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}), [RECEIPT_JOB_HEADER]: jobId ?? "" }),
   );
+  // The notification in the same statement, as enqueueEvents writes it.
   await m.query(
-    `INSERT INTO ${quoteIdentifier(RECEIPTS_SCHEMA)}.outbox (id, subject, payload, headers)
-     SELECT e.id, $2, e.payload, e.headers::jsonb
-       FROM unnest($1::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS e(id, payload, headers, n)
-      ORDER BY e.n`,
-    [ids, subject, payloads, headers],
+    `WITH queued AS (
+       INSERT INTO ${quoteIdentifier(RECEIPTS_SCHEMA)}.outbox (id, subject, payload, headers)
+       SELECT e.id, $2, e.payload, e.headers::jsonb
+         FROM unnest($1::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS e(id, payload, headers, n)
+        ORDER BY e.n)
+     SELECT pg_notify($5, '')`,
+    [ids, subject, payloads, headers, outboxChannel(RECEIPTS_SCHEMA)],
   );
-  await m.query("SELECT pg_notify($1, '')", [outboxChannel(RECEIPTS_SCHEMA)]);
 }
 
 /** One `provenance.receipt.created` per receipt a group commit recorded, each with its call's request id. */
