@@ -21,6 +21,8 @@ export interface QueryComparison {
   label: string;
   /** Through the service's gRPC stack, one call in flight. */
   ours: LatencyStats;
+  /** CPU milliseconds per call of `ours`, per process (the bench's client, each service, PostgreSQL). */
+  oursCpuMsPerCall?: Record<string, number>;
   /** The same through gRPC with 8 calls in flight (point queries only). */
   oursLoaded?: LatencyStats;
   /** Our SQL straight on PostgreSQL. */
@@ -70,7 +72,12 @@ export interface BenchResults {
 }
 
 /** Latency of one write path at one offered rate (calls per second; a batch call carries receiptsPerCall receipts). */
-export type IngestionRate = RateStats & { path: "batch" | "single"; receiptsPerCall: number };
+export type IngestionRate = RateStats & {
+  path: "batch" | "single";
+  receiptsPerCall: number;
+  /** CPU milliseconds per call (a batch pair, or a CreateReceipt + CompleteReceipt pair), per process, over the measurement. */
+  cpuMsPerCall?: Record<string, number>;
+};
 
 /** One of the issue's targets and whether the run met it. */
 export interface TargetCheck {

@@ -29,6 +29,18 @@ import type { BenchResults, IngestionRate, QueryComparison, ScaleOut } from "./b
 import { createBenchAccess, type BenchAccess } from "./bench-access.js";
 import { REPO_ROOT, RssSampler, allocatePorts, startServiceProcess, type ServiceProcess } from "./service-processes.js";
 
+/**
+ * CPU milliseconds per call, per component, from the CPU seconds a phase of `calls` calls cost. A negative delta (a
+ * PostgreSQL backend that ended during the phase takes its CPU time with it) is left out rather than reported.
+ */
+function cpuMsPer(seconds: Record<string, number>, calls: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(seconds)
+      .filter(([, v]) => v >= 0)
+      .map(([k, v]) => [k, calls > 0 ? Math.round((v * 1000 * 100) / calls) / 100 : 0]),
+  );
+}
+
 /** Options of one run. */
 export interface BenchOptions {
   receipts: number;
@@ -200,14 +212,17 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     ) => {
       sampler!.enter(name);
       log(`measuring ${label}`);
+      const cpuBeforeOurs = await cpu.snapshot();
       const o = await measureClosedLoop(p, ours);
+      // Warm-up calls included: they are as many of the same calls.
+      const oursCpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBeforeOurs, await cpu.snapshot()), o.calls + p.warmup);
       const loaded = underLoad ? await measureClosedLoop(plan.loaded, ours) : undefined;
       const f = await measureClosedLoop(p, floor);
       const r = await measureClosedLoop(referencePlan, reference);
-      comparisons[name] = { label, ours: o, oursLoaded: loaded, floor: f, reference: r };
+      comparisons[name] = { label, ours: o, oursCpuMsPerCall, oursLoaded: loaded, floor: f, reference: r };
       log(
         `  ours p50 ${o.p50} p99 ${o.p99} ms${loaded ? ` (at 8 in flight: p99 ${loaded.p99} ms, ${loaded.throughput}/s)` : ""}; ` +
-          `floor p99 ${f.p99} ms; reference p99 ${r.p99} ms`,
+          `floor p99 ${f.p99} ms; reference p99 ${r.p99} ms; CPU ms per call of ours ${JSON.stringify(oursCpuMsPerCall)}`,
       );
     };
 
@@ -349,22 +364,29 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     for (const fraction of [0.25, 0.5, 0.75]) {
       const receiptsPerSecond = Math.max(RATE_BATCH, Math.round(load.receiptsPerSecond * fraction));
       log(`measuring CreateReceipts+CompleteReceipts (${RATE_BATCH} per call) at ${receiptsPerSecond} receipts/s for ${plan.rateSeconds} s`);
+      const cpuBefore = await cpu.snapshot();
       const stats = await measureAtRate(receiptsPerSecond / RATE_BATCH, plan.rateSeconds, () => {
         const first = nextReceipt;
         nextReceipt += RATE_BATCH;
         return writeReceiptBatch(receiptClient, dataset, first, RATE_BATCH, `${runId}-rate-r`);
       });
-      ingestion.push({ ...stats, path: "batch", receiptsPerCall: RATE_BATCH });
-      log(`  achieved ${Math.round(stats.achievedPerSecond * RATE_BATCH)} receipts/s, p50 ${stats.p50} p99 ${stats.p99} ms per batch pair`);
+      const cpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBefore, await cpu.snapshot()), stats.calls);
+      ingestion.push({ ...stats, path: "batch", receiptsPerCall: RATE_BATCH, cpuMsPerCall });
+      log(
+        `  achieved ${Math.round(stats.achievedPerSecond * RATE_BATCH)} receipts/s, p50 ${stats.p50} p99 ${stats.p99} ms per batch pair; ` +
+          `CPU ms per batch pair ${JSON.stringify(cpuMsPerCall)}`,
+      );
     }
     for (const rate of SINGLE_RATES) {
       log(`measuring CreateReceipt+CompleteReceipt at ${rate}/s for ${plan.rateSeconds} s`);
+      const cpuBefore = await cpu.snapshot();
       const stats = await measureAtRate(rate, plan.rateSeconds, () => {
         const i = nextReceipt++;
         return writeReceipt(receiptClient, dataset.receipt(i), `${runId}-rate-r${i}`);
       });
-      ingestion.push({ ...stats, path: "single", receiptsPerCall: 1 });
-      log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms`);
+      const cpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBefore, await cpu.snapshot()), stats.calls);
+      ingestion.push({ ...stats, path: "single", receiptsPerCall: 1, cpuMsPerCall });
+      log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms; CPU ms per pair ${JSON.stringify(cpuMsPerCall)}`);
     }
     // 6. Plan and submit the regeneration of a project whose every segment is stale.
     sampler.enter("plan-submit");
