@@ -105,11 +105,21 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const fwd = q.forward!;
   const fwdRatio = ratio(fwd.ours.p50, fwd.floor.p50);
   checks.push({ name: "forward ours ÷ floor (p50)", target: "≤ 2×", measured: `${fwdRatio}×`, met: fwdRatio <= 2 });
-  le("detection p99 (NATS, first project)", "≤ 1000 ms", r.detection.nats.p99, 1000);
-  le("detection p99 (NATS, every affected project)", "≤ 1000 ms", r.detection.natsAllProjects.p99, 1000);
-  le("detection p99 (WatchStaleness)", "≤ 1000 ms", r.detection.watch.p99, 1000);
+  // A publish whose messages did not all arrive (on NATS and on the timed watcher) within the phase's timeout is left
+  // out of the percentiles; it misses every detection target, and the rows say how many there were.
+  const unseen = r.detection.nats.errors;
+  const detection = (name: string, value: number) =>
+    checks.push({
+      name,
+      target: "≤ 1000 ms",
+      measured: unseen > 0 ? `${value} ms over ${r.detection.samples} publishes; ${unseen} more not seen in time` : `${value} ms`,
+      met: unseen === 0 && r.detection.samples > 0 && value <= 1000,
+    });
+  detection("detection p99 (NATS, first project)", r.detection.nats.p99);
+  detection("detection p99 (NATS, every affected project)", r.detection.natsAllProjects.p99);
+  detection("detection p99 (WatchStaleness)", r.detection.watch.p99);
   if (r.detection.watchAllStreams) {
-    le(`detection p99 (every affected one of ${r.detection.openStreams} open WatchStaleness streams)`, "≤ 1000 ms", r.detection.watchAllStreams.p99, 1000);
+    detection(`detection p99 (every affected one of ${r.detection.openStreams} open WatchStaleness streams)`, r.detection.watchAllStreams.p99);
   }
   checks.push({
     name: "ingestion",

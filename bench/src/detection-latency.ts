@@ -3,7 +3,7 @@
  * received on NATS, and → the first WatchStaleness message received by a gRPC watcher.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { performance } from "node:perf_hooks";
 import { AssetService, StalenessDetectedSchema, StalenessService, subjectFor, type StalenessDetected } from "@provenance/shared";
@@ -44,6 +44,8 @@ export interface DetectionResult {
   publishRpc: LatencyStats;
   /** Streams open (besides the one timed above) while publishing; 0 without a crowd. */
   openStreams: number;
+  /** How often the all-projects watcher timed above was ended for falling behind (RESOURCE_EXHAUSTED) and reconnected. */
+  watchReconnects: number;
   /**
    * Publish → the last of the crowd's streams whose project the change made stale got its message (every affected
    * watcher served), when a crowd was open.
@@ -99,14 +101,21 @@ export async function measureDetection(opts: {
   await opts.nc.flush();
   const abort = new AbortController();
   let watching = false;
+  // This watcher sees every project's changes (200 per publish at a million): when it falls behind the server's queue
+  // bound, the server ends its stream (RESOURCE_EXHAUSTED) and it reconnects at once, as a client is told to.
+  let watchReconnects = 0;
   const watcher = (async () => {
-    try {
-      for await (const res of opts.staleness.watchStaleness({ projectId: "" }, { signal: abort.signal })) {
-        watching = true;
-        if (res.change) record(viaWatch, res.change, performance.now());
+    while (!abort.signal.aborted) {
+      try {
+        for await (const res of opts.staleness.watchStaleness({ projectId: "" }, { signal: abort.signal })) {
+          watching = true;
+          if (res.change) record(viaWatch, res.change, performance.now());
+        }
+        return; // the server ended the stream without an error: only at shutdown
+      } catch (err) {
+        if (abort.signal.aborted || ConnectError.from(err).code !== Code.ResourceExhausted) return;
+        watchReconnects += 1;
       }
-    } catch {
-      // Aborted at the end of the phase.
     }
   })();
   // The crowd: each stream records, per change, when its project's message arrived.
@@ -202,6 +211,7 @@ export async function measureDetection(opts: {
     staleSegmentsPerChange: ok ? Math.round(segments / ok) : 0,
     publishRpc: summarise(rpcMs, 1, 0, 1),
     openStreams: crowdArrivals.length,
+    watchReconnects,
     ...(opts.crowd ? { watchAllStreams: summarise(crowdMs, crowdArrivals.length, errors, 1) } : {}),
   };
 }

@@ -353,7 +353,8 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     });
     log(
       `  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms, last project p99 ${detection.natsAllProjects.p99} ms; ` +
-        `WatchStaleness p99 ${detection.watch.p99} ms, last of ${detection.openStreams} streams p99 ${detection.watchAllStreams?.p99} ms`,
+        `WatchStaleness p99 ${detection.watch.p99} ms, last of ${detection.openStreams} streams p99 ${detection.watchAllStreams?.p99} ms; ` +
+        `${detection.samples} samples, ${detection.nats.errors} publishes not seen on both, all-projects watcher reconnected ${detection.watchReconnects}×`,
     );
 
     // 5. Ingestion latency at fixed offered rates, new receipts after the load: the batch path at fractions of the

@@ -72,6 +72,9 @@ describe(`the benchmark at ${RECEIPTS} receipts`, () => {
     expectSane(written.detection.watch, "detection via WatchStaleness");
     expectSane(written.detection.natsAllProjects, "detection, every affected project");
     expect(written.detection.openStreams).toBe(200);
+    // Every publish was seen on NATS and by the all-projects watcher (which reconnects if the server ends it).
+    expect(written.detection.nats.errors).toBe(0);
+    expect(written.detection.watchReconnects).toBeGreaterThanOrEqual(0);
     expectSane(written.detection.watchAllStreams!, "detection, every affected stream of the crowd");
     expect(written.detection.watchAllStreams!.p50).toBeGreaterThanOrEqual(written.detection.watch.p50);
 
