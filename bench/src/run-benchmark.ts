@@ -150,6 +150,12 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
 
     // 1. Load through the services' write path.
     const cpu = new CpuMeter(processes, database.name);
+    // A measurement and the CPU milliseconds its calls (and `extraCalls` more of the same) cost per process.
+    const withCpu = async <S extends { calls: number }>(work: () => Promise<S>, extraCalls = 0) => {
+      const before = await cpu.snapshot();
+      const stats = await work();
+      return { stats, cpuMsPerCall: cpuMsPer(CpuMeter.delta(before, await cpu.snapshot()), stats.calls + extraCalls) };
+    };
     sampler.enter("load");
     const versions = await loadAssets(assetClient, dataset);
     log(`registered ${dataset.assets.length} assets with ${versions} versions`);
@@ -212,10 +218,8 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     ) => {
       sampler!.enter(name);
       log(`measuring ${label}`);
-      const cpuBeforeOurs = await cpu.snapshot();
-      const o = await measureClosedLoop(p, ours);
       // Warm-up calls included: they are as many of the same calls.
-      const oursCpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBeforeOurs, await cpu.snapshot()), o.calls + p.warmup);
+      const { stats: o, cpuMsPerCall: oursCpuMsPerCall } = await withCpu(() => measureClosedLoop(p, ours), p.warmup);
       const loaded = underLoad ? await measureClosedLoop(plan.loaded, ours) : undefined;
       const f = await measureClosedLoop(p, floor);
       const r = await measureClosedLoop(referencePlan, reference);
@@ -365,13 +369,13 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     for (const fraction of [0.25, 0.5, 0.75]) {
       const receiptsPerSecond = Math.max(RATE_BATCH, Math.round(load.receiptsPerSecond * fraction));
       log(`measuring CreateReceipts+CompleteReceipts (${RATE_BATCH} per call) at ${receiptsPerSecond} receipts/s for ${plan.rateSeconds} s`);
-      const cpuBefore = await cpu.snapshot();
-      const stats = await measureAtRate(receiptsPerSecond / RATE_BATCH, plan.rateSeconds, () => {
-        const first = nextReceipt;
-        nextReceipt += RATE_BATCH;
-        return writeReceiptBatch(receiptClient, dataset, first, RATE_BATCH, `${runId}-rate-r`);
-      });
-      const cpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBefore, await cpu.snapshot()), stats.calls);
+      const { stats, cpuMsPerCall } = await withCpu(() =>
+        measureAtRate(receiptsPerSecond / RATE_BATCH, plan.rateSeconds, () => {
+          const first = nextReceipt;
+          nextReceipt += RATE_BATCH;
+          return writeReceiptBatch(receiptClient, dataset, first, RATE_BATCH, `${runId}-rate-r`);
+        }),
+      );
       ingestion.push({ ...stats, path: "batch", receiptsPerCall: RATE_BATCH, cpuMsPerCall });
       log(
         `  achieved ${Math.round(stats.achievedPerSecond * RATE_BATCH)} receipts/s, p50 ${stats.p50} p99 ${stats.p99} ms per batch pair; ` +
@@ -380,12 +384,12 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
     }
     for (const rate of SINGLE_RATES) {
       log(`measuring CreateReceipt+CompleteReceipt at ${rate}/s for ${plan.rateSeconds} s`);
-      const cpuBefore = await cpu.snapshot();
-      const stats = await measureAtRate(rate, plan.rateSeconds, () => {
-        const i = nextReceipt++;
-        return writeReceipt(receiptClient, dataset.receipt(i), `${runId}-rate-r${i}`);
-      });
-      const cpuMsPerCall = cpuMsPer(CpuMeter.delta(cpuBefore, await cpu.snapshot()), stats.calls);
+      const { stats, cpuMsPerCall } = await withCpu(() =>
+        measureAtRate(rate, plan.rateSeconds, () => {
+          const i = nextReceipt++;
+          return writeReceipt(receiptClient, dataset.receipt(i), `${runId}-rate-r${i}`);
+        }),
+      );
       ingestion.push({ ...stats, path: "single", receiptsPerCall: 1, cpuMsPerCall });
       log(`  achieved ${stats.achievedPerSecond}/s, p50 ${stats.p50} p99 ${stats.p99} ms; CPU ms per pair ${JSON.stringify(cpuMsPerCall)}`);
     }

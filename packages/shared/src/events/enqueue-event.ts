@@ -56,14 +56,35 @@ export async function enqueueEvent<T extends DescMessage>(manager: EntityManager
  * emit hundreds per transaction); they are relayed in the given order. Returns their event ids, in order.
  */
 export async function enqueueEvents<T extends DescMessage>(manager: EntityManager, args: EnqueueEventsArgs<T>): Promise<string[]> {
+  const requestId = args.requestId || currentRequestId() || "";
+  return enqueueEventsOfCalls(manager, { ...args, events: args.events.map((event) => ({ event, requestId })) });
+}
+
+/** One event of {@link enqueueEventsOfCalls}: its content, the request that caused it, and headers of its own. */
+export interface OutboxEventOfCall<T extends DescMessage> {
+  event: MessageInitShape<T>;
+  /** The id of the request that caused it ("" for none), in the message and the X-Request-Id header. */
+  requestId: string;
+  /** Further NATS headers of this event. */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Like {@link enqueueEvents}, for events of different requests written together (a group commit of several calls),
+ * each with its own request id and optional headers of its own. Returns their event ids, in order.
+ */
+export async function enqueueEventsOfCalls<T extends DescMessage>(
+  manager: EntityManager,
+  args: Omit<EnqueueEventsArgs<T>, "events" | "requestId"> & { events: readonly OutboxEventOfCall<T>[] },
+): Promise<string[]> {
   const { eventSchema } = args;
   checkEventSchema(eventSchema);
   if (args.events.length === 0) return [];
-  const requestId = args.requestId || currentRequestId() || "";
   const occurredAt = timestampNow();
   const ids: string[] = [];
   const payloads: Buffer[] = [];
-  for (const event of args.events) {
+  const headers: string[] = [];
+  for (const { event, requestId, headers: own } of args.events) {
     // Time-ordered (UUIDv7): outbox and inbox keys grow at the right edge of their indexes instead of landing on
     // random pages, which at millions of events is most of the insert cost.
     const eventId = uuidv7();
@@ -71,19 +92,19 @@ export async function enqueueEvents<T extends DescMessage>(manager: EntityManage
     Object.assign(message, { eventId, occurredAt, requestId });
     ids.push(eventId);
     payloads.push(Buffer.from(toBinary(eventSchema, message)));
+    headers.push(JSON.stringify({ ...own, ...(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}) }));
   }
-  const headers = JSON.stringify(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {});
   // WITH ORDINALITY + ORDER BY: seq (the relay's order) follows the array order. The notification goes in the same
   // statement (a data-modifying WITH always runs to completion); it is delivered on commit, and folded into one per
   // transaction and channel.
   await manager.query(
     `WITH queued AS (
        INSERT INTO ${quoteIdentifier(args.schema)}.outbox (id, subject, payload, headers)
-       SELECT e.id, $2, e.payload, $3::jsonb
-         FROM unnest($1::uuid[], $4::bytea[]) WITH ORDINALITY AS e(id, payload, n)
+       SELECT e.id, $2, e.payload, e.headers::jsonb
+         FROM unnest($1::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS e(id, payload, headers, n)
         ORDER BY e.n)
      SELECT pg_notify($5, '')`,
-    [ids, args.subject, headers, payloads, outboxChannel(args.schema)],
+    [ids, args.subject, payloads, headers, outboxChannel(args.schema)],
   );
   return ids;
 }

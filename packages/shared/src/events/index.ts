@@ -26,8 +26,8 @@ export {
   outboxMigration,
   OUTBOX_MIGRATION_NAME,
 } from "./outbox-migration.js";
-export { enqueueEvent, enqueueEvents, outboxChannel, EVENT_REQUEST_ID_HEADER } from "./enqueue-event.js";
-export type { EnqueueEventArgs, EnqueueEventsArgs } from "./enqueue-event.js";
+export { enqueueEvent, enqueueEvents, enqueueEventsOfCalls, outboxChannel, EVENT_REQUEST_ID_HEADER } from "./enqueue-event.js";
+export type { EnqueueEventArgs, EnqueueEventsArgs, OutboxEventOfCall } from "./enqueue-event.js";
 export { OutboxRelay } from "./outbox-relay.js";
 export type { OutboxRelayOptions } from "./outbox-relay.js";
 export { startConsumer } from "./consumer.js";

@@ -1,22 +1,18 @@
 /**
- * The receipts service's receipt events, written to its outbox in the caller's transaction (rows as the shared
- * `enqueueEvents` writes them, with a header of their own) so each is published if and only if its state change
- * commits. Subjects from the shared catalog.
+ * The receipts service's receipt events, written to its outbox in the caller's transaction (through the shared
+ * `enqueueEventsOfCalls`, with a header of their own) so each is published if and only if its state change commits.
+ * Subjects from the shared catalog.
  */
-import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { EntityManager } from "typeorm";
-import { v7 as uuidv7 } from "uuid";
 import {
-  EVENT_REQUEST_ID_HEADER,
   RECEIPT_COMPLETED,
   RECEIPT_CREATED,
-  ReceiptCompletedSchema,
   RECEIPT_JOB_HEADER,
+  ReceiptCompletedSchema,
   ReceiptCreatedSchema,
   currentRequestId,
-  outboxChannel,
-  quoteIdentifier,
+  enqueueEventsOfCalls,
 } from "@provenance/shared";
 import { toReceiptMessage, type ReceiptRecord } from "../domain/receipt-record.js";
 import { RECEIPTS_SCHEMA } from "../persistence/schema.js";
@@ -46,9 +42,9 @@ export interface EventOfCall<E> {
 }
 
 /**
- * Receipt events (of one call, or of the calls of a group commit) in one outbox write and one notification: each
- * carries its own call's request id, in the message and the header, as `enqueueEvents` writes them, and its receipt's
- * regeneration job in RECEIPT_JOB_HEADER (consumers of jobs' receipts skip the others undecoded).
+ * Receipt events (of one call, or of the calls of a group commit) in one outbox write: each with its own call's
+ * request id and its receipt's regeneration job in RECEIPT_JOB_HEADER ("" for none: consumers of jobs' receipts skip
+ * the others undecoded).
  */
 async function enqueueReceiptEvents<T extends DescMessage>(
   m: EntityManager,
@@ -56,27 +52,12 @@ async function enqueueReceiptEvents<T extends DescMessage>(
   eventSchema: T,
   events: readonly (EventOfCall<MessageInitShape<T>> & { jobId: string | null })[],
 ): Promise<void> {
-  if (events.length === 0) return;
-  const occurredAt = timestampNow();
-  const ids = events.map(() => uuidv7());
-  const payloads = events.map(({ event, requestId }, i) => {
-    const message = create(eventSchema, event);
-    Object.assign(message, { eventId: ids[i], occurredAt, requestId });
-    return Buffer.from(toBinary(eventSchema, message));
+  await enqueueEventsOfCalls(m, {
+    schema: RECEIPTS_SCHEMA,
+    subject,
+    eventSchema,
+    events: events.map(({ event, requestId, jobId }) => ({ event, requestId, headers: { [RECEIPT_JOB_HEADER]: jobId ?? "" } })),
   });
-  const headers = events.map(({ requestId, jobId }) =>
-    JSON.stringify({ ...(requestId ? { [EVENT_REQUEST_ID_HEADER]: requestId } : {}), [RECEIPT_JOB_HEADER]: jobId ?? "" }),
-  );
-  // The notification in the same statement, as enqueueEvents writes it.
-  await m.query(
-    `WITH queued AS (
-       INSERT INTO ${quoteIdentifier(RECEIPTS_SCHEMA)}.outbox (id, subject, payload, headers)
-       SELECT e.id, $2, e.payload, e.headers::jsonb
-         FROM unnest($1::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS e(id, payload, headers, n)
-        ORDER BY e.n)
-     SELECT pg_notify($5, '')`,
-    [ids, subject, payloads, headers, outboxChannel(RECEIPTS_SCHEMA)],
-  );
 }
 
 /** One `provenance.receipt.created` per receipt a group commit recorded, each with its call's request id. */
