@@ -91,6 +91,18 @@ describe("transactional outbox and relay", () => {
     expect(batches).toEqual([5]);
   });
 
+  it("a relay stopped while gathering relays what woke it before it stops", async () => {
+    const r = relay({ gatherMs: 60_000, pollIntervalMs: 60_000 });
+    await r.start();
+    // start() wakes it, so it is gathering (for a minute) when the rows commit and when it is stopped.
+    const ids = await enqueueMany(2, "req-stop-gathering");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await r.stop();
+    expect((await h.sql.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.outbox`)).rows[0].n).toBe(0);
+    const msgs = await onStream(2, 10_000);
+    expect(msgs.map((m) => m.msgId).sort()).toEqual([...ids].sort());
+  });
+
   it("names streams and subjects per namespace", () => {
     expect(streamName("", "PROVENANCE")).toBe("PROVENANCE");
     expect(streamName("tabc", "GENERATION")).toBe("TABC_GENERATION");

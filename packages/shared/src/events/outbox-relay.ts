@@ -115,7 +115,7 @@ export class OutboxRelay {
     this.log.info({ channel: outboxChannel(this.opts.schema) }, "outbox relay started");
   }
 
-  /** Stops waking, waits for the batch in flight, and closes the LISTEN connection. */
+  /** Stops waking, waits for the batch in flight (or relays one batch if it was woken and gathering), and closes the LISTEN connection. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -123,11 +123,16 @@ export class OutboxRelay {
     clearTimeout(this.retryTimer);
     clearTimeout(this.listenerTimer);
     clearTimeout(this.gatherTimer);
+    const gathering = this.gatherTimer !== undefined;
     this.pollTimer = this.retryTimer = this.listenerTimer = this.gatherTimer = undefined;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
     await this.draining;
+    // Woken and still gathering: what woke it is relayed now rather than left to the next start.
+    if (gathering) {
+      await this.relayOnce().catch((err: unknown) => this.log.warn({ err }, "outbox relay: the last batch before stopping failed; it stays queued"));
+    }
     this.log.info("outbox relay stopped");
   }
 
