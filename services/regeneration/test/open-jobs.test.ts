@@ -87,9 +87,9 @@ class LaggingSources implements PlanSources {
     return new Promise((resolve) => (this.gateReached = resolve));
   }
 
-  async staleSegments(projectId: string): Promise<StaleSegment[]> {
-    if (projectId !== PROJECT) return [];
-    return [...this.segments.keys()].map((segmentId) =>
+  async *staleSegmentPages(projectId: string): AsyncGenerator<StaleSegment[]> {
+    if (projectId !== PROJECT) return;
+    yield [...this.segments.keys()].map((segmentId) =>
       create(StaleSegmentSchema, {
         segmentId,
         sceneId: SCENE,

@@ -22,8 +22,12 @@ import { mapConcurrently } from "./map-concurrently.js";
  * caller may read and no more). Each method throws UNAVAILABLE (naming the service) when it cannot answer.
  */
 export interface PlanSources {
-  /** Every stale active segment of a project (only those stale because of `assetId`, when given). */
-  staleSegments(projectId: string, assetId: string, caller?: Caller): Promise<StaleSegment[]>;
+  /**
+   * Every stale active segment of a project (only those stale because of `assetId`, when given), page by page as
+   * StalenessService answers, so that planning can read the rest of a page's segments while the next page is listed.
+   * The next page is asked for when the consumer asks for it; a consumer that stops early asks for no more.
+   */
+  staleSegmentPages(projectId: string, assetId: string, caller?: Caller): AsyncIterable<StaleSegment[]>;
   /**
    * Each segment with its current receipt, in the order asked; undefined where the receipts service does not know it
    * (or the caller may not view it).
@@ -45,6 +49,7 @@ export interface PlanSourceUrls {
   outbound?: Interceptor;
 }
 
+/** ListStaleSegments' largest page (MAX_PAGE_SIZE of the public API). */
 const STALE_PAGE_SIZE = 1000;
 
 /** The most segments one BatchGetCurrentReceipts call takes. */
@@ -74,18 +79,16 @@ export class ConnectPlanSources implements PlanSources {
     this.concurrency = urls.concurrency ?? 8;
   }
 
-  async staleSegments(projectId: string, assetId: string, caller?: Caller): Promise<StaleSegment[]> {
-    const out: StaleSegment[] = [];
+  async *staleSegmentPages(projectId: string, assetId: string, caller?: Caller): AsyncGenerator<StaleSegment[]> {
     let pageToken = "";
     do {
       const res = await this.call("StalenessService", this.urls.stalenessUrl, "list stale segments", () =>
         this.staleness.listStaleSegments({ projectId, assetId, pageSize: STALE_PAGE_SIZE, pageToken }, this.options(caller)),
       );
-      if (!res) break;
-      out.push(...res.segments);
+      if (!res) return;
+      yield res.segments;
       pageToken = res.nextPageToken;
     } while (pageToken !== "");
-    return out;
   }
 
   /** One BatchGetCurrentReceipts per 1,000 segments, {@link CURRENT_RECEIPTS_CALLS_AT_ONCE} at a time. */

@@ -24,6 +24,14 @@ export class OpenJobConflict extends Error {
   }
 }
 
+/**
+ * A stored job as the open-job rule reads it, with its place in submission order: jobs of segments read in several
+ * parts (a plan reads them page by page) are put back in that order before the rule picks each segment's holder.
+ */
+export interface SubmittedSegmentJob extends SegmentJob {
+  readonly seq: bigint;
+}
+
 /** Filters of a job listing; at least one of batch or project is set. */
 export interface JobFilter {
   batchId?: string;
@@ -113,16 +121,17 @@ export class JobRepository {
     return rows.map((r) => jobOf(r));
   }
 
-  /** Every job, of any status, whose old segment is one of `segmentIds`. */
-  async ofSegments(segmentIds: readonly string[]): Promise<SegmentJob[]> {
+  /** Every job, of any status, whose old segment is one of `segmentIds`, in submission order. */
+  async ofSegments(segmentIds: readonly string[]): Promise<SubmittedSegmentJob[]> {
     if (segmentIds.length === 0) return [];
     const rows: Row[] = await this.q.query(
-      `SELECT job_id, batch_id, old_segment_id, status, receipt_status FROM regeneration.jobs
+      `SELECT job_id, seq, batch_id, old_segment_id, status, receipt_status FROM regeneration.jobs
         WHERE old_segment_id = ANY($1::text[]) ORDER BY seq`,
       [segmentIds],
     );
     return rows.map((r) => ({
       jobId: r.job_id as string,
+      seq: BigInt(r.seq as string),
       batchId: r.batch_id as string,
       oldSegmentId: r.old_segment_id as string,
       status: r.status as JobStatusName,
