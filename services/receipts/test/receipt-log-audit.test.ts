@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptService, ReceiptStatus, ReceiptTamperedSchema, type ReceiptTampered } from "@provenance/shared";
 import { collectMessages, createTestEnvironment, type TestEnvironment } from "@provenance/shared/testing";
 import type { Client } from "@connectrpc/connect";
+import pg from "pg";
 import { startReceipts, type RunningReceipts } from "../src/start.js";
 import { receiptRequest, sha } from "./receipts-harness.js";
 
@@ -153,6 +154,31 @@ describe("the receipt log's auditor", () => {
     const events = await untilTampered((e) => e.receiptId === id);
     expect(events.find((e) => e.receiptId === id)!.reason).toMatch(/inputs hash/);
     expect((await mismatches()).inputs_hash).toBe(before + 1);
+  });
+
+  it("logs a receipt as the service wrote it when its row is changed before the integrator runs, and the rescan finds the change", async () => {
+    // The integrator is held before it reads the queue (its first read is the newest checkpoint), holding the writer's lock.
+    const hold = new pg.Client({ connectionString: env.db.url });
+    await hold.connect();
+    let id = "";
+    try {
+      await hold.query("BEGIN");
+      await hold.query("LOCK TABLE receipts.receipt_log_checkpoints IN ACCESS EXCLUSIVE MODE");
+      await sleep(600); // the integrator's next tick is now waiting on the lock
+      const { receipt } = await client.createReceipt(receiptRequest({ workflowVersion: "i2v-as-recorded" }));
+      id = receipt!.receiptId;
+      await asOwnerWithoutTriggers([`UPDATE receipts.generation_receipts SET workflow_version = 'i2v-put-in-before-the-log' WHERE receipt_id = $1`], [[id]]);
+      await hold.query("COMMIT");
+    } finally {
+      await hold.end();
+    }
+    await expect.poll(async () => (await client.getReceiptProof({ receiptId: id })).entries.length, { timeout: 3000 }).toBe(1);
+    const { rows } = await env.sql.query(`SELECT leaf FROM receipts.receipt_log_leaves WHERE receipt_id = $1`, [id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].leaf).toContain('"workflow_version":"i2v-as-recorded"');
+    expect(rows[0].leaf).not.toContain("i2v-put-in-before-the-log");
+    const events = await untilTampered((e) => e.receiptId === id);
+    expect(events.find((e) => e.receiptId === id)!.reason).toMatch(/inputs hash|leaf/);
   });
 
   it("(c) finds a receipt deleted and re-inserted with a changed field, and a re-inserted receipt that has no leaf", async () => {

@@ -11,6 +11,7 @@ import { applyCompletion, type Completion, type CompletionOutcome } from "../dom
 import type { ReceiptRecord } from "../domain/receipt-record.js";
 import { isReceiptId } from "../domain/receipt-id.js";
 import { supersededBy, supersessionsOf } from "../domain/supersession.js";
+import { writtenReceiptsOf } from "./written-receipts.js";
 import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
 import { enqueueReceiptsCompleted, enqueueReceiptsCompletedOfCalls } from "../events/receipt-events.js";
 import { lockReceipts, setCompletions } from "../persistence/receipt-repository.js";
@@ -35,7 +36,11 @@ interface CompleteCall {
 function completeWriter(ds: DataSource): GroupWriter<CompleteCall, ReceiptRecord> {
   return {
     keyOf: (c) => c.completion.receiptId,
-    writeGroup: (calls) => ds.transaction((m) => completeGroup(m, calls)),
+    writeGroup: async (calls) => {
+      const outcomes = await ds.transaction((m) => completeGroup(m, calls));
+      writtenReceiptsOf(ds).remember(outcomes.flatMap((o) => (o.ok ? [o.value] : [])));
+      return outcomes;
+    },
     writeAlone: async (c) => (await complete(ds, [c.completion], singleCall, c.requestId || undefined))[0]!,
   };
 }
@@ -89,7 +94,7 @@ export async function completeReceipts(ds: DataSource, completions: readonly Com
 async function complete(ds: DataSource, completions: readonly Completion[], entry: EntryName, requestId?: string): Promise<ReceiptRecord[]> {
   if (completions.length === 0) return [];
   for (const c of completions) if (!isReceiptId(c.receiptId)) throw notFound("receipt", c.receiptId);
-  return ds.transaction(async (m) => {
+  const completed = await ds.transaction(async (m) => {
     await useKeyedPlans(m);
     const byId = new Map((await lockReceipts(m, completions.map((c) => c.receiptId))).map((r) => [r.receiptId, r]));
     const outcomes = completions.map((c, i) => {
@@ -108,4 +113,6 @@ async function complete(ds: DataSource, completions: readonly Completion[], entr
     );
     return outcomes.map((o) => o.receipt);
   });
+  writtenReceiptsOf(ds).remember(completed);
+  return completed;
 }

@@ -1,8 +1,8 @@
 /**
  * The receipt log's integrator: every ≤ 250 ms, one writer across replicas (a transaction-level advisory lock) takes
  * the queued receipt events of committed transactions (oldest transaction first; one still running is taken by a
- * later batch — docs/decisions/0007-receipt-log-order.md), builds their leaves from the receipts as stored and served, appends them
- * in one batch (leaves, tree nodes), signs a checkpoint and enqueues provenance.log.checkpoint, all in one transaction.
+ * later batch — docs/decisions/0007-receipt-log-order.md), builds their leaves from the receipts as served (as this
+ * process wrote them, app/written-receipts.ts, else as stored), appends them in one batch (leaves, tree nodes), signs a checkpoint and enqueues provenance.log.checkpoint, all in one transaction.
  */
 import type { DataSource } from "typeorm";
 import type { Logger, Receipt } from "@provenance/shared";
@@ -23,6 +23,7 @@ import {
   type StoredCheckpoint,
 } from "../persistence/receipt-log-repository.js";
 import { receiptsByIds } from "../persistence/receipt-repository.js";
+import { writtenReceiptsOf } from "./written-receipts.js";
 
 /** How often the integrator looks at the queue. */
 export const INTEGRATE_INTERVAL_MS = 250;
@@ -32,7 +33,10 @@ export const MAX_BATCH_LEAVES = 20_000;
 /** A batch just appended: its first index, its leaves (with the receipts they were built from) and the new checkpoint. */
 export interface AppendedBatch {
   from: number;
-  /** `record`: the whole stored receipt, read for its created leaf (absent for a receipt only completed in the batch). */
+  /**
+   * `record`: the whole stored receipt, read for its created leaf (absent for a receipt only completed in the batch,
+   * and for one built as this process wrote it, whose inputs hash was computed from the very inputs it holds).
+   */
   leaves: (NewLeaf & { record?: ReceiptRecord; view: Receipt })[];
   leafHashes: Uint8Array[];
   checkpoint: StoredCheckpoint;
@@ -67,6 +71,7 @@ export class ReceiptLogIntegrator {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    writtenReceiptsOf(this.deps.dataSource).keep(false);
   }
 
   private schedule(delay: number): void {
@@ -94,21 +99,37 @@ export class ReceiptLogIntegrator {
    */
   async integrate(): Promise<AppendedBatch | undefined> {
     const { dataSource, signer, origin, logger } = this.deps;
+    const written = writtenReceiptsOf(dataSource);
     const batch = await dataSource.transaction(async (m): Promise<AppendedBatch | undefined> => {
-      if (!(await tryLockIntegrator(m))) return undefined;
+      if (!(await tryLockIntegrator(m))) {
+        written.keep(false);
+        return undefined;
+      }
+      written.keep(true);
       const head = await latestCheckpoint(m);
       const queued = await takeQueuedLeaves(m, MAX_BATCH_LEAVES);
       if (head && queued.length === 0) return undefined;
       const size = head?.treeSize ?? 0;
-      // Created leaves need the whole receipt; a receipt only completed in this batch needs its completion columns.
+      // A leaf of a receipt this process wrote is built from it as written; the others from the database: a created
+      // leaf from the whole receipt, a receipt only completed in this batch from its completion columns.
+      const views = new Map<string, Receipt>();
+      const completedViews = new Map<string, Receipt>();
+      for (const q of queued) {
+        const mine = q.event === "receipt.created" ? written.created(q.receiptId) : written.completed(q.receiptId);
+        if (mine) (q.event === "receipt.created" ? views : completedViews).set(q.receiptId, servedView(mine));
+      }
       const createdIds = new Set(queued.filter((q) => q.event === "receipt.created").map((q) => q.receiptId));
-      const completedOnly = [...new Set(queued.filter((q) => !createdIds.has(q.receiptId)).map((q) => q.receiptId))];
-      const records = new Map((await receiptsByIds(m, [...createdIds])).map((r) => [r.receiptId, r]));
-      const views = new Map<string, Receipt>([...records.values()].map((r) => [r.receiptId, servedView(r)]));
-      for (const c of await completionsByIds(m, completedOnly)) views.set(c.receiptId, completionView(c));
+      const toRead = [...createdIds].filter((id) => !views.has(id));
+      const records = new Map((await receiptsByIds(m, toRead)).map((r) => [r.receiptId, r]));
+      for (const r of records.values()) views.set(r.receiptId, servedView(r));
+      // A completion this process did not write, of a receipt not read whole just now: its completion columns.
+      const completionsToRead = [
+        ...new Set(queued.filter((q) => q.event === "receipt.completed" && !completedViews.has(q.receiptId) && !records.has(q.receiptId)).map((q) => q.receiptId)),
+      ];
+      for (const c of await completionsByIds(m, completionsToRead)) completedViews.set(c.receiptId, completionView(c));
       const leaves: AppendedBatch["leaves"] = [];
       for (const q of queued) {
-        const view = views.get(q.receiptId);
+        const view = (q.event === "receipt.completed" ? completedViews.get(q.receiptId) : undefined) ?? views.get(q.receiptId);
         if (!view) {
           // Only a receipt removed behind the service's back (triggers off) leaves its queued event without a row.
           logger.warn({ receiptId: q.receiptId, event: q.event }, "receipt log: a queued receipt is not stored; its leaf is skipped");
@@ -128,6 +149,7 @@ export class ReceiptLogIntegrator {
       const appended = await appendToStore(new PgTreeNodeStore(m), size, leafHashes);
       await insertLeaves(m, size, leaves);
       await deleteQueuedLeaves(m, queued.map((q) => q.id));
+      written.forget(leaves.filter((l) => l.event === "receipt.completed").map((l) => l.receiptId));
       if (head && appended.size === head.treeSize) return undefined;
       const rootHash = Buffer.from(appended.root);
       const checkpoint = { treeSize: appended.size, rootHash, note: signCheckpoint({ origin, size: appended.size, rootHash }, signer) };

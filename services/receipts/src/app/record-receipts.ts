@@ -11,6 +11,7 @@ import { newReceiptRecord, type ReceiptRecord } from "../domain/receipt-record.j
 import { checkReproductionTargets, reproducedReceiptIds } from "../domain/reproduction.js";
 import { checkSegmentPlacement } from "../domain/segment-placement.js";
 import { checkSupersessionTargets, supersededSegmentIds } from "../domain/supersession.js";
+import { writtenReceiptsOf } from "./written-receipts.js";
 import { groupCommitQueue, type GroupWriter, type Outcome } from "./group-commit.js";
 import { enqueueReceiptsCreated, enqueueReceiptsCreatedOfCalls } from "../events/receipt-events.js";
 import { insertInputs, insertReceipts, receiptProjects, receiptsByIdempotencyKeys } from "../persistence/receipt-repository.js";
@@ -76,6 +77,7 @@ async function recordGroup(ds: DataSource, calls: readonly CreateCall[]): Promis
     const failed = new Map<number, unknown>();
     try {
       const written = await ds.transaction((m) => writeGroupOf(m, live, failed));
+      writtenReceiptsOf(ds).remember([...written.values()].filter((w) => w.created).map((w) => w.receipt));
       for (const [i, error] of failed) outcomes[i] = { ok: false, error };
       for (const [i, value] of written) outcomes[i] = { ok: true, value };
       return outcomes as Outcome<RecordedReceipt>[];
@@ -170,7 +172,7 @@ export async function recordReceipts(ds: DataSource, drafts: readonly ReceiptDra
  */
 async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: EntryName, by: Recorder): Promise<RecordedReceipt[]> {
   if (drafts.length === 0) return [];
-  return ds.transaction(async (m) => {
+  const recorded = await ds.transaction(async (m) => {
     await useKeyedPlans(m);
     const targets = supersededSegmentIds(drafts, entry);
     if (targets.length > 0) checkSupersessionTargets(drafts, await segmentProjects(m, targets), entry);
@@ -207,4 +209,6 @@ async function record(ds: DataSource, drafts: readonly ReceiptDraft[], entry: En
       return receipt ? { receipt, created: true } : { receipt: replayed.get(i)!, created: false };
     });
   });
+  writtenReceiptsOf(ds).remember(recorded.filter((r) => r.created).map((r) => r.receipt));
+  return recorded;
 }
