@@ -106,9 +106,15 @@ export class ReceiptLogIntegrator {
         return undefined;
       }
       written.keep(true);
+      const tick = written.beginTick();
       const head = await latestCheckpoint(m);
       const queued = await takeQueuedLeaves(m, MAX_BATCH_LEAVES);
-      if (head && queued.length === 0) return undefined;
+      // Everything queued taken: receipts remembered before this tick are in it or need no leaf from memory.
+      const settle = () => queued.length < MAX_BATCH_LEAVES && written.settle(tick);
+      if (head && queued.length === 0) {
+        settle();
+        return undefined;
+      }
       const size = head?.treeSize ?? 0;
       // A leaf of a receipt this process wrote is built from it as written; the others from the database: a created
       // leaf from the whole receipt, a receipt only completed in this batch from its completion columns.
@@ -150,6 +156,7 @@ export class ReceiptLogIntegrator {
       await insertLeaves(m, size, leaves);
       await deleteQueuedLeaves(m, queued.map((q) => q.id));
       written.forget(leaves.filter((l) => l.event === "receipt.completed").map((l) => l.receiptId));
+      settle();
       if (head && appended.size === head.treeSize) return undefined;
       const rootHash = Buffer.from(appended.root);
       const checkpoint = { treeSize: appended.size, rootHash, note: signCheckpoint({ origin, size: appended.size, rootHash }, signer) };

@@ -32,6 +32,21 @@ describe("the receipts a process wrote, kept for its log integrator", () => {
     expect(w.created("a")).toBeUndefined();
   });
 
+  it("drops, once a tick took everything queued, what was remembered before that tick began", () => {
+    const w = new WrittenReceipts();
+    w.keep(true);
+    w.remember([receipt("a"), receipt("b")]);
+    const tick = w.beginTick();
+    w.remember([receipt("c")]); // committed after the tick read the queue: the next tick needs it
+    w.remember([receipt("a", "SUCCEEDED")]); // completed meanwhile: remembered again, kept too
+    w.settle(tick);
+    expect(w.created("b")).toBeUndefined();
+    expect(w.created("c")?.receiptId).toBe("c");
+    expect(w.completed("a")?.status).toBe("SUCCEEDED");
+    w.settle(w.beginTick());
+    expect(w.size).toBe(0);
+  });
+
   it("holds at most its capacity, dropping the least recently written", () => {
     const w = new WrittenReceipts(3);
     w.keep(true);

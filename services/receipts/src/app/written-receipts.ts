@@ -15,10 +15,16 @@ import type { ReceiptRecord } from "../domain/receipt-record.js";
 /** Receipts kept at most; the oldest go first (a receipt left RUNNING is never asked for again). */
 export const WRITTEN_RECEIPTS_CAPACITY = 10_000;
 
-/** The committed receipts of one process, by id, the most recent state each. */
+/**
+ * The committed receipts of one process, by id, the most recent state each, each with the integration tick it was
+ * remembered in. A receipt remembered before a tick began had committed before that tick read the queue, so once a
+ * tick has taken everything queued, what was remembered before it began is never asked for again and is dropped: the
+ * map holds about one tick's writes.
+ */
 export class WrittenReceipts {
-  private readonly byId = new Map<string, ReceiptRecord>();
+  private readonly byId = new Map<string, { record: ReceiptRecord; tick: number }>();
   private enabled = false;
+  private tick = 0;
 
   constructor(private readonly capacity = WRITTEN_RECEIPTS_CAPACITY) {}
 
@@ -33,7 +39,7 @@ export class WrittenReceipts {
     if (!this.enabled) return;
     for (const r of records) {
       this.byId.delete(r.receiptId);
-      this.byId.set(r.receiptId, r);
+      this.byId.set(r.receiptId, { record: r, tick: this.tick });
     }
     for (const id of this.byId.keys()) {
       if (this.byId.size <= this.capacity) break;
@@ -43,7 +49,7 @@ export class WrittenReceipts {
 
   /** The receipt as written, for its `receipt.created` leaf (creation fields never change). */
   created(receiptId: string): ReceiptRecord | undefined {
-    return this.byId.get(receiptId);
+    return this.byId.get(receiptId)?.record;
   }
 
   /**
@@ -51,8 +57,21 @@ export class WrittenReceipts {
    * completion (what it holds may be the receipt as created, completed by another replica).
    */
   completed(receiptId: string): ReceiptRecord | undefined {
-    const r = this.byId.get(receiptId);
+    const r = this.byId.get(receiptId)?.record;
     return r && r.status !== "RUNNING" ? r : undefined;
+  }
+
+  /** An integration tick begins (before it reads the queue); returns its number, for {@link settle}. */
+  beginTick(): number {
+    return ++this.tick;
+  }
+
+  /** Tick `tick` took everything queued: drops what was remembered before it began (receipts are kept in that order). */
+  settle(tick: number): void {
+    for (const [id, e] of this.byId) {
+      if (e.tick >= tick) break;
+      this.byId.delete(id);
+    }
   }
 
   /** Forgets receipts whose last leaf has been appended. */
