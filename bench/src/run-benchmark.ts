@@ -354,6 +354,13 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchResults> {
       assetId: lora,
       samples: plan.detectionSamples,
       runId,
+      detectorIdle: async () => {
+        const deadline = Date.now() + 120_000;
+        while ((await db.query(`SELECT count(*)::int AS n FROM staleness.detection_tasks WHERE finished_at IS NULL`)).rows[0].n > 0) {
+          if (Date.now() > deadline) throw new Error("the staleness detector did not finish its tasks within 120 s");
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
     });
     log(
       `  NATS p50 ${detection.nats.p50} p99 ${detection.nats.p99} ms, last project p99 ${detection.natsAllProjects.p99} ms; ` +
