@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { Code, type Client } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -34,7 +34,7 @@ import {
   type RegenerationJob,
   type StaleSegment,
 } from "@provenance/shared";
-import { createTestDatabase, createTestEnvironment, type TestDatabase, type TestEnvironment, type TestNats } from "@provenance/shared/testing";
+import { createTestDatabase, createTestEnvironment, type TestDatabase, type TestEnvironment, type TestNats, failureOf as failure } from "@provenance/shared/testing";
 import type { PlanSources } from "../src/clients/plan-sources.js";
 import { REGENERATION_SCHEMA, regenerationMigrations } from "../src/persistence/migrations/index.js";
 import { startRegeneration, type RunningRegeneration } from "../src/start.js";
@@ -141,15 +141,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 const submit = (segmentIds: string[], idempotencyKey: string) => regen.submitRegeneration({ projectId: PROJECT, segmentIds, idempotencyKey, requestedBy: "qa@example.com" });
 

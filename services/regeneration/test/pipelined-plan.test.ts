@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { Code, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   AssetKind,
@@ -25,7 +25,7 @@ import {
   type StaleSegment,
 } from "@provenance/shared";
 import type { Caller } from "@provenance/shared/auth";
-import { createTestEnvironment, type TestEnvironment } from "@provenance/shared/testing";
+import { createTestEnvironment, type TestEnvironment, failureOf as failure } from "@provenance/shared/testing";
 import type { PlanSources } from "../src/clients/plan-sources.js";
 import { startRegeneration, type RunningRegeneration } from "../src/start.js";
 
@@ -149,15 +149,6 @@ afterAll(async () => {
   await env?.close();
 });
 beforeEach(() => sources.reset());
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("a plan read page by page", () => {
   it("is the plan of every page read in turn: scene order, each segment once, unknown and inactive segments left out", async () => {

@@ -1,5 +1,6 @@
 /** Selection by scene, segment ids and asset; conflicting keys; failed and tampered jobs; REST; dependencies down. */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { failureOf as failure } from "@provenance/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssetKind, JobStatus, type AssetRef } from "@provenance/shared";
 import { eventually, recordGeneration, registerAsset, startLoop, type LoopHarness } from "./regeneration-harness.js";
@@ -37,15 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function rowCounts() {
   const res = await h.sql.query(
