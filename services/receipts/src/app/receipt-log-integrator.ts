@@ -127,15 +127,19 @@ export class ReceiptLogIntegrator {
       const createdIds = new Set(queued.filter((q) => q.event === "receipt.created").map((q) => q.receiptId));
       const toRead = [...createdIds].filter((id) => !views.has(id));
       const records = new Map((await receiptsByIds(m, toRead)).map((r) => [r.receiptId, r]));
-      for (const r of records.values()) views.set(r.receiptId, servedView(r));
+      const completedToRead = new Set<string>();
+      for (const q of queued) if (q.event === "receipt.completed" && !completedViews.has(q.receiptId)) completedToRead.add(q.receiptId);
+      for (const r of records.values()) {
+        const view = servedView(r);
+        views.set(r.receiptId, view);
+        // Read whole just now (the completion committed before this read): its completed leaf comes from it too.
+        if (completedToRead.delete(r.receiptId)) completedViews.set(r.receiptId, view);
+      }
       // A completion this process did not write, of a receipt not read whole just now: its completion columns.
-      const completionsToRead = [
-        ...new Set(queued.filter((q) => q.event === "receipt.completed" && !completedViews.has(q.receiptId) && !records.has(q.receiptId)).map((q) => q.receiptId)),
-      ];
-      for (const c of await completionsByIds(m, completionsToRead)) completedViews.set(c.receiptId, completionView(c));
+      for (const c of await completionsByIds(m, [...completedToRead])) completedViews.set(c.receiptId, completionView(c));
       const leaves: AppendedBatch["leaves"] = [];
       for (const q of queued) {
-        const view = (q.event === "receipt.completed" ? completedViews.get(q.receiptId) : undefined) ?? views.get(q.receiptId);
+        const view = (q.event === "receipt.completed" ? completedViews : views).get(q.receiptId);
         if (!view) {
           // Only a receipt removed behind the service's back (triggers off) leaves its queued event without a row.
           logger.warn({ receiptId: q.receiptId, event: q.event }, "receipt log: a queued receipt is not stored; its leaf is skipped");
@@ -155,7 +159,6 @@ export class ReceiptLogIntegrator {
       const appended = await appendToStore(new PgTreeNodeStore(m), size, leafHashes);
       await insertLeaves(m, size, leaves);
       await deleteQueuedLeaves(m, queued.map((q) => q.id));
-      written.forget(leaves.filter((l) => l.event === "receipt.completed").map((l) => l.receiptId));
       settle();
       if (head && appended.size === head.treeSize) return undefined;
       const rootHash = Buffer.from(appended.root);

@@ -74,11 +74,6 @@ export class WrittenReceipts {
     }
   }
 
-  /** Forgets receipts whose last leaf has been appended. */
-  forget(receiptIds: Iterable<string>): void {
-    for (const id of receiptIds) this.byId.delete(id);
-  }
-
   get size(): number {
     return this.byId.size;
   }

@@ -44,15 +44,10 @@ export function isSelected(selection: Selection, segment: { segmentId: string; s
   return true;
 }
 
-/** The stale segments `selection` covers, each once (a segment seen twice while paging counts once), in the order given. */
-export function selectedStale<T extends { segmentId: string; sceneId: string; projectId: string }>(selection: Selection, segments: readonly T[]): T[] {
-  return staleSelector<T>(selection)(segments);
-}
-
 /**
- * {@link selectedStale} page by page: the returned function keeps the segments of each page `selection` covers and
- * has not kept from an earlier page, so a plan can act on each page as it arrives and still count a segment seen on
- * two pages (it moved while paging) once, where first seen.
+ * The stale segments `selection` covers, page by page, in the order given: the returned function keeps the segments
+ * of each page `selection` covers and has not kept from an earlier page, so a plan can act on each page as it arrives
+ * and still count a segment seen on two pages (it moved while paging) once, where first seen.
  */
 export function staleSelector<T extends { segmentId: string; sceneId: string; projectId: string }>(selection: Selection): (page: readonly T[]) => T[] {
   const seen = new Set<string>();
