@@ -19,6 +19,10 @@ import { assetWithVersions, eventually, sha, startStalenessHarness, watchDetecte
 
 /** `segments` active segments of `projectId`, each of which used `assetId` with `hash`. */
 async function projectUsing(h: StalenessHarness, projectId: string, assetId: string, hash: string, segments: number): Promise<void> {
+  // The detection of the versions published so far runs first: rows inserted under a task still running would get
+  // that task's event (nothing stale, every segment fresh), which a test would then take for its own change's.
+  const unfinished = `SELECT count(*)::int AS n FROM staleness.detection_tasks WHERE finished_at IS NULL`;
+  await eventually(async () => ((await h.sql.query(unfinished)).rows[0].n === 0 ? true : undefined));
   await h.sql.query(
     `INSERT INTO staleness.segments (segment_id, project_id, scene_id, character_name, sequence_index, current_receipt_id, current_receipt_created_at)
      SELECT format('%s-segment-%s', $1::text, lpad(n::text, 6, '0')), $1, format('%s-scene-%s', $1::text, n % 20), 'anna', n,
