@@ -250,8 +250,9 @@ describe("the web console in Chromium against the real system", () => {
     await page.getByText("Re-generated: replaced by").waitFor();
     await page.locator(".note a").first().click();
     await page.getByRole("heading", { name: "Compared with the superseded segment" }).waitFor();
+    // the heading is drawn first; the comparison follows once the superseded receipt has loaded (and the successor has completed)
+    await expect.poll(() => page.locator(".receipt-comparison tr[data-changed] th").allInnerTexts(), { timeout: 15_000 }).toContain("LoRA 1");
     const changed = await page.locator(".receipt-comparison tr[data-changed] th").allInnerTexts();
-    expect(changed).toContain("LoRA 1");
     expect(changed).not.toContain("Seed");
     await shot("regenerated-segment");
   });
