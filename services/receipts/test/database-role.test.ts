@@ -5,7 +5,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReceiptStatus } from "@provenance/shared";
+import { ReceiptStatus, ensureLoginRole } from "@provenance/shared";
 import { createTestDatabase } from "@provenance/shared/testing";
 import { startReceipts } from "../src/start.js";
 import { countRows, receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
@@ -18,6 +18,9 @@ let running: string;
 
 beforeAll(async () => {
   h = await startReceiptsHarness();
+  // Another service's login role, as its migrations make it: roles are cluster-wide, and on a new cluster this file may
+  // run before any staleness migration has (a clean CI machine did: 'role "staleness_app" does not exist').
+  await ensureLoginRole(h.sql, "staleness_app");
   app = new pg.Client({ connectionString: h.env.databaseUrl("receipts") });
   await app.connect();
   const a = await h.client.createReceipt(receiptRequest());
