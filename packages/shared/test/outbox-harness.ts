@@ -64,8 +64,8 @@ export async function startOutboxHarness(): Promise<OutboxHarness> {
   };
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+/** Polls `check` until it returns true or `timeoutMs` passes (default 15 s: it returns as soon as the check holds). */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

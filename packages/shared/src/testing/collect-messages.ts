@@ -23,7 +23,7 @@ export interface CollectOptions {
   subject?: string;
   /** Wait (up to timeoutMs) until at least this many are there. */
   atLeast?: number;
-  /** How long to wait for `atLeast` (default 5 s). */
+  /** How long to wait for `atLeast` (default 15 s: it returns as soon as they are there; a loaded CI machine is slow). */
   timeoutMs?: number;
 }
 
@@ -54,7 +54,7 @@ async function readAll(o: CollectOptions): Promise<CollectedMessage[]> {
  * for assertions; with `atLeast`, polls until that many are there or the timeout passes.
  */
 export async function collectMessages(o: CollectOptions): Promise<CollectedMessage[]> {
-  const deadline = Date.now() + (o.timeoutMs ?? 5_000);
+  const deadline = Date.now() + (o.timeoutMs ?? 15_000);
   for (;;) {
     const found = await readAll(o);
     if (o.atLeast === undefined || found.length >= o.atLeast || Date.now() >= deadline) return found;
