@@ -1,6 +1,6 @@
 /** The services as child processes (`node services/<svc>/dist/main.js`), so RSS is per service. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,16 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The services the benchmark runs. */
 export type BenchService = "receipts" | "staleness" | "regeneration";
+
+/**
+ * The NODE_OPTIONS a service's Deployment (deploy/kustomize/base/<name>/deployment.yaml) sets for its container: the
+ * V8 heap bound it runs with in a cluster, so the benchmark measures its memory and CPU with the same bound.
+ */
+export function deployedNodeOptions(name: BenchService, manifest = readFileSync(`${REPO_ROOT}deploy/kustomize/base/${name}/deployment.yaml`, "utf8")): string {
+  const m = /^\s*- name: NODE_OPTIONS\n\s*value: "([^"]*)"\s*$/m.exec(manifest);
+  if (!m) throw new Error(`deploy/kustomize/base/${name}/deployment.yaml sets no NODE_OPTIONS (value: "...") for the benchmark to run the service with`);
+  return m[1]!;
+}
 
 /** A running service process. */
 export interface ServiceProcess {
@@ -74,6 +84,7 @@ export async function startServiceProcess(
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      NODE_OPTIONS: deployedNodeOptions(name),
       ...env.auth,
       DATABASE_URL: databaseUrlAs(env.databaseUrl, SERVICE_DATABASE_ROLES[name]),
       MIGRATION_DATABASE_URL: env.databaseUrl,

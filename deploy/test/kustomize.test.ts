@@ -95,6 +95,13 @@ function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   return found[0]!;
 }
 
+/** Bytes of a Kubernetes memory quantity in Mi or Gi ("384Mi", "1Gi"). */
+function bytesOf(quantity: string): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!m) throw new Error(`memory quantity ${quantity}: expected <n>Mi or <n>Gi`);
+  return Number(m[1]) * 2 ** (m[2] === "Gi" ? 30 : 20);
+}
+
 function podSpecOf(obj: K8sObject): Json {
   return obj.spec.template.spec;
 }
@@ -252,6 +259,10 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(c.image).toContain(`/provenance/${svc}`);
       expect(c.ports).toEqual([{ name: "grpc", containerPort: port, protocol: "TCP" }]);
       expect(c.env).toContainEqual({ name: "PORT", value: String(port) });
+      // A V8 heap bound well inside the container's memory limit (the benchmark runs the service with the same one).
+      const heapMiB = Number(/^--max-old-space-size=(\d+)$/.exec(c.env.find((e: { name: string }) => e.name === "NODE_OPTIONS")?.value ?? "")?.[1]);
+      expect(heapMiB, `${svc} NODE_OPTIONS --max-old-space-size`).toBeGreaterThan(0);
+      expect(heapMiB * 2 ** 20 * 2, `${svc} heap bound within half its memory limit`).toBeLessThanOrEqual(bytesOf(c.resources.limits.memory));
       // Readiness and startup include the database and NATS; liveness ("liveness") leaves them out,
       // so an outage takes pods out of rotation without restarting them.
       for (const probe of ["readinessProbe", "startupProbe"]) {
