@@ -99,8 +99,11 @@ export async function startServiceProcess(
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  // Both into one file, which neither may end: the other may still write (a service exiting at start ended stdout
+  // first, and its last stderr line then crashed the bench with ERR_STREAM_WRITE_AFTER_END instead of the message below).
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  child.once("close", () => log.end());
   let exited: number | null | undefined;
   const exit = new Promise<void>((resolve) =>
     child.once("exit", (code) => {
