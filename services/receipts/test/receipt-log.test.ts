@@ -8,6 +8,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptStatus } from "@provenance/shared";
+import { MAX_BATCH_LEAVES } from "../src/app/receipt-log-integrator.js";
 import { receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 import { hex, mth, openNoteByHand, path, proof } from "./receipt-log-independent.js";
 
@@ -213,6 +214,45 @@ describe("the receipt log", () => {
       expect(index.get(olderId!)!).toBeGreaterThan(index.get(younger!.receiptId)!);
     } finally {
       await older.end();
+    }
+  });
+
+  it("drains a backlog in batches of at most MAX_BATCH_LEAVES, in order, each signed, so a backlog never costs one batch's memory", async () => {
+    // The writer's lock held from outside (as by a replica that stopped mid-integration): leaves queue up.
+    const holder = new pg.Client({ connectionString: h.databaseUrl });
+    await holder.connect();
+    const sizeOf = async () => Number((await h.sql.query(`SELECT COALESCE(max(tree_size), 0) AS n FROM receipts.receipt_log_checkpoints`)).rows[0].n);
+    try {
+      await holder.query(`SELECT pg_advisory_lock(${0x524c4f47})`);
+      const before = await sizeOf();
+      const receipts = MAX_BATCH_LEAVES + 500;
+      for (let i = 0; i < receipts; i += 1000) {
+        const reqs = Array.from({ length: Math.min(1000, receipts - i) }, (_, j) => receiptRequest({ projectId: "p-backlog", segmentId: `backlog-${i + j}` }));
+        await h.client.createReceipts({ receipts: reqs });
+      }
+      await sleep(500);
+      expect(await sizeOf()).toBe(before);
+      await holder.query(`SELECT pg_advisory_unlock(${0x524c4f47})`);
+      const start = Date.now();
+      while ((await sizeOf()) < before + receipts) {
+        if (Date.now() - start > 30_000) throw new Error(`the backlog of ${receipts} leaves was not integrated in 30 s`);
+        await sleep(50);
+      }
+      const sizes = (
+        await h.sql.query(`SELECT tree_size::int AS n FROM receipts.receipt_log_checkpoints WHERE tree_size >= $1 ORDER BY tree_size`, [before])
+      ).rows.map((r: { n: number }) => r.n);
+      const steps = sizes.slice(1).map((n: number, k: number) => n - sizes[k]!);
+      expect(steps.length).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...steps)).toBeLessThanOrEqual(MAX_BATCH_LEAVES);
+      expect(sizes.at(-1)).toBe(before + receipts);
+      const leaves = (await storedLeaves()).filter((l) => l.i >= before);
+      expect(leaves.map((l) => l.i)).toEqual(leaves.map((_, k) => before + k));
+      const ids = new Set(leaves.map((l) => l.receipt_id));
+      const { rows } = await h.sql.query(`SELECT receipt_id::text AS id FROM receipts.generation_receipts g JOIN receipts.segments s USING (segment_id) WHERE s.project_id = 'p-backlog'`);
+      expect(rows.every((r: { id: string }) => ids.has(r.id))).toBe(true);
+      expect(rows).toHaveLength(receipts);
+    } finally {
+      await holder.end();
     }
   });
 });
