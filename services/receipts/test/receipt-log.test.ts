@@ -9,6 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiptStatus } from "@provenance/shared";
 import { MAX_BATCH_LEAVES } from "../src/app/receipt-log-integrator.js";
+import { INTEGRATOR_LOCK_KEY } from "../src/persistence/receipt-log-repository.js";
 import { receiptRequest, sha, startReceiptsHarness, type ReceiptsHarness } from "./receipts-harness.js";
 import { hex, mth, openNoteByHand, path, proof } from "./receipt-log-independent.js";
 
@@ -223,7 +224,7 @@ describe("the receipt log", () => {
     await holder.connect();
     const sizeOf = async () => Number((await h.sql.query(`SELECT COALESCE(max(tree_size), 0) AS n FROM receipts.receipt_log_checkpoints`)).rows[0].n);
     try {
-      await holder.query(`SELECT pg_advisory_lock(${0x524c4f47})`);
+      await holder.query(`SELECT pg_advisory_lock($1)`, [INTEGRATOR_LOCK_KEY]);
       const before = await sizeOf();
       const receipts = MAX_BATCH_LEAVES + 500;
       for (let i = 0; i < receipts; i += 1000) {
@@ -232,7 +233,7 @@ describe("the receipt log", () => {
       }
       await sleep(500);
       expect(await sizeOf()).toBe(before);
-      await holder.query(`SELECT pg_advisory_unlock(${0x524c4f47})`);
+      await holder.query(`SELECT pg_advisory_unlock($1)`, [INTEGRATOR_LOCK_KEY]);
       const start = Date.now();
       while ((await sizeOf()) < before + receipts) {
         if (Date.now() - start > 30_000) throw new Error(`the backlog of ${receipts} leaves was not integrated in 30 s`);

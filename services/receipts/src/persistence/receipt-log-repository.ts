@@ -8,7 +8,7 @@ import type { Row } from "@provenance/shared";
 import type { NodeBatch, NodeId, ReceiptLeafEvent, TreeNodeStore } from "@provenance/shared/receipt-log";
 
 /** The log's one writer: the integrator holds this transaction-level advisory lock while it appends. */
-const INTEGRATOR_LOCK_KEY = 0x524c4f47; // "RLOG"
+export const INTEGRATOR_LOCK_KEY = 0x524c4f47; // "RLOG"
 
 /** A queued receipt event, waiting to become a leaf. */
 export interface QueuedLeaf {
