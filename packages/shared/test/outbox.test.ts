@@ -12,6 +12,7 @@ import {
   streamName,
   subjectFor,
 } from "../src/events/index.js";
+import { withinBytes } from "../src/events/outbox-relay.js";
 import { collectMessages, createTestNamespace } from "../src/testing/index.js";
 import { SCHEMA, copyOutboxRows, eventually, restoreOutboxRows, startOutboxHarness, testLogger, type OutboxHarness } from "./outbox-harness.js";
 
@@ -21,7 +22,7 @@ describe("transactional outbox and relay", () => {
   let h: OutboxHarness;
   const relays: OutboxRelay[] = [];
 
-  function relay(opts: { namespace?: string; batchSize?: number; pollIntervalMs?: number; gatherMs?: number } = {}): OutboxRelay {
+  function relay(opts: { namespace?: string; batchSize?: number; maxBatchBytes?: number; pollIntervalMs?: number; gatherMs?: number } = {}): OutboxRelay {
     const r = new OutboxRelay({
       dataSource: h.ds,
       schema: SCHEMA,
@@ -29,6 +30,7 @@ describe("transactional outbox and relay", () => {
       namespace: opts.namespace ?? h.nats.namespace,
       logger: testLogger,
       batchSize: opts.batchSize,
+      maxBatchBytes: opts.maxBatchBytes,
       pollIntervalMs: opts.pollIntervalMs,
       gatherMs: opts.gatherMs,
     });
@@ -36,7 +38,7 @@ describe("transactional outbox and relay", () => {
     return r;
   }
 
-  async function enqueueMany(n: number, requestId = "req-1"): Promise<string[]> {
+  async function enqueueMany(n: number, requestId = "req-1", promptBytes = 0): Promise<string[]> {
     return h.ds.transaction(async (m) => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
@@ -45,7 +47,7 @@ describe("transactional outbox and relay", () => {
             schema: SCHEMA,
             subject: SUBJECT,
             eventSchema: ReceiptCreatedSchema,
-            event: { receipt: { receiptId: `r-${i}` } },
+            event: { receipt: { receiptId: `r-${i}`, ...(promptBytes > 0 ? { promptText: "p".repeat(promptBytes) } : {}) } },
             requestId,
           }),
         );
@@ -173,6 +175,44 @@ describe("transactional outbox and relay", () => {
     const after = await onStream(26, 10_000);
     expect(after.at(-1)?.msgId).toBe(id);
     await r.stop();
+  });
+
+  it("takes at most maxBatchBytes of payload a batch (at least one row), in order, and keeps draining what a cut left", async () => {
+    // Twelve events of ~300 kB in one commit; a 1 MiB budget takes three a batch.
+    const ids = await enqueueMany(12, "req-big", 300_000);
+    const sizes = (await h.sql.query(`SELECT octet_length(payload)::int AS n FROM ${SCHEMA}.outbox ORDER BY seq`)).rows.map((r: { n: number }) => r.n);
+    expect(sizes.every((n: number) => n > 300_000 && n < 310_000)).toBe(true);
+    const r = relay({ maxBatchBytes: 1024 * 1024, pollIntervalMs: 60_000 });
+    const batches: number[] = [];
+    const relayOnce = r.relayOnce.bind(r);
+    r.relayOnce = async () => {
+      const n = await relayOnce();
+      batches.push(n);
+      return n;
+    };
+    // Polling off and the rows' NOTIFY long past: only start()'s wake and the cut batches' own wakes can drain them.
+    await r.start();
+    const msgs = await onStream(12, 10_000);
+    expect(msgs.map((m) => m.msgId)).toEqual(ids);
+    await eventually(async () => (await r.backlog()) === 0);
+    expect(batches.filter((n) => n > 0)).toEqual([3, 3, 3, 3]);
+    await r.stop();
+
+    // One event larger than the whole budget still goes, on its own.
+    const [huge] = await enqueueMany(1, "req-huge", 600_000);
+    const small = relay({ maxBatchBytes: 100_000 });
+    expect(await small.relayOnce()).toBe(1);
+    expect((await onStream(13, 10_000)).at(-1)?.msgId).toBe(huge);
+    expect(await small.backlog()).toBe(0);
+  });
+
+  it("cuts a batch at the longest prefix within the byte budget", () => {
+    const rows = [100, 200, 300, 400].map((size, i) => ({ id: `e${i}`, size }));
+    expect(withinBytes(rows, 300)).toEqual(["e0", "e1"]);
+    expect(withinBytes(rows, 299)).toEqual(["e0"]);
+    expect(withinBytes(rows, 50)).toEqual(["e0"]);
+    expect(withinBytes(rows, 1000)).toEqual(["e0", "e1", "e2", "e3"]);
+    expect(withinBytes([], 10)).toEqual([]);
   });
 
   it("re-publishes after a crash between publish and delete without doubling a message", async () => {

@@ -22,6 +22,12 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows taken per transaction, published pipelined (default 500). */
   batchSize?: number;
+  /**
+   * Most payload bytes taken per transaction (default {@link DEFAULT_MAX_BATCH_BYTES}); a batch always takes at least
+   * one row. What bounds the relay's memory when events are large: the driver holds a whole result, each bytea as
+   * hex text twice its size, before the first publish.
+   */
+  maxBatchBytes?: number;
   /** Poll interval behind LISTEN/NOTIFY, in ms (default 500). */
   pollIntervalMs?: number;
   /** How long to wait for JetStream's ack of one publish, in ms (default 5000). */
@@ -59,7 +65,24 @@ const WINDOW_MARGIN_MS = 30_000;
 const SEARCH_SKEW_MS = 10_000;
 
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * The default {@link OutboxRelayOptions.maxBatchBytes}: 4 MiB. A batch of 500 receipt events is ~1.5 MB; 500 of the
+ * staleness detector's events (up to a few hundred kB each) read at once were ~100 MB of hex text in the heap.
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const LISTENER_RETRY_MS = 1_000;
+
+/** The ids of the longest prefix of `claimed` whose payloads fit in `maxBytes`; at least the first. */
+export function withinBytes(claimed: readonly { id: string; size: number }[], maxBytes: number): string[] {
+  const out: string[] = [];
+  let bytes = 0;
+  for (const row of claimed) {
+    bytes += Number(row.size);
+    if (out.length > 0 && bytes > maxBytes) break;
+    out.push(row.id);
+  }
+  return out;
+}
 
 /**
  * Relays committed outbox rows to JetStream, in `seq` order, with the event id as Nats-Msg-Id:
@@ -76,6 +99,9 @@ export class OutboxRelay {
   private readonly attempts: string;
   private duplicateWindow: Promise<number> | undefined;
   private readonly batchSize: number;
+  private readonly maxBatchBytes: number;
+  /** The last batch left rows behind (it was full, or cut at maxBatchBytes): more may be waiting. */
+  private leftRows = false;
   private readonly pollIntervalMs: number;
   private readonly publishTimeoutMs: number;
   private readonly gatherMs: number;
@@ -96,6 +122,7 @@ export class OutboxRelay {
     this.table = `${quoteIdentifier(opts.schema)}.outbox`;
     this.attempts = `${quoteIdentifier(opts.schema)}.outbox_attempts`;
     this.batchSize = opts.batchSize ?? 500;
+    this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.pollIntervalMs = opts.pollIntervalMs ?? 500;
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
     this.gatherMs = opts.gatherMs ?? 10;
@@ -140,9 +167,19 @@ export class OutboxRelay {
   async relayOnce(): Promise<number> {
     let failure: unknown;
     const published = await this.opts.dataSource.transaction(async (m) => {
-      const rows: OutboxRow[] = await m.query(
-        `SELECT o.id, o.seq::text AS seq, o.subject, o.payload, o.headers FROM ${this.table} o ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      // Claimed by size first, read in full up to the byte budget: the rows past it stay locked to this batch
+      // (other replicas skip them) and are taken by the next one, so the stream keeps the outbox order.
+      const claimed: { id: string; size: number }[] = await m.query(
+        `SELECT o.id, octet_length(o.payload) AS size FROM ${this.table} o ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
+      );
+      this.leftRows = false;
+      if (claimed.length === 0) return 0;
+      const taken = withinBytes(claimed, this.maxBatchBytes);
+      this.leftRows = taken.length < claimed.length || claimed.length === this.batchSize;
+      const rows: OutboxRow[] = await m.query(
+        `SELECT o.id, o.seq::text AS seq, o.subject, o.payload, o.headers FROM ${this.table} o WHERE o.id = ANY($1::uuid[]) ORDER BY o.seq`,
+        [taken],
       );
       if (rows.length === 0) return 0;
       const first = rows[0]!.seq;
@@ -315,8 +352,8 @@ export class OutboxRelay {
         const n = await this.relayOnce();
         if (this.failures > 0) this.log.info({ published: n }, "outbox relay recovered");
         this.failures = 0;
-        // A full batch means more may be waiting.
-        if (n === this.batchSize) this.wakeRequested = true;
+        // A full batch, or one cut at its byte budget, means more may be waiting.
+        if (this.leftRows) this.wakeRequested = true;
       } catch (err) {
         this.failures += 1;
         const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
