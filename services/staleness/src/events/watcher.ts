@@ -1,12 +1,28 @@
 /** One WatchStaleness stream as the hub sees it: what it watches, its bounded queue of changes, and how it ends. */
-import type { StalenessDetected } from "@provenance/shared";
+import { fromBinary } from "@bufbuild/protobuf";
+import { EVENT_MESSAGES, STALENESS_DETECTED_PREFIX, type StalenessDetected } from "@provenance/shared";
 import { fellBehind, type WatchLimitReached } from "../domain/watch-bounds.js";
 
-/** One detected change as every stream watching it receives it: decoded once, with the bytes it arrived in. */
+/** One detected change as every stream watching it receives it: the bytes it arrived in, decoded when needed. */
 export interface WatchedChange {
   readonly change: StalenessDetected;
   /** The change's protobuf encoding as published, so a binary stream is sent it without encoding it again. */
   readonly encoded: Uint8Array;
+}
+
+/**
+ * A change as published, shared by every stream of its project: decoded on first use of {@link change} (only JSON
+ * streams need it) and kept, so binary streams hold its bytes and never its ids as strings.
+ */
+export class PublishedChange implements WatchedChange {
+  private decoded: StalenessDetected | undefined;
+
+  constructor(readonly encoded: Uint8Array) {}
+
+  get change(): StalenessDetected {
+    this.decoded ??= fromBinary(EVENT_MESSAGES[STALENESS_DETECTED_PREFIX], this.encoded);
+    return this.decoded;
+  }
 }
 
 /** What the hub does when a watcher's reader falls behind or its stream ends. */
