@@ -1,15 +1,14 @@
 /**
  * The in-process fan-out behind WatchStaleness: one subscription per process to every project's detected subject,
- * each change decoded once and handed, as one shared object, to the bounded queue of each stream watching its project.
+ * each change routed by its project and handed, as one shared object (its bytes, decoded only if a JSON stream asks),
+ * to the bounded queue of each stream watching its project.
  * It only listens: detection publishes through the outbox and never waits on a watcher.
  */
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { HandlerContext } from "@connectrpc/connect";
 import { Counter, Gauge, type Registry } from "prom-client";
 import {
-  EVENT_MESSAGES,
   STALENESS_DETECTED_ALL,
-  STALENESS_DETECTED_PREFIX,
   isInProcessBus,
   requestTransportKey,
   subjectFor,
