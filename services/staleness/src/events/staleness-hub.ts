@@ -9,6 +9,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { Counter, Gauge, type Registry } from "prom-client";
 import {
   STALENESS_DETECTED_ALL,
+  StalenessDetectedSchema,
   isInProcessBus,
   requestTransportKey,
   subjectFor,
@@ -188,8 +189,8 @@ export class StalenessHub {
   }
 }
 
-/** StalenessDetected's `project_id` field. */
-const PROJECT_ID_FIELD = 4;
+/** StalenessDetected's `project_id` field number, from the generated schema. */
+const PROJECT_ID_FIELD = StalenessDetectedSchema.field.projectId.number;
 
 /**
  * The project of an encoded StalenessDetected, read without decoding the rest: every field is stepped over (so a
