@@ -222,6 +222,16 @@ try {
     await nats.nc.flush();
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(child.pid).rss)), 20);
+    // The service's own view every 100 ms: V8 heap in use, memory outside the heap, bytes held for streams.
+    const inside = { heap: 0, external: 0, buffered: 0, waiting: 0 };
+    const metricsSampler = setInterval(async () => {
+      const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => "");
+      const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, "m").exec(text)?.[1] ?? 0);
+      inside.heap = Math.max(inside.heap, read("nodejs_heap_size_used_bytes") / 2 ** 20);
+      inside.external = Math.max(inside.external, read("nodejs_external_memory_bytes") / 2 ** 20);
+      inside.buffered = Math.max(inside.buffered, read("staleness_watch_buffered_bytes") / 2 ** 20);
+      inside.waiting = Math.max(inside.waiting, read("staleness_watch_waiting_streams"));
+    }, 100);
     const before = rssOf(child.pid);
     watchArrivals.length = 0;
     t0 = performance.now();
@@ -233,6 +243,7 @@ try {
     const wallMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 3000));
     clearInterval(sampler);
+    clearInterval(metricsSampler);
     sub.unsubscribe();
     const after = rssOf(child.pid);
     const times = [...arrivals.values()].sort((a, b) => a - b);
@@ -243,7 +254,8 @@ try {
         `(waited ${wallMs.toFixed(0)} ms); total stale segments ${totalStale} (expected ${expected.lora_segments}); ` +
         `detection_latency_ms max ${latencies.at(-1)}; watchers: ${watchArrivals.length}/${watchers} changes, last ` +
         `${watchArrivals.length ? Math.max(...watchArrivals).toFixed(0) : "-"} ms, ${watchErrors} streams failed; RSS MiB before ${before.rss.toFixed(0)}, peak sampled ${peak.toFixed(0)}, ` +
-        `3 s after ${after.rss.toFixed(0)}, VmHWM ${after.hwm.toFixed(0)}`,
+        `3 s after ${after.rss.toFixed(0)}, VmHWM ${after.hwm.toFixed(0)}; peaks sampled from /metrics: heap in use ${inside.heap.toFixed(0)} MiB, ` +
+        `external ${inside.external.toFixed(0)} MiB, held for streams ${inside.buffered.toFixed(1)} MiB with ${inside.waiting} streams waiting`,
     );
   }
 } finally {

@@ -6,15 +6,30 @@ describe("readWatchLimits", () => {
   it("takes the defaults for unset or blank variables", () => {
     expect(readWatchLimits({})).toEqual(DEFAULT_WATCH_LIMITS);
     expect(readWatchLimits({ WATCH_QUEUE_LENGTH: " ", WATCH_MAX_STREAMS: "" })).toEqual(DEFAULT_WATCH_LIMITS);
-    expect(DEFAULT_WATCH_LIMITS).toEqual({ queueLength: 64, maxStreamsPerCaller: 100, maxStreams: 10_000 });
+    expect(DEFAULT_WATCH_LIMITS).toEqual({ queueLength: 64, maxStreamsPerCaller: 100, maxStreams: 10_000, maxBufferedBytes: 33_554_432 });
   });
 
   it("reads each bound from its variable", () => {
-    expect(readWatchLimits({ WATCH_QUEUE_LENGTH: "16", WATCH_MAX_STREAMS_PER_CALLER: "4", WATCH_MAX_STREAMS: " 2500 " })).toEqual({
+    expect(
+      readWatchLimits({ WATCH_QUEUE_LENGTH: "16", WATCH_MAX_STREAMS_PER_CALLER: "4", WATCH_MAX_STREAMS: " 2500 ", WATCH_MAX_BUFFERED_BYTES: "1048576" }),
+    ).toEqual({
       queueLength: 16,
       maxStreamsPerCaller: 4,
       maxStreams: 2500,
+      maxBufferedBytes: 1_048_576,
     });
+  });
+
+  it.each(["65535", "4294967297", "32MiB", "-1", "1e9"])("refuses WATCH_MAX_BUFFERED_BYTES=%s with an error naming the variable and its range", (value) => {
+    let err: unknown;
+    try {
+      readWatchLimits({ WATCH_MAX_BUFFERED_BYTES: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe("WATCH_MAX_BUFFERED_BYTES");
+    expect((err as Error).message).toBe(`WATCH_MAX_BUFFERED_BYTES: must be a whole number of bytes from 65536 to 4294967296, got "${value}"`);
   });
 
   it.each([

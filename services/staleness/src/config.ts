@@ -3,14 +3,19 @@ import { ConfigError } from "@provenance/shared";
 import { WATCH_LIMIT_VARIABLES, type WatchLimits } from "./domain/watch-bounds.js";
 
 /**
- * 64 changes waiting per stream (each a reference to the one decoded change every stream shares), 100 streams per
- * caller, 10,000 per server.
+ * 64 changes waiting per stream (each a reference to the one change every stream of its project shares), 100 streams
+ * per caller, 10,000 per server, 32 MiB of changes serialized and not yet sent (~160 typical changes of 2,400 ids).
  */
 export const DEFAULT_WATCH_LIMITS: WatchLimits = Object.freeze({
   queueLength: 64,
   maxStreamsPerCaller: 100,
   maxStreams: 10_000,
+  maxBufferedBytes: 32 * 1024 * 1024,
 });
+
+// 64 KiB: one HTTP/2 window; 4 GiB: more than a service should hold for its streams.
+const MIN_BUFFERED_BYTES = 64 * 1024;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024 * 1024;
 
 // Past these a bound protects nothing: a million streams or queued changes is more than one process can serve.
 const MAX_VALUE = 1_000_000;
@@ -25,9 +30,20 @@ function readCount(env: Env, name: string, fallback: number): number {
   return n;
 }
 
+function readBytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim() ?? "";
+  if (raw === "") return fallback;
+  const n = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= MIN_BUFFERED_BYTES && n <= MAX_BUFFERED_BYTES)) {
+    throw new ConfigError(name, `must be a whole number of bytes from ${MIN_BUFFERED_BYTES} to ${MAX_BUFFERED_BYTES}, got "${raw}"`);
+  }
+  return n;
+}
+
 /**
- * Reads `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER` and `WATCH_MAX_STREAMS` from `env` (default
- * `process.env`); unset ones take {@link DEFAULT_WATCH_LIMITS}. Throws ConfigError naming a variable that cannot be used.
+ * Reads `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`, `WATCH_MAX_STREAMS` and `WATCH_MAX_BUFFERED_BYTES` from
+ * `env` (default `process.env`); unset ones take {@link DEFAULT_WATCH_LIMITS}. Throws ConfigError naming a variable
+ * that cannot be used.
  */
 export function readWatchLimits(env: Env = process.env): WatchLimits {
   const v = WATCH_LIMIT_VARIABLES;
@@ -36,6 +52,7 @@ export function readWatchLimits(env: Env = process.env): WatchLimits {
     queueLength: readCount(env, v.queueLength, d.queueLength),
     maxStreamsPerCaller: readCount(env, v.maxStreamsPerCaller, d.maxStreamsPerCaller),
     maxStreams: readCount(env, v.maxStreams, d.maxStreams),
+    maxBufferedBytes: readBytes(env, v.maxBufferedBytes, d.maxBufferedBytes),
   };
 }
 

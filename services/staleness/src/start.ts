@@ -28,6 +28,8 @@ import { createServer } from "./server.js";
 export interface RunningStaleness extends RunningService {
   /** Receipt events (RECEIPT_CREATED, RECEIPT_COMPLETED) the projection has not yet applied. */
   projectionLag(): Promise<number>;
+  /** Bytes of changes handed to WatchStaleness streams and not yet sent, and the streams waiting to be sent theirs. */
+  watchBuffered(): { bytes: number; waitingStreams: number };
   /** WatchStaleness streams holding a slot (registered watchers). */
   watcherCount(): number;
 }
@@ -44,12 +46,17 @@ export async function migrateStaleness(config: ServiceConfig, logger: Logger): P
 /** Tuning that is not configuration (the detector's poll interval and concurrency, a hook tests interrupt it with), and what WatchStaleness streams are held to. */
 export interface StalenessOptions {
   detector?: Pick<StalenessDetectorOptions, "pollIntervalMs" | "concurrency"> & Pick<DetectStalenessOptions, "afterProject">;
-  /** The bounds on WatchStaleness streams; default: `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`, `WATCH_MAX_STREAMS` from the environment. */
+  /**
+   * The bounds on WatchStaleness streams; default: `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`,
+   * `WATCH_MAX_STREAMS`, `WATCH_MAX_BUFFERED_BYTES` from the environment.
+   */
   watchLimits?: WatchLimits;
   /** Who holds a WatchStaleness stream, for `WATCH_MAX_STREAMS_PER_CALLER`; default: the caller's token `sub`. */
   watchCaller?: WatchCaller;
   /** How long a stream whose reader fell behind may take to read its RESOURCE_EXHAUSTED before it is reset (default 5 s). */
   watchCutOffGraceMs?: number;
+  /** How long a stream may hold a change its transport does not take while others wait for `WATCH_MAX_BUFFERED_BYTES` (default 5 s). */
+  watchHoldLimitMs?: number;
   /** How often the expiry timer looks for expired pins, in ms; default: `PIN_EXPIRY_CHECK_MS` from the environment (5,000). */
   pinExpiryCheckMs?: number;
 }
@@ -74,6 +81,7 @@ export async function startStaleness(
       limits: watchLimits,
       callerOf: options.watchCaller ?? tokenSubjectCaller,
       cutOffGraceMs: options.watchCutOffGraceMs,
+      holdLimitMs: options.watchHoldLimitMs,
       metrics: runtime.metrics,
     });
     await hub.start();
@@ -119,7 +127,7 @@ export async function startStaleness(
     runtime.onStop(() => pinExpiry.stop());
     detector.start();
     runtime.onStop(() => detector.stop());
-    return { ...running, projectionLag: () => projection.lag(), watcherCount: () => hub.watcherCount };
+    return { ...running, projectionLag: () => projection.lag(), watcherCount: () => hub.watcherCount, watchBuffered: () => hub.buffered };
   } catch (err) {
     await runtime.close();
     throw err;

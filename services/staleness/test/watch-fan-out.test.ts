@@ -129,7 +129,7 @@ describe("WatchStaleness with 2,000 open streams", () => {
   let h: StalenessHarness;
   beforeAll(async () => {
     h = await startStalenessHarness({
-      staleness: { watchLimits: { queueLength: 64, maxStreamsPerCaller: CROWD + 10, maxStreams: CROWD + 10 } },
+      staleness: { watchLimits: { queueLength: 64, maxStreamsPerCaller: CROWD + 10, maxStreams: CROWD + 10, maxBufferedBytes: 32 << 20 } },
     });
     await assetWithVersions(h, "crowd-lora", AssetKind.LORA, "crowd_lora", ["crowd lora v1"], "crowd");
     await assetWithVersions(h, "quiet-lora", AssetKind.LORA, "quiet_lora", ["quiet lora v1"], "quiet");

@@ -5,7 +5,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetKind, StalenessService, WatchStalenessRequestSchema, type StalenessDetected } from "@provenance/shared";
+import { AssetKind, StalenessDetectedSchema, StalenessService, WatchStalenessRequestSchema, type StalenessDetected } from "@provenance/shared";
 import { DEFAULT_TEST_GRANTS } from "@provenance/shared/testing";
 import { remoteAddressCaller } from "../src/events/staleness-hub.js";
 import { assetWithVersions, eventually, sha, startStalenessHarness, watchDetectedOnNats, type StalenessHarness } from "./staleness-harness.js";
@@ -115,7 +115,7 @@ const until = (f: () => boolean, timeoutMs?: number) => eventually(() => (f() ? 
 /** Starts a harness whose project `slow` has 1,000 segments using `slow-lora` (v1 current, v2 published). */
 async function slowProject(watchCutOffGraceMs: number): Promise<StalenessHarness> {
   const h = await startStalenessHarness({
-    staleness: { watchLimits: { queueLength: 4, maxStreamsPerCaller: 50, maxStreams: 50 }, watchCutOffGraceMs },
+    staleness: { watchLimits: { queueLength: 4, maxStreamsPerCaller: 50, maxStreams: 50, maxBufferedBytes: 32 << 20 }, watchCutOffGraceMs },
   });
   await assetWithVersions(h, "slow-lora", AssetKind.LORA, "slow_lora", ["slow lora v1", "slow lora v2"], "slow");
   await projectUsing(h, "slow", "slow-lora", sha("slow lora v1"), 1000);
@@ -230,7 +230,7 @@ describe("a WatchStaleness reader that falls behind and never reads", () => {
 describe("the bound on WatchStaleness streams per caller", () => {
   let h: StalenessHarness;
   beforeAll(async () => {
-    h = await startStalenessHarness({ staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 3, maxStreams: 100 } } });
+    h = await startStalenessHarness({ staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 3, maxStreams: 100, maxBufferedBytes: 32 << 20 } } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -268,7 +268,7 @@ describe("WatchStaleness callers keyed by the socket's remote address (the hub's
   let h: StalenessHarness;
   beforeAll(async () => {
     h = await startStalenessHarness({
-      staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 2, maxStreams: 100 }, watchCaller: remoteAddressCaller },
+      staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 2, maxStreams: 100, maxBufferedBytes: 32 << 20 }, watchCaller: remoteAddressCaller },
     });
     await h.env.setGrants([...DEFAULT_TEST_GRANTS, { subject: "test:watcher", project: "*", role: "viewer" }]);
   }, 60_000);
@@ -294,7 +294,7 @@ describe("the caller of a WatchStaleness stream, as the function given to the hu
   beforeAll(async () => {
     h = await startStalenessHarness({
       staleness: {
-        watchLimits: { queueLength: 8, maxStreamsPerCaller: 2, maxStreams: 3 },
+        watchLimits: { queueLength: 8, maxStreamsPerCaller: 2, maxStreams: 3, maxBufferedBytes: 32 << 20 },
         // Any key the function derives from the request: here a header the test sets.
         watchCaller: (ctx) => ctx.requestHeader.get("x-test-subject") ?? "",
       },
@@ -324,7 +324,7 @@ describe("the caller of a WatchStaleness stream, as the function given to the hu
 describe("WatchStaleness streams and their clients", () => {
   let h: StalenessHarness;
   beforeAll(async () => {
-    h = await startStalenessHarness({ staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 200, maxStreams: 200 } } });
+    h = await startStalenessHarness({ staleness: { watchLimits: { queueLength: 8, maxStreamsPerCaller: 200, maxStreams: 200, maxBufferedBytes: 32 << 20 } } });
     await assetWithVersions(h, "proto-lora", AssetKind.LORA, "proto_lora", ["proto lora v1"], "proto");
     await projectUsing(h, "proto", "proto-lora", sha("proto lora v1"), 40);
   }, 60_000);
@@ -389,4 +389,77 @@ describe("WatchStaleness streams and their clients", () => {
     session.destroy();
     await until(() => watchers(h)() === 0);
   });
+});
+
+describe("the bound on bytes serialized for WatchStaleness streams (WATCH_MAX_BUFFERED_BYTES)", () => {
+  let h: StalenessHarness;
+  const BUDGET = 64 * 1024;
+  const HOLD_MS = 1000;
+  beforeAll(async () => {
+    h = await startStalenessHarness({
+      staleness: {
+        watchLimits: { queueLength: 64, maxStreamsPerCaller: 50, maxStreams: 50, maxBufferedBytes: BUDGET },
+        watchHoldLimitMs: HOLD_MS,
+        watchCutOffGraceMs: 1000,
+      },
+    });
+    await assetWithVersions(h, "slow-lora", AssetKind.LORA, "slow_lora", ["slow lora v1", "slow lora v2"], "slow");
+    await projectUsing(h, "slow", "slow-lora", sha("slow lora v1"), 1000);
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("holds at most the bound for all streams, makes the others wait their turn, and cuts off a reader that stopped reading while they wait", async () => {
+    // A raw gRPC stream whose client never reads: its HTTP/2 window fills and the server is left holding its change.
+    const token = await h.env.token();
+    const session = http2.connect(h.staleness!.url);
+    session.on("error", () => undefined);
+    const body = toBinary(WatchStalenessRequestSchema, create(WatchStalenessRequestSchema, { projectId: "slow" }));
+    const stalled = session.request({
+      ":method": "POST",
+      ":path": "/provenance.v1.StalenessService/WatchStaleness",
+      "content-type": "application/grpc",
+      te: "trailers",
+      authorization: `Bearer ${token}`,
+    });
+    stalled.on("error", () => undefined);
+    stalled.pause();
+    stalled.end(Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]));
+    const stalledClosed = new Promise<void>((resolve) => stalled.once("close", resolve));
+    const eager = eagerReader(clientOf(h), "slow");
+    await until(() => watchers(h)() === 2);
+
+    let maxBytes = 0;
+    let maxWaiting = 0;
+    const sampler = setInterval(() => {
+      const now = h.staleness!.watchBuffered();
+      maxBytes = Math.max(maxBytes, now.bytes);
+      maxWaiting = Math.max(maxWaiting, now.waitingStreams);
+    }, 2);
+    try {
+      const expected = await changeBackAndForth(h, 8);
+      // Every change reaches the reader that reads, in order, once the stalled stream is out of its way.
+      await until(() => eager.changes.length === 8, 30_000);
+      expect(eager.changes.map(shape)).toEqual(expected);
+    } finally {
+      clearInterval(sampler);
+    }
+    const changeBytes = toBinary(StalenessDetectedSchema, eager.changes[0]!).length;
+    console.log(`a change of ${changeBytes} bytes; at most ${maxBytes} bytes held for streams, ${maxWaiting} stream(s) waiting at once`);
+    expect(changeBytes).toBeGreaterThan(BUDGET / 2); // two do not fit: the second stream has to wait
+    expect(maxWaiting).toBeGreaterThanOrEqual(1);
+    expect(maxBytes).toBeLessThanOrEqual(BUDGET);
+
+    // The stalled stream was taken as fallen behind and reset after the grace; its slot and its bytes are free.
+    await stalledClosed;
+    await until(() => watchers(h)() === 1);
+    expect(await metric(h, "staleness_watch_fell_behind_total")).toBe(1);
+    await until(() => h.staleness!.watchBuffered().bytes === 0);
+    expect(await metric(h, "staleness_watch_buffered_bytes")).toBe(0);
+    expect(await metric(h, "staleness_watch_waiting_streams")).toBe(0);
+    eager.abort();
+    session.destroy();
+    await until(() => watchers(h)() === 0);
+  }, 60_000);
 });

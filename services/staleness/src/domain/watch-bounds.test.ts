@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { WatchLimitReached, admitStream, fellBehind } from "./watch-bounds.js";
 
-const limits = { queueLength: 8, maxStreamsPerCaller: 3, maxStreams: 5 };
+const limits = { queueLength: 8, maxStreamsPerCaller: 3, maxStreams: 5, maxBufferedBytes: 32 << 20 };
 
 describe("admitStream", () => {
   it("admits a stream while the caller and the server are under their bounds", () => {

@@ -8,6 +8,11 @@ export interface WatchLimits {
   readonly maxStreamsPerCaller: number;
   /** Streams one server holds open at once, all callers together (`WATCH_MAX_STREAMS`). */
   readonly maxStreams: number;
+  /**
+   * Bytes of changes the server holds serialized for streams whose readers have not taken them, all streams together;
+   * past it a stream waits its turn to be sent its next change (`WATCH_MAX_BUFFERED_BYTES`).
+   */
+  readonly maxBufferedBytes: number;
 }
 
 /** The variable naming each bound, as a refusal names it. */
@@ -15,6 +20,7 @@ export const WATCH_LIMIT_VARIABLES: Readonly<Record<keyof WatchLimits, string>> 
   queueLength: "WATCH_QUEUE_LENGTH",
   maxStreamsPerCaller: "WATCH_MAX_STREAMS_PER_CALLER",
   maxStreams: "WATCH_MAX_STREAMS",
+  maxBufferedBytes: "WATCH_MAX_BUFFERED_BYTES",
 });
 
 /** A stream refused or ended because a bound was reached; the RPC layer answers it RESOURCE_EXHAUSTED. */

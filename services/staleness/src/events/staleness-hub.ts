@@ -17,8 +17,9 @@ import {
   type Logger,
 } from "@provenance/shared";
 import type { WatchLimits } from "../domain/watch-bounds.js";
+import { SendBudget } from "./send-budget.js";
 import { SlicedWake } from "./sliced-wake.js";
-import { PublishedChange, Watcher, type WatchedChange } from "./watcher.js";
+import { PublishedChange, Watcher, type Sending, type WatchedChange } from "./watcher.js";
 import { WatcherRegistry } from "./watcher-registry.js";
 
 /** Who holds a stream, for `WATCH_MAX_STREAMS_PER_CALLER`: a key derived from the request's context. */
@@ -43,24 +44,46 @@ export interface StalenessHubOptions {
    * reset (a reader that reads nothing at all never gets to the error); default 5 s.
    */
   cutOffGraceMs?: number;
+  /**
+   * How long a stream's transport may hold a change it was handed without taking it while other streams wait for
+   * `WATCH_MAX_BUFFERED_BYTES`, before the stream is taken as fallen behind; default 5 s.
+   */
+  holdLimitMs?: number;
   /** Where `staleness_watch_streams` and the refusal counters are registered (default: nowhere). */
   metrics?: Registry;
 }
 
 const DEFAULT_CUT_OFF_GRACE_MS = 5000;
+const DEFAULT_HOLD_LIMIT_MS = 5000;
 
 interface WatchMetrics {
   refused: Counter<"bound">;
   fellBehind: Counter;
 }
 
-function watchMetrics(registry: Registry, open: () => number): WatchMetrics {
+function watchMetrics(registry: Registry, open: () => number, budget: SendBudget): WatchMetrics {
   new Gauge({
     name: "staleness_watch_streams",
     help: "Open WatchStaleness streams on this server",
     registers: [registry],
     collect() {
       this.set(open());
+    },
+  });
+  new Gauge({
+    name: "staleness_watch_buffered_bytes",
+    help: "Bytes of changes handed to WatchStaleness streams and not yet sent (bounded by WATCH_MAX_BUFFERED_BYTES)",
+    registers: [registry],
+    collect() {
+      this.set(budget.bytesHeld);
+    },
+  });
+  new Gauge({
+    name: "staleness_watch_waiting_streams",
+    help: "WatchStaleness streams waiting for WATCH_MAX_BUFFERED_BYTES to send their next change",
+    registers: [registry],
+    collect() {
+      this.set(budget.waiting);
     },
   });
   return {
@@ -81,6 +104,8 @@ function watchMetrics(registry: Registry, open: () => number): WatchMetrics {
 /** Subscribes to every project's staleness changes (core NATS or the in-process bus, no durable state) and hands each change to the streams watching its project. */
 export class StalenessHub {
   private readonly registry: WatcherRegistry;
+  private readonly budget: SendBudget;
+  private readonly sending: Sending;
   private readonly wake = new SlicedWake();
   private readonly callerOf: WatchCaller;
   private readonly cutOffGraceMs: number;
@@ -90,9 +115,11 @@ export class StalenessHub {
 
   constructor(private readonly opts: StalenessHubOptions) {
     this.registry = new WatcherRegistry(opts.limits);
+    this.budget = new SendBudget(opts.limits.maxBufferedBytes);
+    this.sending = { budget: this.budget, holdLimitMs: opts.holdLimitMs ?? DEFAULT_HOLD_LIMIT_MS };
     this.callerOf = opts.callerOf ?? remoteAddressCaller;
     this.cutOffGraceMs = opts.cutOffGraceMs ?? DEFAULT_CUT_OFF_GRACE_MS;
-    this.metrics = opts.metrics ? watchMetrics(opts.metrics, () => this.registry.size) : undefined;
+    this.metrics = opts.metrics ? watchMetrics(opts.metrics, () => this.registry.size, this.budget) : undefined;
   }
 
   /** Starts the subscription; resolves once the server has it, so nothing published afterwards is missed. */
@@ -119,6 +146,11 @@ export class StalenessHub {
     for (const watcher of [...this.registry.all()]) watcher.end();
   }
 
+  /** Bytes of changes handed to streams and not yet sent, and how many streams wait for their turn. */
+  get buffered(): { bytes: number; waitingStreams: number } {
+    return { bytes: this.budget.bytesHeld, waitingStreams: this.budget.waiting };
+  }
+
   /** How many streams hold a slot (registered watchers, including those cut off and not yet closed). */
   get watcherCount(): number {
     return this.registry.size;
@@ -134,7 +166,7 @@ export class StalenessHub {
     const watcher = new Watcher(this.callerOf(ctx), projects, this.opts.limits.queueLength, {
       fellBehind: (w) => this.cutOff(w, transport.abort),
       ended: (w) => this.release(w),
-    });
+    }, this.sending);
     try {
       this.registry.add(watcher);
     } catch (err) {

@@ -8,7 +8,7 @@ const watcher = (caller: string, projects?: string[]) => new Watcher(caller, pro
 
 describe("WatcherRegistry", () => {
   it("routes a project's change to that project's watchers and to those of every project, and to no one else", () => {
-    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 10, maxStreams: 10 });
+    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 10, maxStreams: 10, maxBufferedBytes: 32 << 20 });
     const a1 = watcher("x", ["a"]);
     const a2 = watcher("y", ["a", "b"]);
     const b = watcher("x", ["b"]);
@@ -21,7 +21,7 @@ describe("WatcherRegistry", () => {
   });
 
   it("counts slots per caller and in total, refuses past either bound, and frees a slot on remove (once)", () => {
-    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 2, maxStreams: 3 });
+    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 2, maxStreams: 3, maxBufferedBytes: 32 << 20 });
     const x1 = watcher("x", ["a"]);
     r.add(x1);
     r.add(watcher("x", ["a"]));
@@ -43,7 +43,7 @@ describe("WatcherRegistry", () => {
   });
 
   it("stops routing to an unrouted watcher while it keeps its slot", () => {
-    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 1, maxStreams: 10 });
+    const r = new WatcherRegistry({ queueLength: 4, maxStreamsPerCaller: 1, maxStreams: 10, maxBufferedBytes: 32 << 20 });
     const w = watcher("x", ["a"]);
     r.add(w);
     r.unroute(w);

@@ -2,6 +2,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { EVENT_MESSAGES, STALENESS_DETECTED_PREFIX, type StalenessDetected } from "@provenance/shared";
 import { fellBehind, type WatchLimitReached } from "../domain/watch-bounds.js";
+import { UNBOUNDED_SEND_BUDGET, type Reservation, type SendBudget } from "./send-budget.js";
 
 /** One detected change as every stream watching it receives it: the bytes it arrived in, decoded when needed. */
 export interface WatchedChange {
@@ -25,6 +26,15 @@ export class PublishedChange implements WatchedChange {
   }
 }
 
+/** The server's bound on changes handed on and not yet sent, and how long a stream may hold its part of it while others wait. */
+export interface Sending {
+  readonly budget: SendBudget;
+  readonly holdLimitMs: number;
+}
+
+/** No bound (a Watcher built on its own, as in tests). */
+const UNBOUNDED: Sending = { budget: UNBOUNDED_SEND_BUDGET, holdLimitMs: 60_000 };
+
 /** What the hub does when a watcher's reader falls behind or its stream ends. */
 export interface WatcherHooks {
   /** Its queue overflowed: stop routing changes to it (it keeps its slot until its stream ends). */
@@ -36,12 +46,17 @@ export interface WatcherHooks {
 /**
  * A stream's queue: at most `capacity` changes wait for its reader, each a reference to the change every stream of
  * that project shares. One more and the queue is dropped and the stream ends with {@link fellBehind} once read.
+ * A change is handed on (and serialized by connect) only once its bytes are reserved in the server's
+ * {@link SendBudget}; they are given back when the stream asks for the next one, i.e. once connect has written it out.
+ * A stream whose transport has not taken its change after {@link Sending.holdLimitMs} while other streams wait for the
+ * budget has fallen behind too: a reader that stopped reading does not keep the others from being sent theirs.
  */
 export class Watcher {
   private queue: WatchedChange[] = [];
   private waiting: (() => void) | undefined;
   private behind: WatchLimitReached | undefined;
   private finished = false;
+  private reservation: Reservation | undefined;
 
   constructor(
     /** Who holds the stream, for the per-caller bound. */
@@ -50,6 +65,8 @@ export class Watcher {
     readonly projects: readonly string[] | undefined,
     private readonly capacity: number,
     private readonly hooks: WatcherHooks,
+    /** The server's bound on changes handed on and not yet sent; default: none. */
+    private readonly sending: Sending = UNBOUNDED,
   ) {}
 
   /** Whether the reader fell behind and the stream is waiting to be read to its error (or reset). */
@@ -64,9 +81,7 @@ export class Watcher {
   offer(change: WatchedChange): (() => void) | undefined {
     if (this.finished || this.behind) return undefined;
     if (this.queue.length >= this.capacity) {
-      this.queue = [];
-      this.behind = fellBehind();
-      this.hooks.fellBehind(this);
+      this.fallBehind();
     } else {
       this.queue.push(change);
     }
@@ -78,6 +93,7 @@ export class Watcher {
     this.queue = [];
     this.finish();
     this.takeWake()?.();
+    this.reservation?.release(); // wakes it if it waits for its turn
   }
 
   /**
@@ -89,7 +105,18 @@ export class Watcher {
       while (!signal.aborted && !this.finished) {
         const next = this.queue.shift();
         if (next) {
-          yield next;
+          const reservation = (this.reservation = this.sending.budget.reserve(next.encoded.byteLength));
+          if (!reservation.granted) await reservation.ready;
+          if (signal.aborted || this.finished) break;
+          const holding = this.watchHold();
+          try {
+            yield next;
+          } finally {
+            clearTimeout(holding);
+          }
+          // Asked for the next one: connect has written this one out (it waits for the transport to drain).
+          reservation.release();
+          this.reservation = undefined;
           continue;
         }
         if (this.behind) throw this.behind;
@@ -98,8 +125,28 @@ export class Watcher {
         });
       }
     } finally {
+      this.reservation?.release();
+      this.reservation = undefined;
       this.finish();
     }
+  }
+
+  /** While the change handed on is not taken by the transport: every holdLimitMs, if others wait for the budget, fall behind. */
+  private watchHold(): NodeJS.Timeout {
+    const check = () => {
+      if (this.finished || this.behind) return;
+      if (this.sending.budget.waiting > 0) this.fallBehind();
+      else timer.refresh();
+    };
+    const timer = setTimeout(check, this.sending.holdLimitMs);
+    timer.unref();
+    return timer;
+  }
+
+  private fallBehind(): void {
+    this.queue = [];
+    this.behind = fellBehind();
+    this.hooks.fellBehind(this);
   }
 
   private takeWake(): (() => void) | undefined {
