@@ -109,6 +109,22 @@ async function metric(h: StalenessHarness, name: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** A raw HTTP/2 gRPC WatchStaleness call of `projectId` on `session`; `paused`: its response is never read. */
+function rawWatch(session: http2.ClientHttp2Session, token: string, projectId: string, opts: { paused?: boolean } = {}): http2.ClientHttp2Stream {
+  const body = toBinary(WatchStalenessRequestSchema, create(WatchStalenessRequestSchema, { projectId }));
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/provenance.v1.StalenessService/WatchStaleness",
+    "content-type": "application/grpc",
+    te: "trailers",
+    authorization: `Bearer ${token}`,
+  });
+  stream.on("error", () => undefined);
+  if (opts.paused) stream.pause();
+  stream.end(Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]));
+  return stream;
+}
+
 const watchers = (h: StalenessHarness) => () => h.staleness!.watcherCount();
 const until = (f: () => boolean, timeoutMs?: number) => eventually(() => (f() ? true : undefined), timeoutMs);
 
@@ -366,19 +382,7 @@ describe("WatchStaleness streams and their clients", () => {
     const token = await h.env.token();
     const session = http2.connect(url);
     session.on("error", () => undefined);
-    const body = toBinary(WatchStalenessRequestSchema, create(WatchStalenessRequestSchema, { projectId: "cut" }));
-    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
-    for (let n = 0; n < 20; n++) {
-      const s = session.request({
-        ":method": "POST",
-        ":path": "/provenance.v1.StalenessService/WatchStaleness",
-        "content-type": "application/grpc",
-        te: "trailers",
-        authorization: `Bearer ${token}`,
-      });
-      s.on("error", () => undefined);
-      s.end(frame);
-    }
+    for (let n = 0; n < 20; n++) rawWatch(session, token, "cut");
     await until(() => watchers(h)() === 60);
 
     for (const r of aborted) r.abort();
@@ -412,20 +416,9 @@ describe("the bound on bytes serialized for WatchStaleness streams (WATCH_MAX_BU
 
   it("holds at most the bound for all streams, makes the others wait their turn, and cuts off a reader that stopped reading while they wait", async () => {
     // A raw gRPC stream whose client never reads: its HTTP/2 window fills and the server is left holding its change.
-    const token = await h.env.token();
     const session = http2.connect(h.staleness!.url);
     session.on("error", () => undefined);
-    const body = toBinary(WatchStalenessRequestSchema, create(WatchStalenessRequestSchema, { projectId: "slow" }));
-    const stalled = session.request({
-      ":method": "POST",
-      ":path": "/provenance.v1.StalenessService/WatchStaleness",
-      "content-type": "application/grpc",
-      te: "trailers",
-      authorization: `Bearer ${token}`,
-    });
-    stalled.on("error", () => undefined);
-    stalled.pause();
-    stalled.end(Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]));
+    const stalled = rawWatch(session, await h.env.token(), "slow", { paused: true });
     const stalledClosed = new Promise<void>((resolve) => stalled.once("close", resolve));
     const eager = eagerReader(clientOf(h), "slow");
     await until(() => watchers(h)() === 2);
