@@ -2,6 +2,17 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "@provenance/shared";
 import { DEFAULT_PIN_EXPIRY_CHECK_MS, DEFAULT_WATCH_LIMITS, readPinExpiryCheckMs, readWatchLimits } from "./config.js";
 
+/** The ConfigError `read` throws (fails the test when it throws nothing else). */
+function configErrorOf(read: () => unknown): ConfigError {
+  try {
+    read();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError, the variable was accepted");
+}
+
 describe("readWatchLimits", () => {
   it("takes the defaults for unset or blank variables", () => {
     expect(readWatchLimits({})).toEqual(DEFAULT_WATCH_LIMITS);
@@ -21,15 +32,9 @@ describe("readWatchLimits", () => {
   });
 
   it.each(["65535", "4294967297", "32MiB", "-1", "1e9"])("refuses WATCH_MAX_BUFFERED_BYTES=%s with an error naming the variable and its range", (value) => {
-    let err: unknown;
-    try {
-      readWatchLimits({ WATCH_MAX_BUFFERED_BYTES: value });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).variable).toBe("WATCH_MAX_BUFFERED_BYTES");
-    expect((err as Error).message).toBe(`WATCH_MAX_BUFFERED_BYTES: must be a whole number of bytes from 65536 to 4294967296, got "${value}"`);
+    const err = configErrorOf(() => readWatchLimits({ WATCH_MAX_BUFFERED_BYTES: value }));
+    expect(err.variable).toBe("WATCH_MAX_BUFFERED_BYTES");
+    expect(err.message).toBe(`WATCH_MAX_BUFFERED_BYTES: must be a whole number of bytes from 65536 to 4294967296, got "${value}"`);
   });
 
   it.each([
@@ -40,15 +45,9 @@ describe("readWatchLimits", () => {
     ["WATCH_MAX_STREAMS", "1000001"],
     ["WATCH_MAX_STREAMS", "99999999999"],
   ])("refuses %s=%s with an error naming the variable", (name, value) => {
-    let err: unknown;
-    try {
-      readWatchLimits({ [name]: value });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).variable).toBe(name);
-    expect((err as Error).message).toBe(`${name}: must be a whole number from 1 to 1000000, got "${value}"`);
+    const err = configErrorOf(() => readWatchLimits({ [name]: value }));
+    expect(err.variable).toBe(name);
+    expect(err.message).toBe(`${name}: must be a whole number from 1 to 1000000, got "${value}"`);
   });
 });
 
@@ -60,13 +59,7 @@ describe("readPinExpiryCheckMs", () => {
   });
 
   it.each(["9", "3600001", "1.5", "-5", "soon"])("refuses PIN_EXPIRY_CHECK_MS=%s naming the variable", (value) => {
-    let err: unknown;
-    try {
-      readPinExpiryCheckMs({ PIN_EXPIRY_CHECK_MS: value });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).variable).toBe("PIN_EXPIRY_CHECK_MS");
+    const err = configErrorOf(() => readPinExpiryCheckMs({ PIN_EXPIRY_CHECK_MS: value }));
+    expect(err.variable).toBe("PIN_EXPIRY_CHECK_MS");
   });
 });

@@ -22,23 +22,19 @@ const MAX_VALUE = 1_000_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function readCount(env: Env, name: string, fallback: number): number {
+/**
+ * The whole number in `env[name]` from `min` to `max` (`unit` names what it counts in the error), or `fallback` when
+ * unset or blank. Throws ConfigError naming the variable and the range otherwise.
+ */
+function readWhole(env: Env, name: string, fallback: number, min: number, max: number, unit = ""): number {
   const raw = env[name]?.trim() ?? "";
   if (raw === "") return fallback;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_VALUE)) throw new ConfigError(name, `must be a whole number from 1 to ${MAX_VALUE}, got "${raw}"`);
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, `must be a whole number${unit ? ` of ${unit}` : ""} from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
-function readBytes(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim() ?? "";
-  if (raw === "") return fallback;
-  const n = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= MIN_BUFFERED_BYTES && n <= MAX_BUFFERED_BYTES)) {
-    throw new ConfigError(name, `must be a whole number of bytes from ${MIN_BUFFERED_BYTES} to ${MAX_BUFFERED_BYTES}, got "${raw}"`);
-  }
-  return n;
-}
+const readCount = (env: Env, name: string, fallback: number) => readWhole(env, name, fallback, 1, MAX_VALUE);
 
 /**
  * Reads `WATCH_QUEUE_LENGTH`, `WATCH_MAX_STREAMS_PER_CALLER`, `WATCH_MAX_STREAMS` and `WATCH_MAX_BUFFERED_BYTES` from
@@ -52,7 +48,7 @@ export function readWatchLimits(env: Env = process.env): WatchLimits {
     queueLength: readCount(env, v.queueLength, d.queueLength),
     maxStreamsPerCaller: readCount(env, v.maxStreamsPerCaller, d.maxStreamsPerCaller),
     maxStreams: readCount(env, v.maxStreams, d.maxStreams),
-    maxBufferedBytes: readBytes(env, v.maxBufferedBytes, d.maxBufferedBytes),
+    maxBufferedBytes: readWhole(env, v.maxBufferedBytes, d.maxBufferedBytes, MIN_BUFFERED_BYTES, MAX_BUFFERED_BYTES, "bytes"),
   };
 }
 
@@ -61,9 +57,5 @@ export const DEFAULT_PIN_EXPIRY_CHECK_MS = 5_000;
 
 /** Reads `PIN_EXPIRY_CHECK_MS` (milliseconds, 10 to 3,600,000; default 5,000). Throws ConfigError when it cannot be used. */
 export function readPinExpiryCheckMs(env: Env = process.env): number {
-  const raw = env.PIN_EXPIRY_CHECK_MS?.trim() ?? "";
-  if (raw === "") return DEFAULT_PIN_EXPIRY_CHECK_MS;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 10 && n <= 3_600_000)) throw new ConfigError("PIN_EXPIRY_CHECK_MS", `must be a whole number of milliseconds from 10 to 3600000, got "${raw}"`);
-  return n;
+  return readWhole(env, "PIN_EXPIRY_CHECK_MS", DEFAULT_PIN_EXPIRY_CHECK_MS, 10, 3_600_000, "milliseconds");
 }

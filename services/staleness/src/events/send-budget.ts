@@ -2,11 +2,12 @@
  * The server-wide bound on the bytes WatchStaleness holds serialized for streams whose readers have not taken them.
  *
  * connect serializes a stream's next response when the stream asks for it and keeps that copy until HTTP/2 flow
- * control lets it out; a reader that is behind therefore holds one encoded change (hundreds of kB for a project's
- * thousands of ids) outside the heap. With 1,000 slow streams that was ~200 MiB of the staleness service's memory
- * (docs/performance.md). A stream now reserves its next change's bytes here first and waits its turn, first come
- * first served, while the streams ahead of it hold the budget; the change waits meanwhile as the one shared reference
- * in its queue, which costs nothing per stream.
+ * control lets it out; a reader that is behind or has stopped reading therefore holds one encoded change (hundreds of
+ * kB for a project's thousands of ids) outside the heap, without any bound but the number of streams. A stream now
+ * reserves its next change's bytes here first and waits its turn, first come first served, while the streams ahead of
+ * it hold the budget; the change waits meanwhile as the one shared reference in its queue, which costs nothing per
+ * stream. (What this does not bound: the copy of its last message each stream keeps inside connect's pipeline after
+ * sending it — docs/performance.md, "Memory".)
  */
 
 /** One stream's claim on the budget: granted at once or later, given back by {@link release}. */

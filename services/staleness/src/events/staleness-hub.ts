@@ -104,7 +104,6 @@ function watchMetrics(registry: Registry, open: () => number, budget: SendBudget
 /** Subscribes to every project's staleness changes (core NATS or the in-process bus, no durable state) and hands each change to the streams watching its project. */
 export class StalenessHub {
   private readonly registry: WatcherRegistry;
-  private readonly budget: SendBudget;
   private readonly sending: Sending;
   private readonly wake = new SlicedWake();
   private readonly callerOf: WatchCaller;
@@ -115,11 +114,10 @@ export class StalenessHub {
 
   constructor(private readonly opts: StalenessHubOptions) {
     this.registry = new WatcherRegistry(opts.limits);
-    this.budget = new SendBudget(opts.limits.maxBufferedBytes);
-    this.sending = { budget: this.budget, holdLimitMs: opts.holdLimitMs ?? DEFAULT_HOLD_LIMIT_MS };
+    this.sending = { budget: new SendBudget(opts.limits.maxBufferedBytes), holdLimitMs: opts.holdLimitMs ?? DEFAULT_HOLD_LIMIT_MS };
     this.callerOf = opts.callerOf ?? remoteAddressCaller;
     this.cutOffGraceMs = opts.cutOffGraceMs ?? DEFAULT_CUT_OFF_GRACE_MS;
-    this.metrics = opts.metrics ? watchMetrics(opts.metrics, () => this.registry.size, this.budget) : undefined;
+    this.metrics = opts.metrics ? watchMetrics(opts.metrics, () => this.registry.size, this.sending.budget) : undefined;
   }
 
   /** Starts the subscription; resolves once the server has it, so nothing published afterwards is missed. */
@@ -148,7 +146,8 @@ export class StalenessHub {
 
   /** Bytes of changes handed to streams and not yet sent, and how many streams wait for their turn. */
   get buffered(): { bytes: number; waitingStreams: number } {
-    return { bytes: this.budget.bytesHeld, waitingStreams: this.budget.waiting };
+    const { budget } = this.sending;
+    return { bytes: budget.bytesHeld, waitingStreams: budget.waiting };
   }
 
   /** How many streams hold a slot (registered watchers, including those cut off and not yet closed). */
