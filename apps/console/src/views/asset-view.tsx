@@ -1,6 +1,6 @@
 /** Version history of one asset: the timeline, the segments that used a version, and rolling back with a confirmation. */
 import { useEffect, useState } from "react";
-import { Link, useParams, useSearchParams } from "react-router";
+import { Link, useParams } from "react-router";
 import type { AssetVersion } from "@gen/assets_pb.js";
 import { loadAssetUsage, loadVersionChangeData } from "../api/asset-usage.js";
 import { useClients } from "../api/clients.js";
@@ -13,6 +13,7 @@ import { VersionTimeline } from "../components/version-timeline.js";
 import { describeError } from "../lib/describe-error.js";
 import { formatTime, kindLabel, plural, roleLabel, sceneLabel } from "../lib/format.js";
 import { rollbackImpact } from "../lib/rollback-impact.js";
+import { useAddressFlag } from "../lib/use-address-flag.js";
 import { useAsync } from "../lib/use-async.js";
 import { usesBySegment, type SegmentUse } from "../lib/version-usage.js";
 
@@ -42,18 +43,8 @@ function UsageRow({ use }: { use: SegmentUse }) {
 function VersionUsage({ assetId, version }: { assetId: string; version: number }) {
   const clients = useClients();
   // In the address, like the project view's: a reload or a shared link keeps the superseded rows shown.
-  const [params, setParams] = useSearchParams();
-  const showSuperseded = params.get("superseded") === "1";
-  const toggleSuperseded = () =>
-    setParams(
-      (p) => {
-        const next = new URLSearchParams(p);
-        if (showSuperseded) next.delete("superseded");
-        else next.set("superseded", "1");
-        return next;
-      },
-      { replace: true },
-    );
+  const [showSuperseded, setShowSuperseded] = useAddressFlag("superseded");
+  const toggleSuperseded = () => setShowSuperseded(!showSuperseded);
   const usage = useAsync((signal) => loadAssetUsage(clients, assetId, version, signal).then(usesBySegment), [clients, assetId, version]);
   if (usage.loading) return <Loading what={`the segments that used v${version}`} />;
   if (usage.error) return <ErrorState error={usage.error} service="receipts" url={clients.urls.receipts} onRetry={() => usage.reload()} />;

@@ -1,6 +1,6 @@
 /** Projects, and one project's scenes and segments with their status. */
 import { useEffect, useMemo, useState } from "react";
-import { Link, useParams, useSearchParams } from "react-router";
+import { Link, useParams } from "react-router";
 import { useClients } from "../api/clients.js";
 import { loadProjects, loadSegments } from "../api/segment-directory.js";
 import { useStaleness } from "../api/staleness-index.js";
@@ -9,6 +9,7 @@ import { SegmentStatus } from "../components/segment-status.js";
 import { Empty, ErrorState, Loading } from "../components/states.js";
 import { plural, sceneLabel, shotNumber } from "../lib/format.js";
 import { countSegments, groupScenes, matchesQuery, segmentRows, type SegmentRow } from "../lib/segment-index.js";
+import { useAddressFlag } from "../lib/use-address-flag.js";
 import { useAsync, type AsyncState } from "../lib/use-async.js";
 
 /** Reloads `state` quietly whenever staleness changes (a version published, a regeneration finished). */
@@ -118,8 +119,7 @@ function SegmentTableRow({ row }: { row: SegmentRow }) {
 export function ProjectView() {
   const clients = useClients();
   const { projectId = "", sceneId } = useParams();
-  const [params, setParams] = useSearchParams();
-  const showSuperseded = params.get("superseded") === "1";
+  const [showSuperseded, setShowSuperseded] = useAddressFlag("superseded");
   const [query, setQuery] = useState("");
   const data = useAsync(
     async (signal) => {
@@ -155,16 +155,6 @@ export function ProjectView() {
   if (data.error && !data.data) return <ErrorState error={data.error} service="receipts" url={clients.urls.receipts} onRetry={() => data.reload()} />;
   const { scenes, untrackedInputs } = data.data!;
   const counts = countSegments(scenes);
-  const setShowSuperseded = (on: boolean) =>
-    setParams(
-      (p) => {
-        const next = new URLSearchParams(p);
-        if (on) next.set("superseded", "1");
-        else next.delete("superseded");
-        return next;
-      },
-      { replace: true },
-    );
 
   return (
     <div>
