@@ -3,7 +3,8 @@
 // Fills a fresh database (the staleness migrations, run by starting the built service once) straight with SQL,
 // without the services' write path: `--projects` projects, the first with `--big` segments and the others sharing the
 // rest of `--segments`, ~50 segments a scene, ~5.6 active inputs a segment; `lora-000` (shared, v1-v3, v3 current) is
-// an input of ~53 % of the segments, ~30 % of those with the hash of an older version. Then VACUUM ANALYZE, starts
+// an input of ~53 % of the segments, ~30 % of those with the hash of an older version; `model-wan` is on its older v2
+// in ~45 % (stale in a report, not part of the detection). Then VACUUM ANALYZE, starts
 // the built service as its own process (dist/main.js, the env the tests give it), subscribes to
 // `provenance.staleness.detected.>`, calls PublishVersion(lora-000, v4) and prints, from the call's start: the first
 // and the last project's event on NATS, how many projects got one (each exactly once?), the totals they carry, the
@@ -11,10 +12,14 @@
 //
 //   npm run build -w @provenance/shared && npm run build -w @provenance/staleness
 //   node services/staleness/scripts/detection-at-scale.mjs [--segments 1000000] [--projects 200] [--big 100000] [--publishes 1]
-//     [--watchers 1000] [--db NAME]
+//     [--watchers 1000] [--reports 0] [--db NAME]
 //
 // `--watchers N` opens N WatchStaleness streams (gRPC, 100 per connection) before publishing, spread over the projects
 // (stream k watches project k mod projects), each read as it arrives; the last watcher's change is reported too.
+//
+// `--reports N` first times N GetStalenessReport calls of the biggest project (gRPC, one in flight, after 5 warm-up
+// calls) and prints their p50 and p99 and how many segment ids the answer lists; `--publishes 0 --watchers 0` then
+// measures only that.
 //
 // Filling takes minutes at 1M. `--db NAME` keeps the data in database NAME: created, migrated and filled when it does
 // not exist, used as it is when it does (each run publishes the next versions of lora-000), never dropped (drop it
@@ -41,6 +46,7 @@ const { values: args } = parseArgs({
     publishes: { type: "string", default: "1" },
     db: { type: "string" },
     watchers: { type: "string", default: "1000" },
+    reports: { type: "string", default: "0" },
   },
 });
 const segments = Number(args.segments);
@@ -48,6 +54,7 @@ const projects = Number(args.projects);
 const big = Number(args.big);
 const publishes = Number(args.publishes);
 const watchers = Number(args.watchers);
+const reports = Number(args.reports);
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 const hash = (text) => `md5('${text}') || md5('${text}-2')`;
@@ -93,7 +100,7 @@ async function fill(sql) {
   await sql.query(`
     INSERT INTO staleness.segments (segment_id, project_id, scene_id, character_name, sequence_index, current_receipt_id, current_receipt_created_at)
     SELECT segment_id, project_id, project_id || '-scene-' || (rank / 50), 'anna', rank % 50, 'r-' || n, now() FROM seg`);
-  // ~5.6 inputs a segment: source image, workflow, model, a variant image in 60 %, a LoRA of the pool, lora-000 in
+  // ~5.6 inputs a segment: source image, workflow, model (v2, not current, in 45 %), a variant image in 60 %, a LoRA of the pool, lora-000 in
   // 53 % (v3 in 70 % of those, v2 in 20 %, v1 in 10 %), and a second pool LoRA in the other 47 %.
   await sql.query(`
     INSERT INTO staleness.segment_inputs (segment_id, role, position, asset_id, content_hash, receipt_id, project_id, scene_id)
@@ -102,7 +109,7 @@ async function fill(sql) {
       CROSS JOIN LATERAL (
         SELECT 'source_image', 0, s.project_id || '-src-' || (s.n % 500), ${hash("src' || (s.n % 500) || '")}
         UNION ALL SELECT 'workflow', 0, 'workflow-i2v', ${hash("workflow-i2v v3")}
-        UNION ALL SELECT 'model', 0, 'model-wan', ${hash("model-wan v3")}
+        UNION ALL SELECT 'model', 0, 'model-wan', ${hash("model-wan v' || CASE WHEN (s.n * 11) % 20 < 9 THEN 2 ELSE 3 END || '")}
         UNION ALL SELECT 'variant_image', 0, s.project_id || '-var-' || (s.n % 500), ${hash("var' || (s.n % 500) || '")} WHERE s.n % 5 < 3
         UNION ALL SELECT 'lora', 0, 'lora-' || lpad((1 + s.n % 39)::text, 3, '0'), ${hash("lora-' || lpad((1 + s.n % 39)::text, 3, '0') || ' v3")}
         UNION ALL SELECT 'lora', 1, 'lora-000', ${hash("lora-000 v' || CASE WHEN (s.n * 7) % 10 < 7 THEN 3 WHEN (s.n * 7) % 10 < 9 THEN 2 ELSE 1 END || '")}
@@ -173,6 +180,21 @@ try {
   }
   await new Promise((r) => setTimeout(r, 1000));
   console.log(`service pid ${child.pid} up: RSS ${rssOf(child.pid).rss.toFixed(0)} MiB`);
+
+  if (reports > 0) {
+    const client = env.client(StalenessService, url);
+    const times = [];
+    let ids = 0;
+    for (let i = 0; i < reports + 5; i++) {
+      const t = performance.now();
+      const report = await client.getStalenessReport({ projectId: "p-000" });
+      if (i >= 5) times.push(performance.now() - t);
+      ids = report.byAsset.reduce((n, g) => n + g.segmentIds.length, 0);
+    }
+    times.sort((a, b) => a - b);
+    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(1);
+    console.log(`GetStalenessReport of p-000 (${reports} calls, one in flight): ${ids} segment ids, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
+  }
 
   const assets = env.client(AssetService, url);
   // The watchers: each stream records when each change reached it.

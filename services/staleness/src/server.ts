@@ -60,7 +60,7 @@ export function createServer(deps: StalenessServerDeps): ServiceServer {
         handle: async (req, caller) => {
           validate(GetStalenessReportRequestSchema, req, stalenessRules);
           // Zeros are written out: a REST reader should see "totalStaleSegments": 0, not a missing field.
-          return toJson(GetStalenessReportResponseSchema, await staleness.report(req, caller), { alwaysEmitImplicit: true });
+          return toJson(GetStalenessReportResponseSchema, await staleness.report(req, caller, "json"), { alwaysEmitImplicit: true });
         },
       }),
     ],

@@ -1,6 +1,10 @@
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AssetKind, openDatabase } from "@provenance/shared";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AssetKind, GetStalenessReportResponseSchema, StalenessService, openDatabase, type GetStalenessReportResponse } from "@provenance/shared";
+import type { TestProtocol } from "@provenance/shared/testing";
 import { detectedChangeOfCounts, type CurrentChange, type DetectedChange } from "../src/domain/detected-change.js";
 import { readProjectCounts, readProjectsCounts } from "../src/persistence/detection-repository.js";
 import { STALENESS_APP_ROLE } from "../src/persistence/migrations/index.js";
@@ -41,7 +45,8 @@ describe("the report and the stale list match the rule on a varied projection", 
     const inputs: unknown[][] = [];
     for (let n = 0; n < 420; n++) {
       const project = projects[n % 3]!;
-      const segment = `${project}-seg-${String(n).padStart(4, "0")}`;
+      // Some ids of more than 127 bytes, not all ASCII: a two-byte length on the wire.
+      const segment = `${project}-seg-${String(n).padStart(4, "0")}${n % 40 === 7 ? `-${"ż".repeat(90)}` : ""}`;
       const scene = `${project}-scene-${Math.floor(rnd() * 9)}`;
       const superseded = rnd() < 0.08;
       segments.push([segment, project, scene, n, superseded ? `${segment}-r` : null]);
@@ -148,32 +153,63 @@ describe("the report and the stale list match the rule on a varied projection", 
     return { totals: totals.rows[0], groups: groups.rows, pinned: pinned.rows };
   }
 
+  /** The report over each wire format: gRPC, gRPC-Web, Connect binary and JSON, a Connect GET, and the REST route. */
+  async function reportsOverEveryFormat(projectId: string | undefined): Promise<GetStalenessReportResponse[]> {
+    const req = { projectId: projectId ?? "" };
+    const protocols: TestProtocol[] = ["grpc", "grpc-web", "connect", "connect-json"];
+    const answers = await Promise.all(protocols.map((p) => h.env.client(StalenessService, h.staleness!.url, undefined, p).getStalenessReport(req)));
+    const token = await h.env.token();
+    const withToken: Interceptor = (next) => (r) => {
+      r.header.set("authorization", `Bearer ${token}`);
+      return next(r);
+    };
+    const get = createConnectTransport({ baseUrl: h.staleness!.url, httpVersion: "1.1", useBinaryFormat: false, useHttpGet: true, interceptors: [withToken] });
+    answers.push(await createClient(StalenessService, get).getStalenessReport(req));
+    if (projectId !== undefined) {
+      const rest = await fetch(`${h.staleness!.url}/api/projects/${projectId}/staleness-report`, { headers: { authorization: `Bearer ${token}` } });
+      expect(rest.status).toBe(200);
+      answers.push(fromJson(GetStalenessReportResponseSchema, (await rest.json()) as JsonValue));
+    }
+    return answers;
+  }
+
   for (const projectId of [...projects, undefined]) {
-    it(`GetStalenessReport ${projectId === undefined ? "of every project" : `of ${projectId}`} is the rule's`, async () => {
+    it(`GetStalenessReport ${projectId === undefined ? "of every project" : `of ${projectId}`} is the rule's, in every wire format`, async () => {
       const want = await expectedReport(projectId);
-      const got = await h.report.getStalenessReport({ projectId: projectId ?? "" });
       expect(want.groups.some((g) => g.receipt_version === 0)).toBe(true);
-      expect({
-        stale: got.totalStaleSegments,
-        scenes: got.totalStaleScenes,
-        untracked: got.untrackedInputs,
-        active: got.totalActiveSegments,
-      }).toEqual(want.totals);
-      expect(
-        got.byAsset.map((g) => ({
-          project_id: g.projectId,
-          asset_id: g.assetId,
-          name: g.assetName,
-          receipt_version: g.receiptVersion,
-          current_version: g.currentVersion,
-          segment_ids: g.segmentIds,
-          scenes: g.affectedScenes,
-        })),
-      ).toEqual(want.groups);
-      expect(got.pinned.map((p) => ({ project_id: p.projectId, segment_id: p.segmentId, asset_id: p.assetId, version: p.version }))).toEqual(want.pinned);
-      expect(got.pinnedSegments).toBe(new Set(want.pinned.map((p) => p.segment_id)).size);
-      expect(got.pinnedSegments).toBeGreaterThan(0);
+      expect(want.groups.some((g) => (g.segment_ids as string[]).some((id) => Buffer.byteLength(id) > 127))).toBe(true);
+      const answers = await reportsOverEveryFormat(projectId);
+      expect(answers).toHaveLength(projectId === undefined ? 5 : 6);
+      for (const got of answers) expectReport(got, want);
     });
+  }
+
+  /** A report answer is the rule's: its totals, its groups with every segment id, its pins. */
+  function expectReport(got: GetStalenessReportResponse, want: Awaited<ReturnType<typeof expectedReport>>): void {
+    expect({
+      stale: got.totalStaleSegments,
+      scenes: got.totalStaleScenes,
+      untracked: got.untrackedInputs,
+      active: got.totalActiveSegments,
+    }).toEqual(want.totals);
+    expect(
+      got.byAsset.map((g) => ({
+        project_id: g.projectId,
+        asset_id: g.assetId,
+        name: g.assetName,
+        receipt_version: g.receiptVersion,
+        current_version: g.currentVersion,
+        segment_ids: g.segmentIds,
+        scenes: g.affectedScenes,
+      })),
+    ).toEqual(want.groups);
+    for (const g of got.byAsset) {
+      expect(g.affectedSegments).toBe(g.segmentIds.length);
+      expect(g.summary).toMatch(new RegExp(`^${g.segmentIds.length} segments? across ${g.affectedScenes} scenes? used `));
+    }
+    expect(got.pinned.map((p) => ({ project_id: p.projectId, segment_id: p.segmentId, asset_id: p.assetId, version: p.version }))).toEqual(want.pinned);
+    expect(got.pinnedSegments).toBe(new Set(want.pinned.map((p) => p.segment_id)).size);
+    expect(got.pinnedSegments).toBeGreaterThan(0);
   }
 
   /** Pages through ListStaleSegments with a small page size, returning each segment's id and number of reasons. */

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { reportGroups, summarySentence, type StaleGroupWithScenes } from "./staleness-groups.js";
+import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { AssetStalenessSchema } from "@provenance/shared";
+import {
+  SEGMENT_IDS_TAG,
+  orderReportGroups,
+  segmentIdsField,
+  summarySentence,
+  toReportGroupMessage,
+  withSegmentIdsDecoded,
+  type ReportGroupRow,
+} from "./staleness-groups.js";
 
 describe("summarySentence", () => {
   it("reads like the product says, with singular forms", () => {
@@ -15,45 +26,58 @@ describe("summarySentence", () => {
   });
 });
 
-describe("reportGroups", () => {
-  const row = (projectId: string, assetId: string, receiptVersion: number, segmentIds: string[], sceneIds: string[]): StaleGroupWithScenes => ({
+describe("report groups", () => {
+  /** The wire bytes of `segment_ids` as the report statement writes them. */
+  const field = (ids: string[]) => toBinary(AssetStalenessSchema, create(AssetStalenessSchema, { segmentIds: ids }));
+  const row = (projectId: string, assetId: string, receiptVersion: number, segmentIds: string[], affectedScenes = 1): ReportGroupRow => ({
     projectId,
     assetId,
     assetName: assetId,
     kind: "LORA",
     receiptVersion,
     currentVersion: 3,
-    segmentIds,
-    sceneIds,
-  });
-
-  it("drops a segment listed twice in a row, counts scenes, and totals distinct segments and (project, scene) pairs", () => {
-    const out = reportGroups([
-      row("p1", "lora", 1, ["a", "b", "b", "c"], ["s1", "s2"]),
-      row("p1", "model", 2, ["b", "d"], ["s2", "s3"]),
-      row("p2", "lora", 1, ["e"], ["s1"]),
-    ]);
-    expect(out.groups.map((g) => [g.projectId, g.assetId, g.segmentIds, g.affectedScenes])).toEqual([
-      ["p1", "lora", ["a", "b", "c"], 2],
-      ["p1", "model", ["b", "d"], 2],
-      ["p2", "lora", ["e"], 1],
-    ]);
-    expect(out.totalStaleSegments).toBe(5);
-    expect(out.totalStaleScenes).toBe(4);
+    affectedSegments: segmentIds.length,
+    affectedScenes,
+    segmentIdsField: field(segmentIds),
   });
 
   it("orders each project's groups by size, keeping the given (asset, version) order for equal sizes and the projects' order", () => {
-    const out = reportGroups([
-      row("p2", "a", 1, ["x"], ["s"]),
-      row("p2", "b", 1, ["y", "y", "z"], ["s"]),
-      row("p1", "a", 1, ["u"], ["s"]),
-      row("p1", "a", 2, ["v"], ["s"]),
-      row("p1", "c", 1, ["v", "w"], ["s"]),
+    const out = orderReportGroups([
+      row("p2", "a", 1, ["x"]),
+      row("p2", "b", 1, ["y", "z"]),
+      row("p1", "a", 1, ["u"]),
+      row("p1", "a", 2, ["v"]),
+      row("p1", "c", 1, ["v", "w"]),
     ]);
-    expect(out.groups.map((g) => `${g.projectId}/${g.assetId}/v${g.receiptVersion}`)).toEqual(["p2/b/v1", "p2/a/v1", "p1/c/v1", "p1/a/v1", "p1/a/v2"]);
+    expect(out.map((g) => `${g.projectId}/${g.assetId}/v${g.receiptVersion}`)).toEqual(["p2/b/v1", "p2/a/v1", "p1/c/v1", "p1/a/v1", "p1/a/v2"]);
+    expect(orderReportGroups([])).toEqual([]);
   });
 
-  it("reports nothing for no groups", () => {
-    expect(reportGroups([])).toEqual({ groups: [], totalStaleSegments: 0, totalStaleScenes: 0 });
+  it("carries the ids as written: a binary answer decodes them, a JSON one has them decoded first", () => {
+    const ids = ["seg-a", `seg-${"ż".repeat(100)}`, "seg-c"];
+    const message = toReportGroupMessage(row("p1", "lora", 1, ids, 2));
+    expect(message.segmentIds).toEqual([]);
+    const decoded = fromBinary(AssetStalenessSchema, toBinary(AssetStalenessSchema, message));
+    expect(decoded.segmentIds).toEqual(ids);
+    expect(decoded.summary).toBe("3 segments across 2 scenes used lora v1 — you are on v3");
+    expect(decoded.affectedSegments).toBe(3);
+    const json = toJson(AssetStalenessSchema, withSegmentIdsDecoded(message)) as { segmentIds: string[] };
+    expect(json.segmentIds).toEqual(ids);
+  });
+
+  it("writes the ids joined by spaces as protobuf-es writes segment_ids, repeats in a row dropped", () => {
+    const f = AssetStalenessSchema.fields.find((x) => x.localName === "segmentIds")!;
+    expect(SEGMENT_IDS_TAG).toBe((f.number << 3) | WireType.LengthDelimited);
+    const ids = ["a", "b", `c-${"ż".repeat(100)}`, "d-€😀", "x".repeat(200)];
+    expect(Buffer.from(segmentIdsField(ids.join(" ")).field).equals(Buffer.from(field(ids)))).toBe(true);
+    expect(segmentIdsField(ids.join(" ")).count).toBe(5);
+    const repeated = segmentIdsField("a a b c c c d");
+    expect(Buffer.from(repeated.field).equals(Buffer.from(field(["a", "b", "c", "d"])))).toBe(true);
+    expect(repeated.count).toBe(4);
+    // Not adjacent: both kept, as the statement's order says.
+    expect(segmentIdsField("a b a").count).toBe(3);
+    // A prefix is not a repeat.
+    expect(fromBinary(AssetStalenessSchema, segmentIdsField("ab abc abc").field).segmentIds).toEqual(["ab", "abc"]);
+    expect(segmentIdsField("")).toEqual({ field: new Uint8Array(0), count: 0 });
   });
 });

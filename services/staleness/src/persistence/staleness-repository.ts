@@ -3,16 +3,20 @@ import type { EntityManager } from "typeorm";
 import { rowsOf } from "@provenance/shared";
 import type { PinnedSegmentRow } from "../domain/pins.js";
 import type { StaleReasonRecord, StaleSegmentRecord } from "../domain/stale-segments.js";
-import type { StaleGroupWithScenes } from "../domain/staleness-groups.js";
+import { segmentIdsField, type ReportGroupRow } from "../domain/staleness-groups.js";
 import { REPORT_SETTINGS_SQL, legacySegmentsSql, reportSql, staleSegmentsSql, type StaleSegmentsFilter } from "./statements.js";
 
-/** The report statement's row: two counts and the groups as the statement returns them. */
+/** The report statement's row: its counts and the groups as the statement returns them. */
 export interface ReportRow {
   totalActiveSegments: number;
+  /** Distinct stale segments over the groups. */
+  totalStaleSegments: number;
+  /** Distinct (project, scene) pairs of the stale segments. */
+  totalStaleScenes: number;
   untrackedInputs: number;
   /** Active segments with only LEGACY receipts: neither stale nor fresh. */
   legacySegments: number;
-  groups: StaleGroupWithScenes[];
+  groups: ReportGroupRow[];
   /** The inputs pins waive, one per (segment, asset). */
   pinned: PinnedSegmentRow[];
 }
@@ -27,9 +31,14 @@ export async function readReport(m: EntityManager, projectId: string | undefined
   const [legacy] = rowsOf(await m.query(legacySegmentsSql(projectId !== undefined), projectId === undefined ? [] : [projectId]));
   return {
     totalActiveSegments: row!.total_active_segments as number,
+    totalStaleSegments: row!.stale_segments as number,
+    totalStaleScenes: row!.stale_scenes as number,
     untrackedInputs: row!.untracked_inputs as number,
     legacySegments: legacy!.legacy_segments as number,
-    groups: row!.groups as StaleGroupWithScenes[],
+    groups: (row!.groups as (Omit<ReportGroupRow, "segmentIdsField" | "affectedSegments"> & { segmentIds: string })[]).map(({ segmentIds, ...g }) => {
+      const { field, count } = segmentIdsField(segmentIds);
+      return { ...g, affectedSegments: count, segmentIdsField: field };
+    }),
     pinned: row!.pinned as PinnedSegmentRow[],
   };
 }

@@ -109,12 +109,14 @@ export const REPORT_SETTINGS_SQL = `SET LOCAL work_mem = '64MB'; SET LOCAL jit =
  * pairs a project used come from a loose index scan; each pair that is not its asset's current version is one
  * index-only range of segment_inputs_active_project_asset_idx, already in segment_id order, so its group's id list is
  * built without a sort (only a group of several unregistered hashes of one asset, receipt version 0, merges its ranges
- * with one). A segment that used one (asset, hash) twice, a LoRA stacked twice, is listed twice in a range;
- * `reportGroups` (domain/staleness-groups.ts) drops the repeat, which is adjacent.
+ * with one). A segment that used one (asset, hash) twice, a LoRA stacked twice, is listed twice in a range; the
+ * repeat, which is adjacent, is dropped when the group's ids are written out.
  * Untracked inputs are counted per pair of an unregistered asset, active segments index-only from
- * segments_active_project_idx. It returns those two counts and the groups, each with every stale segment id and its
- * distinct scenes; the stale totals are counted from the groups. Without a project, the same runs over every
- * project's triples. Inputs an open pin waives are left out of the ranges (probed only in triples some open pin
+ * segments_active_project_idx. It returns those two counts, the stale totals (distinct segments and (project, scene)
+ * pairs over all groups) and the groups, each with its scene count and every stale segment id, in order, as one
+ * string joined by spaces (ids never hold whitespace): the service writes that out as the ids' wire bytes without
+ * making ~70,000 strings of a big project's ids (domain/staleness-groups.ts). Without a project, the same runs over
+ * every project's triples. Inputs an open pin waives are left out of the ranges (probed only in triples some open pin
  * names) and returned as `pinned`, one row per (segment, asset) with the earliest such pin. Run it at
  * {@link REPORT_ISOLATION} after {@link REPORT_SETTINGS_SQL}.
  */
@@ -168,10 +170,13 @@ export function reportSql(scoped: boolean): string {
              SELECT count(*) AS n FROM staleness.segment_inputs i
               WHERE i.project_id = u.project_id AND i.asset_id = u.asset_id AND i.content_hash = u.content_hash AND i.active) c
            WHERE NOT EXISTS (SELECT 1 FROM staleness.assets a WHERE a.asset_id = u.asset_id))::int AS untracked_inputs,
+         (SELECT count(*) FROM (SELECT x FROM grouped g, unnest(g.segment_ids) x GROUP BY x) d)::int AS stale_segments,
+         (SELECT count(*) FROM (SELECT g.project_id, x FROM grouped g, unnest(g.scene_ids) x GROUP BY g.project_id, x) d)::int
+           AS stale_scenes,
          COALESCE((SELECT json_agg(json_build_object(
                      'projectId', g.project_id, 'assetId', g.asset_id, 'assetName', a.name, 'kind', a.kind,
                      'receiptVersion', g.receipt_version, 'currentVersion', g.current_version,
-                     'segmentIds', g.segment_ids, 'sceneIds', g.scene_ids)
+                     'affectedScenes', cardinality(g.scene_ids), 'segmentIds', array_to_string(g.segment_ids, ' '))
                      ORDER BY g.project_id, g.asset_id, g.receipt_version)
                      FROM grouped g JOIN staleness.assets a ON a.asset_id = g.asset_id), '[]'::json) AS groups,
          COALESCE((SELECT json_agg(json_build_object(

@@ -31,10 +31,11 @@ import { watchStaleness } from "../app/watch-staleness.js";
 import { assetKindOf, inputRoleOf } from "../domain/asset-kinds.js";
 import { toPinMessage, toPinnedSegmentMessage } from "../domain/pins.js";
 import type { StaleSegmentRecord } from "../domain/stale-segments.js";
-import { toAssetStaleness } from "../domain/staleness-groups.js";
+import { toReportGroupMessage, withSegmentIdsDecoded } from "../domain/staleness-groups.js";
 import { WatchLimitReached } from "../domain/watch-bounds.js";
 import type { StalenessHub } from "../events/staleness-hub.js";
-import { binaryResponse, jsonResponse, wantsJson } from "./watch-responses.js";
+import { binaryResponse, jsonResponse } from "./watch-responses.js";
+import { answersInJson, wantsJson } from "./wire-format.js";
 
 /** A proto string field that is empty when not given. */
 function given(s: string): string | undefined {
@@ -72,19 +73,23 @@ export class StalenessHandlers implements ServiceImpl<typeof StalenessService> {
   ) {}
 
   async getStalenessReport(req: GetStalenessReportRequest, ctx: HandlerContext) {
-    return this.report(req, callerOf(ctx));
+    return this.report(req, callerOf(ctx), answersInJson(ctx) ? "json" : "binary");
   }
 
-  /** GetStalenessReport for a decided caller (the RPC and its REST route): without a project, only its projects. */
-  async report(req: GetStalenessReportRequest, caller: Caller) {
+  /**
+   * GetStalenessReport for a decided caller (the RPC and its REST route): without a project, only its projects. For a
+   * binary answer the groups carry their segment ids as the statement wrote them; a JSON one decodes them.
+   */
+  async report(req: GetStalenessReportRequest, caller: Caller, format: "binary" | "json") {
     const r = await stalenessReport(this.deps, given(req.projectId), caller.viewable);
+    const groups = r.groups.map(toReportGroupMessage);
     return create(GetStalenessReportResponseSchema, {
       projectId: req.projectId,
       totalActiveSegments: r.totalActiveSegments,
       totalStaleSegments: r.totalStaleSegments,
       totalStaleScenes: r.totalStaleScenes,
       untrackedInputs: r.untrackedInputs,
-      byAsset: r.groups.map(toAssetStaleness),
+      byAsset: format === "json" ? groups.map(withSegmentIdsDecoded) : groups,
       legacySegments: r.legacySegments,
       pinnedSegments: r.pinnedSegments,
       pinned: r.pinned.map(toPinnedSegmentMessage),

@@ -2,7 +2,8 @@ import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { StalenessDetectedSchema, WatchStalenessResponseSchema } from "@provenance/shared";
 import type { WatchedChange } from "../events/watcher.js";
-import { binaryResponse, jsonResponse, wantsJson } from "./watch-responses.js";
+import { binaryResponse, jsonResponse } from "./watch-responses.js";
+import { wantsJson } from "./wire-format.js";
 
 function watched(): WatchedChange {
   const change = create(StalenessDetectedSchema, {

@@ -35,8 +35,3 @@ export function jsonResponse(c: WatchedChange): WatchStalenessResponse {
   }
   return response;
 }
-
-/** Whether a request's content type asks for JSON (`application/connect+json`, `application/grpc+json`, …). */
-export function wantsJson(contentType: string | null): boolean {
-  return contentType !== null && /[+/]json\b/i.test(contentType);
-}
