@@ -69,15 +69,21 @@ describe("report groups", () => {
     const f = AssetStalenessSchema.fields.find((x) => x.localName === "segmentIds")!;
     expect(SEGMENT_IDS_TAG).toBe((f.number << 3) | WireType.LengthDelimited);
     const ids = ["a", "b", `c-${"ż".repeat(100)}`, "d-€😀", "x".repeat(200)];
-    expect(Buffer.from(segmentIdsField(ids.join(" ")).field).equals(Buffer.from(field(ids)))).toBe(true);
-    expect(segmentIdsField(ids.join(" ")).count).toBe(5);
-    const repeated = segmentIdsField("a a b c c c d");
+    expect(Buffer.from(segmentIdsField(ids.join(" "), 5).field).equals(Buffer.from(field(ids)))).toBe(true);
+    expect(segmentIdsField(ids.join(" "), 5).count).toBe(5);
+    const repeated = segmentIdsField("a a b c c c d", 7);
     expect(Buffer.from(repeated.field).equals(Buffer.from(field(["a", "b", "c", "d"])))).toBe(true);
     expect(repeated.count).toBe(4);
     // Not adjacent: both kept, as the statement's order says.
-    expect(segmentIdsField("a b a").count).toBe(3);
+    expect(segmentIdsField("a b a", 3).count).toBe(3);
     // A prefix is not a repeat.
-    expect(fromBinary(AssetStalenessSchema, segmentIdsField("ab abc abc").field).segmentIds).toEqual(["ab", "abc"]);
-    expect(segmentIdsField("")).toEqual({ field: new Uint8Array(0), count: 0 });
+    expect(fromBinary(AssetStalenessSchema, segmentIdsField("ab abc abc", 3).field).segmentIds).toEqual(["ab", "abc"]);
+    expect(segmentIdsField("", 0)).toEqual({ field: new Uint8Array(0), count: 0 });
+  });
+
+  it("refuses ids that do not split into as many as were listed, instead of answering with wrong ids", () => {
+    // Two ids listed, three pieces: one of them held a space.
+    expect(() => segmentIdsField("seg-1 seg 2", 2)).toThrow(/listed 2 segment ids but they split into 3/);
+    expect(() => segmentIdsField("seg-1", 2)).toThrow(/listed 2 segment ids but they split into 1/);
   });
 });

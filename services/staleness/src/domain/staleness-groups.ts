@@ -55,12 +55,13 @@ export const SEGMENT_IDS_TAG = (8 << 3) | 2;
 const SPACE = 0x20;
 
 /**
- * The wire bytes of `AssetStaleness.segment_ids` for ids joined by single spaces (as the report statement returns
- * them; an id never holds whitespace), a repeat right after itself dropped, and how many ids that leaves. Works on
- * the UTF-8 bytes: no id becomes a string of its own.
+ * The wire bytes of `AssetStaleness.segment_ids` for `listed` ids joined by single spaces (as the report statement
+ * returns them; an id never holds whitespace), a repeat right after itself dropped, and how many ids that leaves.
+ * Works on the UTF-8 bytes: no id becomes a string of its own. Throws when the pieces are not `listed` (an id with a
+ * space in it got past validation) rather than answer with wrong ids.
  */
-export function segmentIdsField(joined: string): { field: Uint8Array; count: number } {
-  if (joined === "") return { field: new Uint8Array(0), count: 0 };
+export function segmentIdsField(joined: string, listed: number): { field: Uint8Array; count: number } {
+  if (joined === "" && listed === 0) return { field: new Uint8Array(0), count: 0 };
   const src = Buffer.from(joined, "utf8");
   // Each id gains a tag and a length of at most 3 bytes and loses its separator; an id is at least one byte.
   const out = Buffer.allocUnsafe(src.length + 3 * Math.ceil((src.length + 1) / 2));
@@ -68,10 +69,12 @@ export function segmentIdsField(joined: string): { field: Uint8Array; count: num
   let count = 0;
   let prevStart = -1;
   let prevEnd = -1;
+  let pieces = 0;
   for (let start = 0; start <= src.length; ) {
     let end = src.indexOf(SPACE, start);
     if (end === -1) end = src.length;
     const len = end - start;
+    pieces += 1;
     if (len > 0 && !sameBytes(src, prevStart, start, len, prevEnd - prevStart)) {
       out[at++] = SEGMENT_IDS_TAG;
       for (let v = len; ; v >>>= 7) {
@@ -89,6 +92,7 @@ export function segmentIdsField(joined: string): { field: Uint8Array; count: num
     }
     start = end + 1;
   }
+  if (pieces !== listed) throw new Error(`a report group listed ${listed} segment ids but they split into ${pieces}: an id holds a space`);
   return { field: out.subarray(0, at), count };
 }
 

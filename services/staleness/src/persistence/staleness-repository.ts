@@ -35,8 +35,8 @@ export async function readReport(m: EntityManager, projectId: string | undefined
     totalStaleScenes: row!.stale_scenes as number,
     untrackedInputs: row!.untracked_inputs as number,
     legacySegments: legacy!.legacy_segments as number,
-    groups: (row!.groups as (Omit<ReportGroupRow, "segmentIdsField" | "affectedSegments"> & { segmentIds: string })[]).map(({ segmentIds, ...g }) => {
-      const { field, count } = segmentIdsField(segmentIds);
+    groups: (row!.groups as (Omit<ReportGroupRow, "segmentIdsField" | "affectedSegments"> & { segmentIds: string; listed: number })[]).map(({ segmentIds, listed, ...g }) => {
+      const { field, count } = segmentIdsField(segmentIds, listed);
       return { ...g, affectedSegments: count, segmentIdsField: field };
     }),
     pinned: row!.pinned as PinnedSegmentRow[],

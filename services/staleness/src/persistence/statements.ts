@@ -176,7 +176,8 @@ export function reportSql(scoped: boolean): string {
          COALESCE((SELECT json_agg(json_build_object(
                      'projectId', g.project_id, 'assetId', g.asset_id, 'assetName', a.name, 'kind', a.kind,
                      'receiptVersion', g.receipt_version, 'currentVersion', g.current_version,
-                     'affectedScenes', cardinality(g.scene_ids), 'segmentIds', array_to_string(g.segment_ids, ' '))
+                     'affectedScenes', cardinality(g.scene_ids),
+                     'segmentIds', array_to_string(g.segment_ids, ' '), 'listed', cardinality(g.segment_ids))
                      ORDER BY g.project_id, g.asset_id, g.receipt_version)
                      FROM grouped g JOIN staleness.assets a ON a.asset_id = g.asset_id), '[]'::json) AS groups,
          COALESCE((SELECT json_agg(json_build_object(
