@@ -22,16 +22,8 @@ export interface StalenessGroupRow {
  * A group of a report: its counts, and its segment ids (distinct, in order) as the wire bytes of
  * `AssetStaleness.segment_ids` — each id's tag, length and UTF-8 bytes ({@link segmentIdsField}).
  */
-export interface ReportGroupRow {
-  projectId: string;
-  assetId: string;
-  assetName: string;
-  kind: AssetKindName;
-  /** 0 when the receipt's hash is not a known version of the asset. */
-  receiptVersion: number;
-  currentVersion: number;
+export interface ReportGroupRow extends Omit<StalenessGroupRow, "segmentIds"> {
   affectedSegments: number;
-  affectedScenes: number;
   segmentIdsField: Uint8Array;
 }
 
