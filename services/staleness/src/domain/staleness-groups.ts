@@ -42,8 +42,9 @@ export interface StalenessReport {
   pinned: PinnedSegmentRow[];
 }
 
-/** The tag of `AssetStaleness.segment_ids` on the wire: field 8, length-delimited. */
-export const SEGMENT_IDS_TAG = (8 << 3) | 2;
+/** `AssetStaleness.segment_ids`: its field number, and its tag on the wire (length-delimited). */
+const SEGMENT_IDS_FIELD = 8;
+export const SEGMENT_IDS_TAG = (SEGMENT_IDS_FIELD << 3) | WireType.LengthDelimited;
 const SPACE = 0x20;
 
 /**
@@ -124,19 +125,9 @@ export function summarySentence(g: { affectedSegments: number; affectedScenes: n
  * service never holds them as strings. A JSON answer needs {@link withSegmentIdsDecoded} first.
  */
 export function toReportGroupMessage(g: ReportGroupRow): AssetStaleness {
-  const group = create(AssetStalenessSchema, {
-    projectId: g.projectId,
-    assetId: g.assetId,
-    assetName: g.assetName,
-    kind: assetKindOf(g.kind),
-    receiptVersion: g.receiptVersion,
-    currentVersion: g.currentVersion,
-    affectedSegments: g.affectedSegments,
-    affectedScenes: g.affectedScenes,
-    summary: summarySentence(g),
-  });
+  const group = groupMessage(g, g.affectedSegments);
   // protobuf-es writes an unknown field as its tag, then `data`: the field's bytes after their first tag byte.
-  if (g.segmentIdsField.length > 0) group.$unknown = [{ no: 8, wireType: WireType.LengthDelimited, data: g.segmentIdsField.subarray(1) }];
+  if (g.segmentIdsField.length > 0) group.$unknown = [{ no: SEGMENT_IDS_FIELD, wireType: WireType.LengthDelimited, data: g.segmentIdsField.subarray(1) }];
   return group;
 }
 
@@ -148,6 +139,13 @@ export function withSegmentIdsDecoded(group: AssetStaleness): AssetStaleness {
 
 /** The API message of one group. */
 export function toAssetStaleness(g: StalenessGroupRow): AssetStaleness {
+  const group = groupMessage(g, g.segmentIds.length);
+  group.segmentIds = g.segmentIds;
+  return group;
+}
+
+/** A group's message without its segment ids: what it is about, its counts and its summary. */
+function groupMessage(g: Omit<StalenessGroupRow, "segmentIds">, affectedSegments: number): AssetStaleness {
   return create(AssetStalenessSchema, {
     projectId: g.projectId,
     assetId: g.assetId,
@@ -155,9 +153,8 @@ export function toAssetStaleness(g: StalenessGroupRow): AssetStaleness {
     kind: assetKindOf(g.kind),
     receiptVersion: g.receiptVersion,
     currentVersion: g.currentVersion,
-    affectedSegments: g.segmentIds.length,
+    affectedSegments,
     affectedScenes: g.affectedScenes,
-    segmentIds: g.segmentIds,
-    summary: summarySentence({ ...g, affectedSegments: g.segmentIds.length }),
+    summary: summarySentence({ ...g, affectedSegments }),
   });
 }
