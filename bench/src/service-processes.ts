@@ -34,21 +34,49 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+
+/** The first port the kernel hands out to outgoing connections (and to listen(0)); 32768 when it cannot be read. */
+function ephemeralPortsStart(): number {
+  try {
+    const first = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 11_000 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A free TCP port on 127.0.0.1 below the ephemeral range. A port the kernel picked for listen(0) comes from the range
+ * it also gives outgoing connections, so between choosing it and the service binding it, a connection of a service
+ * started meantime (to PostgreSQL, NATS) can take it as its local port: the service then fails with EADDRINUSE
+ * (seen in a run). Ports below the range are never given to connections.
+ */
+async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
+  const end = ephemeralPortsStart();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (end - 10_000));
+    if (!taken.has(port) && (await canListen(port))) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between 10000 and ${end}`);
 }
 
 /** Ports chosen up front so each service can be given the other's URL. */
 export async function allocatePorts(): Promise<Record<BenchService, number>> {
-  return { receipts: await freePort(), staleness: await freePort(), regeneration: await freePort() };
+  const taken = new Set<number>();
+  const pick = async () => {
+    const port = await freePort(taken);
+    taken.add(port);
+    return port;
+  };
+  return { receipts: await pick(), staleness: await pick(), regeneration: await pick() };
 }
 
 /** What every service process is started with. */
@@ -117,7 +145,7 @@ export async function startServiceProcess(
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      break;
+      if (res.ok) break;
     } catch {
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
