@@ -142,17 +142,17 @@ export async function startServiceProcess(
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== undefined) throw new Error(`${label} exited with ${exited} while starting; see ${env.logFile}`);
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.ok) break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`${label} did not answer on ${url} within 60 s; see ${env.logFile}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
+    const healthy = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+      async (res) => (await res.arrayBuffer(), res.ok),
+      () => false,
+    );
+    if (healthy) break;
+    // Not answering yet, or something else answering on the port: both wait, up to the same deadline.
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${label} did not answer 200 on ${url}/healthz within 60 s; see ${env.logFile}`);
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
   return {
     name,
