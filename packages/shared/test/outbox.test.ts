@@ -90,6 +90,8 @@ describe("transactional outbox and relay", () => {
     for (let i = 0; i < 5; i++) ids.push(...(await enqueueMany(1, `req-gather-${i}`)));
     const msgs = await onStream(5, 10_000);
     expect(msgs.map((m) => m.msgId).sort()).toEqual([...ids].sort());
+    // The messages are on the stream before the batch that published them commits and returns its count.
+    await eventually(() => batches.reduce((sum, n) => sum + n, 0) >= 5);
     expect(batches).toEqual([5]);
   });
 
@@ -194,7 +196,7 @@ describe("transactional outbox and relay", () => {
     await r.start();
     const msgs = await onStream(12, 10_000);
     expect(msgs.map((m) => m.msgId)).toEqual(ids);
-    await eventually(async () => (await r.backlog()) === 0);
+    await eventually(async () => (await r.backlog()) === 0 && batches.reduce((sum, n) => sum + n, 0) >= 12);
     expect(batches.filter((n) => n > 0)).toEqual([3, 3, 3, 3]);
     await r.stop();
 
