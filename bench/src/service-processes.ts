@@ -2,10 +2,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { SERVICE_DATABASE_ROLES, databaseUrlAs } from "@provenance/shared";
+import { SERVICE_DATABASE_ROLES, databaseUrlAs, freePort } from "@provenance/shared";
 
 /** The repository root (this file lives in bench/src or bench/dist). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -34,45 +33,11 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Whether `port` on 127.0.0.1 can be listened on now. */
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
-/** The first port the kernel hands out to outgoing connections (and to listen(0)); 32768 when it cannot be read. */
-function ephemeralPortsStart(): number {
-  try {
-    const first = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    return Number.isInteger(first) && first > 11_000 ? first : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/**
- * A free TCP port on 127.0.0.1 below the ephemeral range. A port the kernel picked for listen(0) comes from the range
- * it also gives outgoing connections, so between choosing it and the service binding it, a connection of a service
- * started meantime (to PostgreSQL, NATS) can take it as its local port: the service then fails with EADDRINUSE
- * (seen in a run). Ports below the range are never given to connections.
- */
-async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
-  const end = ephemeralPortsStart();
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * (end - 10_000));
-    if (!taken.has(port) && (await canListen(port))) return port;
-  }
-  throw new Error(`no free port on 127.0.0.1 between 10000 and ${end}`);
-}
-
 /** Ports chosen up front so each service can be given the other's URL. */
 export async function allocatePorts(): Promise<Record<BenchService, number>> {
   const taken = new Set<number>();
   const pick = async () => {
-    const port = await freePort(taken);
+    const port = await freePort(0, "127.0.0.1", taken);
     taken.add(port);
     return port;
   };

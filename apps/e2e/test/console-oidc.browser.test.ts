@@ -6,12 +6,11 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReceiptService } from "@provenance/shared";
+import { ReceiptService, freePort } from "@provenance/shared";
 import { createTestEnvironment, sampleCreateReceipt, type TestEnvironment } from "@provenance/shared/testing";
 import { startSystem, type RunningSystem } from "@provenance/system";
 import { startOidcProvider, type OidcProvider } from "./oidc-provider.js";
@@ -28,17 +27,6 @@ let system: RunningSystem;
 let context: BrowserContext;
 let page: Page;
 let work: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Records a receipt in `projectId` as the provider's pipeline workload. */
 async function record(projectId: string, segmentId: string): Promise<void> {

@@ -4,7 +4,7 @@
  * three services on their ports, the pipeline simulator and the console.
  */
 import { join } from "node:path";
-import { IN_PROCESS_BUS_URL, connectEvents, createLogger, loadConfig, type Logger, type LogLevel, type ServiceName } from "@provenance/shared";
+import { IN_PROCESS_BUS_URL, connectEvents, createLogger, freePort, loadConfig, portFree, type Logger, type LogLevel, type ServiceName } from "@provenance/shared";
 import { readServiceTokenFile, type LocalIssuer } from "@provenance/shared/auth";
 import { startReceipts } from "@provenance/receipts/start";
 import { startStaleness } from "@provenance/staleness/start";
@@ -14,7 +14,6 @@ import { c2paOptionsFromEnv, oidcSettingsFromEnv, serveConsole, type ConsoleSign
 import { startEmbeddedDatabase, stopOrphanPostgres } from "./embedded-database.js";
 import { lockDataDir } from "./instance-lock.js";
 import { findNatsServer, startPrivateNats, stopOrphanNats } from "./private-nats.js";
-import { freePort, portFree } from "./ports.js";
 import { receiptLogEnv, receiptLogVerifierKey } from "./receipt-log-key.js";
 import { serviceDatabases } from "./service-databases.js";
 import { setUpAccess, type SystemAccess } from "./system-access.js";

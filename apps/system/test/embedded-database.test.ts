@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedDatabase } from "../src/embedded-database.js";
 import { binariesIn, installedBinaries } from "../src/postgres-binaries.js";
-import { freePort } from "../src/ports.js";
+import { freePort } from "@provenance/shared";
 import { SystemStartError } from "../src/system-start-error.js";
 import { childrenOf } from "./launcher-harness.js";
 

@@ -12,7 +12,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ReceiptService } from "@provenance/shared";
 import { createOutboundAuthInterceptor, openLocalIssuer, staticTokenSource } from "@provenance/shared/auth";
 import { sampleCreateReceipt } from "@provenance/shared/testing";
-import { freePort } from "../src/ports.js";
+import { freePort } from "@provenance/shared";
 
 const systemDir = fileURLToPath(new URL("..", import.meta.url));
 const launcherScript = join(systemDir, "dist", "main.js");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@provenance/shared/testing";
-import { freePort } from "../src/ports.js";
+import { freePort } from "@provenance/shared";
 import { findNatsServer, startPrivateNats, type PrivateNats } from "../src/private-nats.js";
 import { startSystem, type RunningSystem } from "../src/start-system.js";
 

@@ -13,7 +13,7 @@ import { DEFAULT_RECEIPT_LOG_ORIGIN, ReceiptService } from "@provenance/shared";
 import { createOutboundAuthInterceptor, staticTokenSource } from "@provenance/shared/auth";
 import { generateSigningKey, signingKeyFromSeed } from "@provenance/shared/receipt-log";
 import { createTestDatabase } from "@provenance/shared/testing";
-import { freePort } from "../src/ports.js";
+import { freePort } from "@provenance/shared";
 import { findNatsServer, startPrivateNats } from "../src/private-nats.js";
 import { ensureReceiptLogKey, localReceiptLogKeyFile, receiptLogEnv, receiptLogVerifierKey } from "../src/receipt-log-key.js";
 import { startSystem, type RunningSystem } from "../src/start-system.js";
