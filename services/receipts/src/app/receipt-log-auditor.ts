@@ -44,6 +44,12 @@ import type { AppendedBatch } from "./receipt-log-integrator.js";
 export const AUDIT_INTERVAL_MS = 1000;
 /** Leaves per read of the audits and the rescan. */
 const AUDIT_BATCH = 2000;
+/**
+ * Appended batches held for the auditor while it is busy. A rescan of a large log takes minutes, and every batch the
+ * integrator appends meanwhile (up to 2,000 leaves with their receipts) would wait in memory for it: at a million
+ * receipts that filled the service's heap. Past these the batch is not held and the audit reads it back instead.
+ */
+export const MAX_HELD_BATCHES = 2;
 
 /** The metric's name (ARCHITECTURE.md). */
 export const MISMATCHES_METRIC = "provenance_receipt_log_mismatches_total";
@@ -75,6 +81,8 @@ export class ReceiptLogAuditor {
   private chain: Promise<unknown> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  /** Appended batches waiting to be checked from memory (at most {@link MAX_HELD_BATCHES}). */
+  private held = 0;
 
   constructor(private readonly deps: AuditorDeps) {
     this.mismatches = new Counter({
@@ -121,9 +129,15 @@ export class ReceiptLogAuditor {
     return run;
   }
 
-  /** A batch this process appended: checked from what it was built from, followed without reading it back. */
-  observeAppend(batch: AppendedBatch): void {
+  /**
+   * A batch this process appended: checked from what it was built from, followed without reading it back. Returns
+   * whether it is held for that; false when {@link MAX_HELD_BATCHES} already wait, and the audit reads it back.
+   */
+  observeAppend(batch: AppendedBatch): boolean {
+    if (this.held >= MAX_HELD_BATCHES) return false;
+    this.held += 1;
     void this.exclusive(async () => {
+      this.held -= 1;
       if (!this.tree || this.tree.size !== batch.from) return; // the audit reads it instead
       // Built from these records a moment ago: the inputs hash is what can differ (a change before the integration).
       const findings = batch.leaves.flatMap((l, i) =>
@@ -136,6 +150,7 @@ export class ReceiptLogAuditor {
       } else this.seen = { size: checkpoint.treeSize, root: checkpoint.rootHash };
       await this.report(findings);
     });
+    return true;
   }
 
   /** The newest checkpoint on the NATS stream (undefined on the in-process bus or when there is none). */
