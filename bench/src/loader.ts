@@ -5,7 +5,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { performance } from "node:perf_hooks";
 import {
   AssetKind,
@@ -60,21 +60,38 @@ export async function writeReceiptBatch(
   );
 }
 
-/** Records `receipts` (with their idempotency keys) through one CreateReceipts and one CompleteReceipts. */
+/**
+ * `call()`, and while it answers UNAVAILABLE (the service asking to be retried later, e.g. its database pool busy) again
+ * after 0.25, 0.5, 1, 2 and 4 s, as a pipeline client would; any other error, or the sixth UNAVAILABLE, is thrown.
+ * Only for calls whose retry records nothing twice (idempotency keys, an identical completion).
+ */
+export async function retryUnavailable<T>(call: () => Promise<T>, delaysMs: readonly number[] = [250, 500, 1000, 2000, 4000]): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= delaysMs.length || ConnectError.from(err).code !== Code.Unavailable) throw err;
+      await new Promise((r) => setTimeout(r, delaysMs[attempt]));
+    }
+  }
+}
+
+/**
+ * Records `receipts` (with their idempotency keys) through one CreateReceipts and one CompleteReceipts, each retried
+ * while UNAVAILABLE: the same keys and the same completion again record nothing twice.
+ */
 export async function writePlannedBatch(client: Client<typeof ReceiptService>, receipts: PlannedReceipt[], keys: string[]): Promise<void> {
   const startedAt = new Date(Date.now() - 90_000);
-  const created = await client.createReceipts({
-    receipts: receipts.map((r, k) => createRequestOf(r, keys[k]!, startedAt)),
-  });
+  const requests = receipts.map((r, k) => createRequestOf(r, keys[k]!, startedAt));
+  const created = await retryUnavailable(() => client.createReceipts({ receipts: requests }));
   const completedAt = timestampFromDate(new Date());
-  await client.completeReceipts({
-    receipts: created.results.map((r, k) => ({
-      receiptId: r.receipt!.receiptId,
-      status: ReceiptStatus.SUCCEEDED,
-      generationCompletedAt: completedAt,
-      outputHash: contentHashOf(`output ${keys[k]}`),
-    })),
-  });
+  const completions = created.results.map((r, k) => ({
+    receiptId: r.receipt!.receiptId,
+    status: ReceiptStatus.SUCCEEDED,
+    generationCompletedAt: completedAt,
+    outputHash: contentHashOf(`output ${keys[k]}`),
+  }));
+  await retryUnavailable(() => client.completeReceipts({ receipts: completions }));
 }
 
 /** Records one receipt the way the pipeline does: create when generation starts, complete when it ends. */
